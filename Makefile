@@ -1,0 +1,28 @@
+# The two commands of the README: `make demo` and `make test`. Both create .venv if absent.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+DEMO_CODECS ?= original,opus@6,opus@12,codec2@3.2,codec2@1.3,mp3@8,amrnb@12.2
+export HF_HUB_OFFLINE := 1
+export NUMBA_CACHE_DIR ?= $(CURDIR)/reports/cache/numba
+
+.PHONY: install demo test clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/bench run --codec $(DEMO_CODECS) --suite demo
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+clean:
+	rm -rf $(VENV) reports/runs reports/cache

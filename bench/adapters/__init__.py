@@ -1,0 +1,143 @@
+"""Codec adapters and their cards.
+
+Adding a codec is one adapter module in this package (decorated with :func:`register_adapter`)
+plus one YAML card in the top-level ``codecs/`` folder. Modules here are imported lazily by
+:func:`adapter_class`, so a missing optional package only disables the codecs that need it.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import pkgutil
+from pathlib import Path
+from typing import TypeVar
+
+import yaml
+
+from bench.adapters.base import Codec, CodecCard, CodecSetting, Payload, format_kbps
+from bench.errors import ConfigError, UnknownNameError, BenchError
+
+__all__ = [
+    "Codec", "CodecCard", "CodecSetting", "Payload", "adapter_class", "load_cards", "parse_setting",
+    "create_codec", "register_adapter", "cards_dirs",
+]
+
+_ADAPTERS: dict[str, type[Codec]] = {}
+#: adapter name -> module in this package that defines it (so we import only what is needed)
+_ADAPTER_MODULES: dict[str, str] = {}
+C = TypeVar("C", bound=type[Codec])
+
+
+def register_adapter(name: str):
+    """Class decorator: make an adapter available to cards as ``adapter: NAME``."""
+
+    def wrap(cls: C) -> C:
+        cls.adapter_name = name
+        _ADAPTERS[name] = cls
+        return cls
+
+    return wrap
+
+
+def _module_for(adapter: str) -> list[str]:
+    names = [m.name for m in pkgutil.iter_modules(__path__) if m.name != "base"]
+    # Convention: adapter 'pyav' lives in pyav.py; fall back to scanning every module.
+    return [adapter] + [n for n in names if n != adapter] if adapter in names else names
+
+
+def adapter_class(adapter: str) -> type[Codec]:
+    if adapter in _ADAPTERS:
+        return _ADAPTERS[adapter]
+    for module in _module_for(adapter):
+        try:
+            importlib.import_module(f"{__name__}.{module}")
+        except ImportError:
+            continue  # an adapter whose package is missing; reported via availability()
+        if adapter in _ADAPTERS:
+            return _ADAPTERS[adapter]
+    raise UnknownNameError("adapter", adapter, _ADAPTERS)
+
+
+def cards_dirs() -> list[Path]:
+    """The repo's ``codecs/`` folder plus any in ``$BENCH_CODECS`` (os.pathsep-separated)."""
+    dirs = [Path(__file__).resolve().parents[2] / "codecs"]
+    extra = os.environ.get("BENCH_CODECS", "")
+    dirs += [Path(p) for p in extra.split(os.pathsep) if p]
+    return dirs
+
+
+_REQUIRED = ("name", "adapter", "sample_rate")
+
+
+def read_card(path: Path) -> CodecCard:
+    """Parse and validate one card, naming the file and field in every error."""
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: malformed YAML ({exc})") from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: a codec card must be a YAML mapping")
+    missing = [k for k in _REQUIRED if k not in raw]
+    if missing:
+        raise ConfigError(f"{path}: missing required field(s): {', '.join(missing)}")
+    known = set(CodecCard.__dataclass_fields__) - {"source"}
+    unknown = set(raw) - known
+    if unknown:
+        raise ConfigError(f"{path}: unknown field(s): {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(known))}")
+    try:
+        bitrates = tuple(float(b) for b in raw.get("bitrates") or ())
+        sample_rate = int(raw["sample_rate"])
+        default = raw.get("default_bitrate")
+        default = float(default) if default is not None else (bitrates[0] if bitrates else None)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: bad number in sample_rate/bitrates/default_bitrate ({exc})") from exc
+    options = raw.get("options") or {}
+    if not isinstance(options, dict):
+        raise ConfigError(f"{path}: 'options' must be a mapping")
+    return CodecCard(
+        name=str(raw["name"]), adapter=str(raw["adapter"]), sample_rate=sample_rate,
+        bitrates=bitrates, default_bitrate=default, description=str(raw.get("description", "")),
+        options=options, weights=raw.get("weights"), source=str(path),
+    )
+
+
+def load_cards() -> dict[str, CodecCard]:
+    cards: dict[str, CodecCard] = {}
+    for d in cards_dirs():
+        for path in sorted(d.glob("*.yaml")):
+            card = read_card(path)
+            cards[card.name] = card
+    return cards
+
+
+def parse_setting(spec: str, cards: dict[str, CodecCard] | None = None) -> CodecSetting:
+    """``opus@6`` -> CodecSetting(opus card, 6.0); ``opus`` -> its default bitrate."""
+    cards = load_cards() if cards is None else cards
+    name, _, rate = spec.strip().partition("@")
+    if name not in cards:
+        raise UnknownNameError("codec", name, cards)
+    card = cards[name]
+    if not rate:
+        return CodecSetting(card, card.default_bitrate)
+    try:
+        kbps = float(rate)
+    except ValueError as exc:
+        raise BenchError(f"codec {spec!r}: bitrate {rate!r} is not a number") from exc
+    if card.bitrates and not any(abs(kbps - b) < 1e-9 for b in card.bitrates):
+        supported = ", ".join(format_kbps(b) for b in card.bitrates)
+        raise BenchError(f"codec {name!r} does not support {rate} kbps; supported: {supported}")
+    if not card.bitrates:
+        raise BenchError(f"codec {name!r} has no bitrate settings; use plain {name!r}")
+    return CodecSetting(card, kbps)
+
+
+def create_codec(spec: str | CodecSetting) -> Codec:
+    setting = parse_setting(spec) if isinstance(spec, str) else spec
+    cls = adapter_class(setting.card.adapter)
+    reason = cls.availability(setting.card)
+    if reason:
+        from bench.errors import UnavailableError
+
+        raise UnavailableError(f"codec {setting.label!r} is unavailable here: {reason}")
+    return cls(setting)

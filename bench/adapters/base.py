@@ -1,0 +1,139 @@
+"""The codec contract: every codec family implements :class:`Codec`; a YAML card configures it.
+
+A codec consumes audio at its own ``sample_rate`` and returns a :class:`Payload` whose size is
+what is measured as bitrate (bytes for classical codecs, token indices times bits per codebook
+for neural ones), so the "kbps" column is measured, not copied from the card.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from dataclasses import asdict, dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+
+from bench.audio import Audio
+from bench.errors import BenchError
+
+
+@dataclass
+class Payload:
+    """What crosses the channel: ``data`` is bytes/packets (classical) or a token array (neural)."""
+
+    data: Any
+    num_bits: int
+    duration: float  # seconds of input audio the payload represents
+    meta: dict[str, Any] = field(default_factory=dict)  # whatever decode needs besides data
+
+    @property
+    def kbps(self) -> float:
+        return self.num_bits / self.duration / 1000.0 if self.duration > 0 else math.nan
+
+
+@dataclass(frozen=True)
+class CodecSpec:
+    """The model-card spec table row; neural adapters derive it from the loaded model."""
+
+    sample_rate: int
+    nominal_kbps: float | None
+    frame_rate: float | None = None
+    num_codebooks: int | None = None
+    codebook_size: int | None = None
+    latent_dim: int | None = None
+    params_m: float | None = None
+    delay_samples: int | None = None  # algorithmic delay at sample_rate, if known
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CodecCard:
+    """One ``codecs/*.yaml`` file, validated."""
+
+    name: str
+    adapter: str
+    sample_rate: int
+    bitrates: tuple[float, ...] = ()
+    default_bitrate: float | None = None
+    description: str = ""
+    options: dict[str, Any] = field(default_factory=dict)
+    weights: dict[str, Any] | None = None
+    source: str = ""  # card file path
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class CodecSetting:
+    """A card plus a chosen setting: ``opus@6`` is card ``opus`` at 6 kbps."""
+
+    card: CodecCard
+    bitrate: float | None
+
+    @property
+    def setting(self) -> str:
+        return "" if self.bitrate is None else format_kbps(self.bitrate)
+
+    @property
+    def label(self) -> str:
+        return self.card.name if self.bitrate is None else f"{self.card.name}@{self.setting}"
+
+
+def format_kbps(value: float) -> str:
+    """6.0 -> '6', 3.2 -> '3.2' (labels must be stable and short)."""
+    return f"{value:g}"
+
+
+class Codec(ABC):
+    """Base of every adapter. Subclasses set ``adapter_name`` and implement encode/decode."""
+
+    adapter_name: ClassVar[str]
+    #: Python packages the adapter imports; ``bench list codecs`` reports which are missing.
+    requires: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, setting: CodecSetting) -> None:
+        self.setting = setting
+        self.card = setting.card
+        self.bitrate = setting.bitrate
+
+    @property
+    def sample_rate(self) -> int:
+        return self.card.sample_rate
+
+    @property
+    def spec(self) -> CodecSpec:
+        return CodecSpec(sample_rate=self.sample_rate, nominal_kbps=self.bitrate)
+
+    @classmethod
+    def availability(cls, card: CodecCard) -> str | None:
+        """None when usable here, else the reason it is not (shown by ``bench list``)."""
+        import importlib.util
+
+        missing = [m for m in cls.requires if importlib.util.find_spec(m) is None]
+        if missing:
+            return f"missing Python package(s): {', '.join(missing)}"
+        return None
+
+    @property
+    def weights_info(self) -> dict[str, Any]:
+        """Weights provenance for the run manifest (file, sha256, trained or not)."""
+        return {}
+
+    @abstractmethod
+    def encode(self, audio: Audio) -> Payload: ...
+
+    @abstractmethod
+    def decode(self, payload: Payload) -> Audio: ...
+
+    def check_input(self, audio: Audio) -> None:
+        if audio.sample_rate != self.sample_rate:
+            raise BenchError(
+                f"{self.setting.label}: got {audio.sample_rate} Hz, codec runs at {self.sample_rate} Hz"
+            )
+
+    def as_float(self, samples: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(samples, dtype=np.float32)

@@ -1,0 +1,1 @@
+"""One module per ``bench`` sub-command; each defines ``register(app)``."""

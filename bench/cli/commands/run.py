@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def run(
+        codec: list[str] = typer.Option(..., "--codec", "-c", help="codec setting(s): opus@6, comma lists or repeated"),
+        suite: str = typer.Option("demo", "--suite", "-s", help="suite name from datasets.yaml, or a manifest .csv/.jsonl"),
+        metric: Optional[list[str]] = typer.Option(None, "--metric", "-m", help="metric name(s); default: all that apply"),
+        limit: Optional[int] = typer.Option(None, "--limit", help="deterministic subset of N items"),
+        out: Optional[Path] = typer.Option(None, "--out", help="run directory (default: reports/runs/SUITE-HASH)"),
+        jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="worker processes (default: all cores)"),
+        progress: bool = typer.Option(True, "--progress/--no-progress"),
+    ) -> None:
+        """Code every item of a suite with each codec setting and score it."""
+        from bench import api
+
+        result = api.run(codec, suite, metric, out=out, limit=limit, jobs=jobs, progress=progress)
+        typer.echo(result.markdown)
+        failed = int(result.summary["n_failed"].max()) if not result.summary.empty else 0
+        typer.echo(f"\nrun directory: {result.path}  ({result.n_units} units, {result.n_skipped} resumed"
+                   f"{f', {failed} failed items: see rows.csv error column' if failed else ''})")

@@ -1,0 +1,71 @@
+"""Metric registry: one module per metric family in this package, each decorated class registered.
+
+Adding a metric is one new module here: the runner, CLI and reports discover it by name.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import TypeVar
+
+from bench.errors import UnknownNameError
+from bench.metrics.base import Metric, MetricContext, Score
+
+__all__ = ["Metric", "MetricContext", "Score", "register_metric", "metric_class", "all_metrics", "resolve_metrics"]
+
+_METRICS: dict[str, type[Metric]] = {}
+_IMPORT_ERRORS: dict[str, str] = {}
+M = TypeVar("M", bound=type[Metric])
+
+
+def register_metric(cls: M) -> M:
+    _METRICS[cls.name] = cls
+    return cls
+
+
+def _discover() -> None:
+    """Import every metric module (and subpackage) once; modules import heavy backends lazily."""
+    if _discover.done:  # type: ignore[attr-defined]
+        return
+    for mod in pkgutil.walk_packages(__path__, prefix=f"{__name__}."):
+        if mod.name.endswith(".base"):
+            continue
+        try:
+            importlib.import_module(mod.name)
+        except ImportError as exc:  # a metric module whose backend is absent stays unlisted
+            _IMPORT_ERRORS[mod.name] = str(exc)
+    _discover.done = True  # type: ignore[attr-defined]
+
+
+_discover.done = False  # type: ignore[attr-defined]
+
+
+def all_metrics() -> dict[str, type[Metric]]:
+    _discover()
+    return dict(sorted(_METRICS.items()))
+
+
+def metric_class(name: str) -> type[Metric]:
+    metrics = all_metrics()
+    if name not in metrics:
+        raise UnknownNameError("metric", name, metrics)
+    return metrics[name]
+
+
+def resolve_metrics(names: list[str] | None, fields: set[str]) -> list[type[Metric]]:
+    """The metrics to run: the named ones (each must exist), or every default metric that is
+    available here and whose required item fields (text, speaker) the suite provides."""
+    if names:
+        out: list[type[Metric]] = []
+        for part in names:
+            for name in part.split(","):
+                if name.strip():
+                    cls = metric_class(name.strip())
+                    if cls not in out:
+                        out.append(cls)
+        return out
+    return [
+        cls for cls in all_metrics().values()
+        if cls.default and cls.requires <= fields and cls.availability() is None
+    ]

@@ -1,0 +1,206 @@
+"""Items x codec settings -> rows in a run directory, in parallel, resumable.
+
+Original-side work belongs to the suite: metrics get a per-suite cache directory (keyed by the
+suite's content hash) so e.g. transcripts of the originals are made once for every codec run.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass
+from multiprocessing import get_context
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bench.adapters import adapter_class, create_codec, parse_setting
+from bench.errors import BenchError
+from bench.metrics import MetricContext, metric_class, resolve_metrics
+from bench.pipeline.provenance import environment, git_state
+from bench.pipeline.rundir import RunDir
+from bench.pipeline.unit import UnitSpec, process_unit
+from bench.reporting.tables import SET_ITEM, summarize, summary_markdown
+from bench.suites import REPO_ROOT, Suite, load_suite, select_items
+
+RUNS_DIR = REPO_ROOT / "reports" / "runs"
+CACHE_DIR = Path(os.environ.get("BENCH_CACHE", REPO_ROOT / "reports" / "cache"))
+
+
+@dataclass
+class RunResult:
+    path: Path
+    rows: pd.DataFrame
+    summary: pd.DataFrame
+    n_units: int
+    n_skipped: int
+
+    @property
+    def markdown(self) -> str:
+        return summary_markdown(self.summary)
+
+
+def _split(values: list[str] | str | None) -> list[str]:
+    if values is None:
+        return []
+    values = [values] if isinstance(values, str) else values
+    return [v.strip() for part in values for v in part.split(",") if v.strip()]
+
+
+def run_id(suite: Suite, suite_hash: str, codecs: list[str], metrics: list[str], limit: int | None) -> str:
+    """Same command -> same directory, which is what makes a re-run resume."""
+    key = json.dumps([suite_hash, codecs, sorted(metrics), limit])
+    return f"{suite.name}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+
+
+def _init_worker() -> None:
+    """Each worker is single-threaded: parallelism is across items, not inside one."""
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:  # pragma: no cover - torch is a hard dependency
+        pass
+
+
+def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = None, *,
+        out: Path | None = None, limit: int | None = None, jobs: int | None = None,
+        progress: bool = True) -> RunResult:
+    codec_specs = _split(codecs)
+    if not codec_specs:
+        raise BenchError("no codec given (e.g. --codec opus@6,codec2@3.2)")
+    settings = [parse_setting(c) for c in codec_specs]  # unknown names/bitrates fail here, up front
+    for s in settings:
+        reason = adapter_class(s.card.adapter).availability(s.card)
+        if reason:
+            raise BenchError(f"codec {s.label!r} is unavailable here: {reason}")
+    labels = [s.label for s in settings]
+
+    the_suite = load_suite(suite)
+    items = select_items(the_suite.items, limit)
+    metric_classes = resolve_metrics(_split(metrics) or None, the_suite.fields)
+    for cls in metric_classes:
+        missing = cls.requires - the_suite.fields
+        if missing:
+            raise BenchError(f"metric {cls.name!r} needs item field(s) {sorted(missing)} that suite {the_suite.name!r} lacks")
+        reason = cls.availability()
+        if reason:
+            raise BenchError(f"metric {cls.name!r} is unavailable here: {reason}")
+    metric_names = [cls.name for cls in metric_classes]
+
+    suite_hash = the_suite.content_hash()
+    path = Path(out) if out else RUNS_DIR / run_id(the_suite, suite_hash, labels, metric_names, limit)
+    rundir = RunDir(path)
+    rundir.create()
+    ctx = MetricContext(suite=the_suite.name, suite_hash=suite_hash,
+                        cache_dir=CACHE_DIR / f"{the_suite.name}-{suite_hash[:12]}", run_dir=path, items=items)
+    ctx.cache_dir.mkdir(parents=True, exist_ok=True)
+
+    previous = rundir.read_manifest()
+    manifest = _manifest(the_suite, suite_hash, items, limit, settings, metric_classes, ctx, previous)
+    rundir.write_manifest(manifest)
+
+    from bench.metrics import Score  # noqa: F401  (ensures registry import in this process)
+
+    done = rundir.done_units(["kbps", *metric_names])
+    todo = [(s.label, it) for s in settings for it in items if (it.id, s.label) not in done]
+    spec_for = {s.label: UnitSpec(the_suite.name, s.label, metric_names, ctx, the_suite.policy) for s in settings}
+    _execute(todo, spec_for, rundir, jobs or os.cpu_count() or 1, progress)
+
+    rows = rundir.rows()
+    rows = rows[rows["label"].isin(labels) & rows["item"].isin({it.id for it in items} | {SET_ITEM})]
+    set_rows = _finalize(metric_names, ctx, rows, labels)
+    if set_rows:
+        rundir.append(set_rows, {"item": SET_ITEM, "label": "*", "error": None})
+        rows = pd.concat([rows[rows["item"] != SET_ITEM], pd.DataFrame(set_rows)], ignore_index=True)
+    summary = summarize(rows, order=labels)
+    _write_outputs(rundir, rows, summary)
+    manifest["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    rundir.write_manifest(manifest)
+    return RunResult(path, rows, summary, len(settings) * len(items), len(settings) * len(items) - len(todo))
+
+
+def _finalize(metric_names: list[str], ctx: MetricContext, rows: pd.DataFrame, labels: list[str]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for name in metric_names:
+        metric = metric_class(name)(ctx)
+        for label in labels:
+            sub = rows[(rows["metric"] == name) & (rows["label"] == label) & (rows["item"] != SET_ITEM)]
+            for r in metric.finalize(sub):
+                first = sub.iloc[0] if len(sub) else None
+                base = {"suite": ctx.suite, "item": SET_ITEM, "label": label,
+                        "codec": first["codec"] if first is not None else label.split("@")[0],
+                        "setting": first["setting"] if first is not None else "", "weight": 1.0, "error": None}
+                out.append({**base, **r})
+    return out
+
+
+def _execute(todo, spec_for, rundir: RunDir, jobs: int, progress: bool) -> None:
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(todo), desc="items", unit="item", disable=not progress or not todo, file=sys.stderr)
+    if jobs <= 1 or len(todo) <= 1:
+        for label, item in todo:
+            rundir.append(*process_unit(spec_for[label], item))
+            bar.update()
+        bar.close()
+        return
+    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=_init_worker) as pool:
+        # Bounded in-flight queue: results are appended as they come, so a crash loses little.
+        pending = set()
+        it = iter(todo)
+        for label, item in it:
+            pending.add(pool.submit(process_unit, spec_for[label], item))
+            if len(pending) >= jobs * 4:
+                break
+        while pending:
+            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in finished:
+                rundir.append(*fut.result())
+                bar.update()
+            for label, item in it:
+                pending.add(pool.submit(process_unit, spec_for[label], item))
+                if len(pending) >= jobs * 4:
+                    break
+    bar.close()
+
+
+def _manifest(suite: Suite, suite_hash: str, items, limit, settings, metric_classes, ctx, previous) -> dict[str, Any]:
+    metrics_info = {}
+    for cls in metric_classes:
+        metrics_info[cls.name] = cls(ctx).info()
+    codecs = {}
+    for s in settings:
+        codec = create_codec(s)
+        codecs[s.label] = {"card": s.card.as_dict(), "spec": codec.spec.as_dict(), "weights": codec.weights_info}
+    manifest = {
+        "tool": "codecbench",
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "command": sys.argv,
+        "git": git_state(REPO_ROOT),
+        "environment": environment(),
+        "suite": {"name": suite.name, "source": suite.source, "hash": suite_hash,
+                  "n_items_total": len(suite.items), "n_items": len(items), "limit": limit,
+                  "subset": "sha1(id) order" if limit else "all", "policy": suite.policy.__dict__},
+        "codecs": codecs,
+        "metrics": metrics_info,
+        "cache_dir": str(ctx.cache_dir),
+    }
+    if previous:
+        manifest["resumed_from"] = {k: previous.get(k) for k in ("started", "git")}
+    return manifest
+
+
+def _write_outputs(rundir: RunDir, rows: pd.DataFrame, summary: pd.DataFrame) -> None:
+    rows.to_csv(rundir.path / "rows.csv", index=False)
+    items = rundir.items()
+    if not items.empty:
+        items.to_csv(rundir.path / "items.csv", index=False)
+    summary.to_csv(rundir.path / "summary.csv", index=False)
+    (rundir.path / "summary.md").write_text(summary_markdown(summary) + "\n")

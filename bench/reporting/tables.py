@@ -1,0 +1,97 @@
+"""Every table is a pandas view of the long-form rows (summary, card layout, gate deltas)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+#: item id of set-level rows (EER over trials, corpus statistics) produced by Metric.finalize
+SET_ITEM = "*"
+
+KEYS = ["suite", "label", "codec", "setting", "metric"]
+
+
+def _metric_meta(name: str) -> dict:
+    """Unit and direction for a metric name; 'kbps' (measured bitrate) is built in."""
+    if name == "kbps":
+        return {"unit": "kbps", "higher_is_better": False}
+    from bench.metrics import all_metrics
+
+    cls = all_metrics().get(name)
+    if cls is None:
+        return {"unit": "", "higher_is_better": True}
+    return {"unit": cls.unit, "higher_is_better": cls.higher_is_better}
+
+
+def summarize(rows: pd.DataFrame, order: list[str] | None = None) -> pd.DataFrame:
+    """Weighted mean, n and n_failed per (suite, codec setting, metric).
+
+    A failed item counts in n_failed and never silently vanishes from the mean's denominator
+    without trace. Set-level rows (item == '*') give the value directly.
+    """
+    cols = [*KEYS, "mean", "n", "n_failed", "unit", "higher_is_better"]
+    if rows.empty:
+        return pd.DataFrame(columns=cols)
+    out = []
+    for key, g in rows.groupby(KEYS, sort=False, dropna=False):
+        per_item = g[g["item"] != SET_ITEM]
+        set_level = g[g["item"] == SET_ITEM]
+        ok = per_item[per_item["value"].notna()]
+        if len(set_level):
+            mean = float(set_level["value"].iloc[-1])
+            n = int(set_level["n"].iloc[-1]) if "n" in set_level and pd.notna(set_level["n"].iloc[-1]) else len(ok)
+        elif len(ok):
+            w = ok["weight"].fillna(1.0).to_numpy(dtype=float)
+            v = ok["value"].to_numpy(dtype=float)
+            mean = float(np.sum(w * v) / np.sum(w)) if np.sum(w) > 0 else float(np.mean(v))
+            n = len(ok)
+        else:
+            mean, n = math.nan, 0
+        n_failed = int(per_item["value"].isna().sum()) + int(set_level["value"].isna().sum())
+        out.append({**dict(zip(KEYS, key)), "mean": mean, "n": n, "n_failed": n_failed, **_metric_meta(key[-1])})
+    df = pd.DataFrame(out, columns=cols)
+    if order:
+        rank = {label: i for i, label in enumerate(order)}
+        df = df.sort_values("label", key=lambda s: s.map(lambda x: rank.get(x, len(rank))), kind="stable")
+    return df.reset_index(drop=True)
+
+
+def wide_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """Card layout: one row per codec setting, one column per metric (plus measured kbps)."""
+    if summary.empty:
+        return pd.DataFrame()
+    labels = list(dict.fromkeys(summary["label"]))
+    metrics = list(dict.fromkeys(summary["metric"]))
+    metrics = ["kbps"] + [m for m in metrics if m != "kbps"] if "kbps" in metrics else metrics
+    table = summary.pivot_table(index="label", columns="metric", values="mean", aggfunc="first", sort=False)
+    table = table.reindex(index=labels, columns=metrics)
+    n = summary.groupby("label", sort=False)["n"].max().reindex(labels)
+    failed = summary.groupby("label", sort=False)["n_failed"].max().reindex(labels)
+    table.insert(0, "items", n.astype(int))
+    table["failed"] = failed.astype(int)
+    table.index.name = "codec"
+    return table
+
+
+def _header(metric: str, summary: pd.DataFrame) -> str:
+    sub = summary[summary["metric"] == metric]
+    if sub.empty:
+        return metric
+    unit, hib = sub["unit"].iloc[0], bool(sub["higher_is_better"].iloc[0])
+    arrow = "↑" if hib else "↓"
+    return f"{metric} ({unit}) {arrow}" if unit else f"{metric} {arrow}"
+
+
+def summary_markdown(summary: pd.DataFrame, floatfmt: str = ".3f") -> str:
+    table = wide_table(summary)
+    if table.empty:
+        return "(no results)"
+    shown = table.astype(object)
+    for col in table.columns:
+        fmt = "{:d}" if col in ("items", "failed") else "{:" + floatfmt + "}"
+        shown[col] = [("n/a" if pd.isna(v) else fmt.format(int(v) if col in ("items", "failed") else v))
+                      for v in table[col]]
+    shown = shown.rename(columns={m: _header(m, summary) for m in table.columns if m not in ("items", "failed")})
+    return shown.to_markdown(disable_numparse=True, colalign=["left"] + ["right"] * len(shown.columns))

@@ -1,0 +1,116 @@
+"""Suites: named item lists from ``datasets.yaml``, or any manifest path given to ``--suite``."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from bench.audio import AudioPolicy
+from bench.errors import ConfigError, UnknownNameError
+from bench.suites.items import Item
+from bench.suites.manifests import loader, read_manifest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+__all__ = ["Item", "Suite", "load_suite", "suite_specs", "datasets_file", "select_items"]
+
+
+def datasets_file() -> Path:
+    return Path(os.environ.get("BENCH_DATASETS", REPO_ROOT / "datasets.yaml"))
+
+
+@dataclass
+class Suite:
+    name: str
+    items: list[Item]
+    policy: AudioPolicy
+    spec: dict[str, Any] = field(default_factory=dict)
+    source: str = ""  # manifest or root the items came from
+
+    @property
+    def fields(self) -> set[str]:
+        """Fields every item has; a metric needing text runs only if all items have text."""
+        if not self.items:
+            return set()
+        common = set(self.items[0].fields())
+        for it in self.items[1:]:
+            common &= it.fields()
+        return common
+
+    def content_hash(self) -> str:
+        """Hash of what defines the numbers: ids, relative paths, texts, speakers, file sizes."""
+        h = hashlib.sha256()
+        for it in sorted(self.items, key=lambda i: i.id):
+            size = it.path.stat().st_size if it.path.exists() else -1
+            h.update(json.dumps([it.id, it.path.name, it.text, it.speaker, size]).encode())
+        return h.hexdigest()
+
+
+def suite_specs() -> dict[str, dict[str, Any]]:
+    path = datasets_file()
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: datasets file not found") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: malformed YAML ({exc})") from exc
+    suites = raw.get("suites") if isinstance(raw, dict) else None
+    if not isinstance(suites, dict):
+        raise ConfigError(f"{path}: expected a top-level 'suites:' mapping")
+    for name, spec in suites.items():
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{path}: suite {name!r} must be a mapping")
+    # aliases: `librispeech: {alias: librispeech-test-clean}`
+    return suites
+
+
+def _policy(spec: dict[str, Any]) -> AudioPolicy:
+    keys = set(AudioPolicy.__dataclass_fields__)
+    return AudioPolicy(**{k: spec[k] for k in keys if k in spec})
+
+
+def load_suite(name_or_path: str) -> Suite:
+    """A suite by name from datasets.yaml, or a manifest file path (CSV or NeMo JSON lines)."""
+    path = Path(name_or_path)
+    if path.suffix.lower() in {".csv", ".json", ".jsonl"}:
+        if not path.exists():
+            raise ConfigError(f"{path}: manifest not found")
+        return Suite(name=path.stem, items=read_manifest(path), policy=AudioPolicy(), source=str(path.resolve()))
+    specs = suite_specs()
+    if name_or_path not in specs:
+        raise UnknownNameError("suite", name_or_path, specs)
+    spec = dict(specs[name_or_path])
+    seen = {name_or_path}
+    while "alias" in spec:
+        target = spec["alias"]
+        if target in seen or target not in specs:
+            raise ConfigError(f"{datasets_file()}: suite {name_or_path!r} has a bad alias {target!r}")
+        seen.add(target)
+        spec = dict(specs[target])
+    fmt = spec.get("format", "csv")
+    base = datasets_file().parent
+    source = spec.get("manifest") or spec.get("root")
+    if not source:
+        raise ConfigError(f"{datasets_file()}: suite {name_or_path!r} needs 'manifest' or 'root'")
+    src = Path(os.path.expandvars(str(source))).expanduser()
+    src = src if src.is_absolute() else base / src
+    items = loader(fmt)(src, spec)
+    return Suite(name=name_or_path, items=items, policy=_policy(spec), spec=spec, source=str(src))
+
+
+def select_items(items: list[Item], limit: int | None) -> list[Item]:
+    """A deterministic subset spread over the suite: items ordered by a hash of their id.
+
+    Taking the first N rows would pick one speaker of a speaker-sorted manifest; hashing spreads
+    the subset while staying identical on every machine and run.
+    """
+    if not limit or limit >= len(items):
+        return list(items)
+    keyed = sorted(items, key=lambda it: hashlib.sha1(it.id.encode()).hexdigest())
+    chosen = {it.id for it in keyed[:limit]}
+    return [it for it in items if it.id in chosen]
