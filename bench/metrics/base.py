@@ -53,6 +53,10 @@ class MetricContext:
     cache_dir: Path
     run_dir: Path | None = None
     items: list[Item] = field(default_factory=list)
+    #: the suite's datasets.yaml entry (e.g. a ``trials:`` file for speaker verification)
+    suite_spec: dict[str, Any] = field(default_factory=dict)
+    #: where the suite's items came from (manifest file or corpus root), to resolve relative paths
+    suite_source: str = ""
 
 
 class Metric(ABC):

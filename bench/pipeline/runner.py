@@ -99,7 +99,8 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
     rundir = RunDir(path)
     rundir.create()
     ctx = MetricContext(suite=the_suite.name, suite_hash=suite_hash,
-                        cache_dir=CACHE_DIR / f"{the_suite.name}-{suite_hash[:12]}", run_dir=path, items=items)
+                        cache_dir=CACHE_DIR / f"{the_suite.name}-{suite_hash[:12]}", run_dir=path, items=items,
+                        suite_spec=the_suite.spec, suite_source=the_suite.source)
     ctx.cache_dir.mkdir(parents=True, exist_ok=True)
 
     previous = rundir.read_manifest()
