@@ -71,7 +71,16 @@ def _init_worker() -> None:
 
 def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = None, *,
         out: Path | None = None, limit: int | None = None, jobs: int | None = None,
-        progress: bool = True) -> RunResult:
+        progress: bool = True, allow_untrained: bool = False) -> RunResult:
+    """``allow_untrained``: run codecs with random-init weights (refused otherwise); every row,
+    summary and table of such a codec is then labelled untrained."""
+    from bench.adapters.neural import allow_untrained as _allow_untrained
+
+    with _allow_untrained(allow_untrained):
+        return _run(codecs, suite, metrics, out=out, limit=limit, jobs=jobs, progress=progress)
+
+
+def _run(codecs, suite, metrics, *, out, limit, jobs, progress) -> RunResult:
     codec_specs = _split(codecs)
     if not codec_specs:
         raise BenchError("no codec given (e.g. --codec opus@6,codec2@3.2)")
@@ -105,6 +114,7 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
 
     previous = rundir.read_manifest()
     manifest = _manifest(the_suite, suite_hash, items, limit, settings, metric_classes, ctx, previous)
+    _check_same_weights(previous, manifest, path)
     rundir.write_manifest(manifest)
 
     from bench.metrics import Score  # noqa: F401  (ensures registry import in this process)
@@ -196,6 +206,19 @@ def _manifest(suite: Suite, suite_hash: str, items, limit, settings, metric_clas
     if previous:
         manifest["resumed_from"] = {k: previous.get(k) for k in ("started", "git")}
     return manifest
+
+
+def _check_same_weights(previous: dict[str, Any], manifest: dict[str, Any], path: Path) -> None:
+    """Resuming must not mix rows made with other weights (e.g. untrained, then the real checkpoint)."""
+    for label, now in manifest["codecs"].items():
+        before = (previous.get("codecs") or {}).get(label)
+        if not before:
+            continue
+        keys = ("status", "sha256")
+        if any((before.get("weights") or {}).get(k) != (now.get("weights") or {}).get(k) for k in keys):
+            raise BenchError(f"{path}: this run directory holds {label} results made with other weights "
+                             f"({(before.get('weights') or {}).get('status')}, sha256 "
+                             f"{(before.get('weights') or {}).get('sha256')}); pass a new --out directory")
 
 
 def _write_outputs(rundir: RunDir, rows: pd.DataFrame, summary: pd.DataFrame) -> None:

@@ -17,6 +17,7 @@ from bench.errors import BenchError
 from bench.metrics import MetricContext, Score, metric_class
 from bench.metrics.base import Metric
 from bench.pipeline.align import align
+from bench.pipeline.tokens import save_tokens
 from bench.suites.items import Item
 
 #: metric name for the measured bitrate row (payload bits / input seconds)
@@ -77,12 +78,15 @@ def process_unit(spec: UnitSpec, item: Item) -> tuple[list[dict[str, Any]], dict
         reference = load_audio(item.path, spec.policy)
         codec = _codec(spec.codec)
         record["codec_weights"] = codec.weights_info.get("status", "")
+        if record["codec_weights"]:  # neural codecs: "trained" / "untrained" on every row
+            base["weights"] = record["codec_weights"]
         x = resample(reference, codec.sample_rate)
         t0 = time.perf_counter()
         payload = codec.encode(x)
         t1 = time.perf_counter()
         decoded = codec.decode(payload)
         t2 = time.perf_counter()
+        save_tokens(spec.context.run_dir, setting.label, item.id, payload)
         if len(decoded) == 0:
             raise BenchError(f"{item.path}: codec {setting.label} returned no samples")
         recon = resample(decoded, reference.sample_rate)

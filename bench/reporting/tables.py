@@ -50,7 +50,12 @@ def summarize(rows: pd.DataFrame, order: list[str] | None = None) -> pd.DataFram
         else:
             mean, n = math.nan, 0
         n_failed = int(per_item["value"].isna().sum()) + int(set_level["value"].isna().sum())
-        out.append({**dict(zip(KEYS, key)), "mean": mean, "n": n, "n_failed": n_failed, **_metric_meta(key[-1])})
+        row = {**dict(zip(KEYS, key)), "mean": mean, "n": n, "n_failed": n_failed, **_metric_meta(key[-1])}
+        if "weights" in g and g["weights"].notna().any():  # neural codecs: trained / untrained
+            row["weights"] = g["weights"].dropna().iloc[-1]
+        out.append(row)
+    if any("weights" in r for r in out):
+        cols = [*cols, "weights"]
     df = pd.DataFrame(out, columns=cols)
     if order:
         rank = {label: i for i, label in enumerate(order)}
@@ -71,6 +76,9 @@ def wide_table(summary: pd.DataFrame) -> pd.DataFrame:
     failed = summary.groupby("label", sort=False)["n_failed"].max().reindex(labels)
     table.insert(0, "items", n.astype(int))
     table["failed"] = failed.astype(int)
+    if "weights" in summary:  # label untrained weights in every table a person reads
+        untrained = set(summary.loc[summary["weights"] == "untrained", "label"])
+        table.index = [f"{lab} (untrained)" if lab in untrained else lab for lab in table.index]
     table.index.name = "codec"
     return table
 

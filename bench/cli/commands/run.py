@@ -16,11 +16,15 @@ def register(app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(None, "--out", help="run directory (default: reports/runs/SUITE-HASH)"),
         jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="worker processes (default: all cores)"),
         progress: bool = typer.Option(True, "--progress/--no-progress"),
+        allow_untrained: bool = typer.Option(False, "--allow-untrained",
+                                             help="run neural codecs with random-init weights when no trained "
+                                                  "weights are found; results are labelled untrained"),
     ) -> None:
         """Code every item of a suite with each codec setting and score it."""
         from bench import api
 
-        result = api.run(codec, suite, metric, out=out, limit=limit, jobs=jobs, progress=progress)
+        result = api.run(codec, suite, metric, out=out, limit=limit, jobs=jobs, progress=progress,
+                         allow_untrained=allow_untrained)
         typer.echo(result.markdown)
         failed = int(result.summary["n_failed"].max()) if not result.summary.empty else 0
         typer.echo(f"\nrun directory: {result.path}  ({result.n_units} units, {result.n_skipped} resumed"

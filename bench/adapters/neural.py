@@ -1,0 +1,252 @@
+"""What every neural codec adapter shares: finding weights, refusing untrained ones, token payloads.
+
+Weights are looked up in a fixed order so a user with a real checkpoint only sets a variable or
+edits a card: ``$ENV`` (named by the card's ``weights.env``) -> card ``weights.path`` -> card
+``weights.hub_id`` (Hugging Face cache, or the hub when online). Nothing found is an error that
+says exactly which of those to set. A random-init model is built only when the user explicitly
+allows untrained weights, and is then labelled untrained everywhere (rows, summary, manifest).
+
+Checkpoints that codecbench itself wrote from a random-init model (tests, ``bench info
+--allow-untrained``) carry a ``codecbench_untrained`` marker, so loading them back is also
+recognised as untrained rather than passed off as a real model.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import math
+import os
+import re
+from abc import abstractmethod
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterator
+
+import numpy as np
+
+from bench.adapters.base import Codec, CodecSetting, CodecSpec, Payload
+from bench.audio import Audio
+from bench.errors import BenchError, ConfigError
+
+#: set (to "1") by ``bench run --allow-untrained``; spawned workers inherit it
+ALLOW_UNTRAINED_ENV = "BENCH_ALLOW_UNTRAINED"
+#: key/attribute marking a checkpoint written from a random-init model
+UNTRAINED_MARKER = "codecbench_untrained"
+UNTRAINED_HINT = ("pass --allow-untrained (bench run/info/speed) to use a random-init model for plumbing "
+                  "checks; its results are then labelled 'untrained'")
+
+
+class WeightsMissing(BenchError):
+    """No weights could be found (nothing configured, or a hub id neither cached nor reachable)."""
+
+
+def untrained_allowed() -> bool:
+    return os.environ.get(ALLOW_UNTRAINED_ENV, "") not in ("", "0", "false", "no")
+
+
+@contextlib.contextmanager
+def allow_untrained(flag: bool) -> Iterator[None]:
+    """Allow (or not) untrained weights for codecs created inside, including in spawned workers."""
+    old = os.environ.get(ALLOW_UNTRAINED_ENV)
+    if flag:
+        os.environ[ALLOW_UNTRAINED_ENV] = "1"
+    else:
+        os.environ.pop(ALLOW_UNTRAINED_ENV, None)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop(ALLOW_UNTRAINED_ENV, None)
+        else:
+            os.environ[ALLOW_UNTRAINED_ENV] = old
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+#: torch.hub's convention (EnCodec's ``encodec_24khz-d7cc33bc.th``): the name ends in a sha256 prefix
+_HASH_IN_NAME = re.compile(r"-([a-f0-9]{8,64})\.[A-Za-z0-9]+$")
+
+
+def check_sha256(path: Path, digest: str, *, expected: str | None, what: str) -> None:
+    """Compare against the card's sha256 (full or prefix) and the hash prefix in the file name."""
+    for want, origin in ((expected, "the card's weights.sha256"),
+                         ((_HASH_IN_NAME.search(path.name) or [None, None])[1], "the hash prefix in its file name")):
+        if want and not digest.startswith(str(want).lower()):
+            raise BenchError(f"{what}: checksum mismatch for {path}: sha256 {digest[:16]}... does not match "
+                             f"{origin} ({want}); the file is corrupt or not the expected checkpoint")
+
+
+@dataclass(frozen=True)
+class WeightsRef:
+    """Where the weights come from: a local file/folder, a hub id, or nothing (random init)."""
+
+    kind: str  # "path", "hub" or "random"
+    location: str | None
+    via: str  # "$BENCH_OURS_CHECKPOINT", "card weights.path", "card weights.hub_id", ...
+    expected_sha256: str | None = None
+
+
+def weights_ref(card) -> WeightsRef:
+    """Apply the lookup order env var -> card path -> hub id; never touches the network."""
+    w = card.weights or {}
+    if not isinstance(w, dict):
+        raise ConfigError(f"{card.source}: 'weights' must be a mapping (env, path, hub_id, sha256)")
+    env = w.get("env")
+    if env and os.environ.get(env):
+        path = Path(os.environ[env]).expanduser()
+        if not path.exists():
+            raise BenchError(f"codec {card.name!r}: ${env} points to {path}, which does not exist")
+        return WeightsRef("path", str(path), f"${env}")  # an override is the user's own checkpoint
+    if w.get("path"):
+        path = Path(str(w["path"])).expanduser()
+        if not path.is_absolute():
+            path = Path(card.source).resolve().parent.parent / path  # relative to the repo root
+        if path.exists():
+            return WeightsRef("path", str(path), "card weights.path", w.get("sha256"))
+    if w.get("hub_id"):
+        return WeightsRef("hub", str(w["hub_id"]), "card weights.hub_id", w.get("sha256"))
+    return WeightsRef("random", None, "none")
+
+
+def missing_weights_message(card, detail: str = "") -> str:
+    w = card.weights or {}
+    ways = []
+    if w.get("env"):
+        ways.append(f"set ${w['env']} to a checkpoint")
+    ways.append(f"set weights.path in {card.source}" + (f" (now {w['path']!r}, not found)" if w.get("path") else ""))
+    if w.get("hub_id"):
+        ways.append(f"download hub id {w['hub_id']!r} into the Hugging Face cache while online "
+                    "(HF_HUB_OFFLINE=1 forbids the download)")
+    msg = f"codec {card.name!r}: no weights found. To fix: " + "; or ".join(ways) + f". Or {UNTRAINED_HINT}."
+    return msg + (f" ({detail})" if detail else "")
+
+
+def hub_snapshot(card, hub_id: str, patterns: list[str]) -> Path:
+    """A hub id -> local folder from the HF cache (or the hub when online), with a clear failure."""
+    try:
+        from huggingface_hub import snapshot_download
+
+        return Path(snapshot_download(hub_id, allow_patterns=patterns))
+    except Exception as exc:  # offline, no cache, unknown id: all user-fixable
+        raise WeightsMissing(missing_weights_message(card, f"hub {hub_id!r}: {type(exc).__name__}: {exc}")) from exc
+
+
+def param_count_m(*modules) -> float:
+    return round(sum(p.numel() for m in modules for p in m.parameters()) / 1e6, 3)
+
+
+class NeuralCodec(Codec):
+    """A token codec with a torch model: subclasses load/build the model and map audio<->tokens.
+
+    ``Payload.data`` is the token array (codebooks x frames, int) actually produced, and its bits
+    are frames x codebooks x log2(codebook_size), so the measured kbps is what the tokens cost.
+    """
+
+    def __init__(self, setting: CodecSetting) -> None:
+        super().__init__(setting)
+        import torch
+
+        self.torch = torch
+        self.device = torch.device(os.environ.get("BENCH_DEVICE", "cpu"))
+        self._weights: dict[str, Any] = {}
+        ref = weights_ref(self.card)
+        missing = None
+        if ref.kind != "random":
+            try:
+                self._load_checked(ref)
+            except WeightsMissing as exc:
+                missing = str(exc)
+        if ref.kind == "random" or missing is not None:
+            if not untrained_allowed():
+                raise WeightsMissing(missing or missing_weights_message(self.card))
+            seed = int(self.card.options.get("seed", 0))
+            torch.manual_seed(seed)
+            self.model = self.build_random()
+            self._weights = {"status": "untrained", "trained": False, "source": f"random init (seed {seed})",
+                             "sha256": None, "why": missing or "no weights configured"}
+        self.model.eval().to(self.device)
+        rate = self.model_spec().sample_rate
+        if rate != self.card.sample_rate:
+            raise ConfigError(f"{self.card.source}: card says sample_rate {self.card.sample_rate} but the loaded "
+                              f"model runs at {rate} Hz")
+
+    @property
+    def sample_rate(self) -> int:
+        return self.card.sample_rate
+
+    def _load_checked(self, ref: WeightsRef) -> None:
+        self.model, file = self.load(ref)
+        digest = sha256_file(file) if file is not None else None
+        if file is not None:
+            check_sha256(file, digest, expected=ref.expected_sha256, what=f"codec {self.card.name!r}")
+        trained = not self.is_marked_untrained()
+        self._weights = {"status": "trained" if trained else "untrained", "trained": trained,
+                         "source": f"{ref.via}: {ref.location}", "file": str(file) if file else None,
+                         "sha256": digest}
+        if not trained and not untrained_allowed():
+            raise BenchError(f"codec {self.card.name!r}: checkpoint {ref.location} holds random-init weights "
+                             f"(marked {UNTRAINED_MARKER}); refusing to report them as a codec's quality. "
+                             f"To run it anyway, {UNTRAINED_HINT}.")
+
+    # -- subclasses -------------------------------------------------------------------------
+    @abstractmethod
+    def build_random(self):
+        """The card's architecture with random weights (seeded by the caller)."""
+
+    @abstractmethod
+    def load(self, ref: WeightsRef) -> tuple[Any, Path | None]:
+        """Load from a local path or hub id; return (model, weights file whose sha256 to record)."""
+
+    @abstractmethod
+    def is_marked_untrained(self) -> bool: ...
+
+    @abstractmethod
+    def encode_tokens(self, x) -> tuple[np.ndarray, dict[str, Any]]:
+        """(1, 1, T) float tensor -> (codebooks, frames) int array, plus what decode needs."""
+
+    @abstractmethod
+    def decode_tokens(self, codes, meta: dict[str, Any]):
+        """(1, codebooks, frames) long tensor -> 1-D float tensor of samples."""
+
+    @abstractmethod
+    def model_spec(self) -> CodecSpec: ...
+
+    # -- shared ---------------------------------------------------------------------------
+    @property
+    def spec(self) -> CodecSpec:
+        return self.model_spec()
+
+    @property
+    def weights_info(self) -> dict[str, Any]:
+        return dict(self._weights)
+
+    def encode(self, audio: Audio) -> Payload:
+        self.check_input(audio)
+        torch = self.torch
+        x = torch.from_numpy(self.as_float(audio.samples)).to(self.device).view(1, 1, -1)
+        with torch.inference_mode():
+            codes, meta = self.encode_tokens(x)
+        codes = np.asarray(codes)
+        if codes.ndim != 2:
+            raise BenchError(f"{self.setting.label}: expected a (codebooks, frames) token array, got {codes.shape}")
+        spec = self.spec
+        bits_per_token = math.log2(spec.codebook_size)
+        num_bits = int(round(codes.shape[0] * codes.shape[1] * bits_per_token))
+        meta = {**meta, "codebook_size": spec.codebook_size, "frame_rate": spec.frame_rate,
+                "n_samples": len(audio)}
+        return Payload(codes.astype(np.int64), num_bits=num_bits, duration=audio.duration, meta=meta)
+
+    def decode(self, payload: Payload) -> Audio:
+        torch = self.torch
+        codes = torch.from_numpy(np.asarray(payload.data, dtype=np.int64)).to(self.device).unsqueeze(0)
+        with torch.inference_mode():
+            y = self.decode_tokens(codes, payload.meta)
+        y = y.detach().float().cpu().numpy().reshape(-1)
+        return Audio(np.ascontiguousarray(y, dtype=np.float32), self.sample_rate)
