@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def info(
+        codec: list[str] = typer.Option(..., "--codec", "-c", help="codec setting(s): ours, encodec@6, comma lists"),
+        allow_untrained: bool = typer.Option(False, "--allow-untrained",
+                                             help="build a random-init model from the card when no weights are "
+                                                  "found (labelled untrained)"),
+    ) -> None:
+        """Spec table (sample rate, parameters, latent dim, codebooks, frame rate, bitrate) read off the models."""
+        from bench.pipeline.runner import _split
+        from bench.reporting.codec_tables import info_table
+
+        table = info_table(_split(codec), allow_untrained=allow_untrained)
+        typer.echo(table.to_markdown(colalign=["left"] + ["right"] * len(table.columns)))
