@@ -53,7 +53,12 @@ def load_state_into(model, sd: dict[str, Any], path: Path, rename: Callable[[str
     marker = bool(sd.pop(UNTRAINED_MARKER, False))
     if rename is not None:
         sd = {rename(k): v for k, v in sd.items()}
-    result = model.load_state_dict(sd, strict=False)
+    try:
+        result = model.load_state_dict(sd, strict=False)
+    except RuntimeError as exc:  # tensor shapes differ
+        raise BenchError(f"{path}: state dict does not fit the card's architecture "
+                         f"({str(exc).splitlines()[1].strip() if len(str(exc).splitlines()) > 1 else exc}); "
+                         "check the card's options.config") from exc
     missing = [k for k in result.missing_keys]
     unexpected = list(result.unexpected_keys)
     if missing or unexpected:
@@ -87,5 +92,8 @@ def load_hf(model_cls, config_factory: Callable[[], Any], card, ref: WeightsRef,
 def save_untrained(model, folder: Path) -> Path:
     """Write a random-init model as a save_pretrained folder, marked untrained (tests, demos)."""
     setattr(model.config, UNTRAINED_MARKER, True)
-    model.save_pretrained(str(folder))
+    try:
+        model.save_pretrained(str(folder))
+    finally:
+        delattr(model.config, UNTRAINED_MARKER)  # the in-memory model stays as it was
     return Path(folder)
