@@ -62,6 +62,10 @@ def check_suite(name: str, deep: bool = False) -> SuiteStatus:
     missing = [str(it.path) for it in suite.items if not Path(it.path).exists() or os.path.getsize(it.path) == 0]
     status = "incomplete" if missing else "present"
     detail = f"{len(missing)} audio file(s) missing or empty, e.g. {missing[0]}" if missing else ""
+    expected = spec.get("items")
+    if not missing and expected and len(suite.items) != expected:
+        detail = (f"usable, but {len(suite.items)} items where the full release has {expected} "
+                  "(partial copy or another release: numbers will not compare with published ones)")
     return SuiteStatus(name, status, where, items=len(suite.items), expected_items=spec.get("items"),
                        missing_files=missing, how=how, detail=detail)
 
