@@ -33,7 +33,9 @@ def test_run_writes_summary(run_dir):
 def test_report_merges_runs(run_dir, tmp_path):
     r = bench("report", str(run_dir), "--out", str(tmp_path / "rep"))
     assert r.returncode == 0, r.stderr
-    assert (tmp_path / "rep.md").read_text().count("|") > 10
+    md = (tmp_path / "rep.md").read_text()
+    assert md.count("|") > 10 and "suite **demo**: 3 items" in md
+    assert "How each metric was computed" in md and "torchmetrics" in md and "zero_mean=True" in md
     assert "opus@6" in (tmp_path / "rep.html").read_text()
     assert len(pd.read_csv(tmp_path / "rep.csv")) == 9
 
