@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import pandas as pd
-from conftest import make_librispeech, make_voxceleb
+from .layouts import make_librispeech, make_voxceleb
 from typer.testing import CliRunner
 
 from bench.cli import app

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile as sf
-from conftest import (make_commonvoice, make_fisher, make_librispeech, make_spgispeech, make_voxceleb,
+from .layouts import (make_commonvoice, make_fisher, make_librispeech, make_spgispeech, make_voxceleb,
                       make_voxpopuli)
 
 from bench.audio import load_audio
