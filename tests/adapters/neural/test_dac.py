@@ -9,7 +9,7 @@ from bench.adapters.hf import save_untrained
 from bench.adapters.neural import sha256_file
 from bench.errors import BenchError
 
-from neural_helpers import TINY_DAC, noise
+from neural_helpers import TINY_DAC, _offline_and_clean, allow, card_dir, noise  # noqa: F401 (fixtures)
 
 transformers = pytest.importorskip("transformers")
 

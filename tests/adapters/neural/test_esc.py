@@ -8,6 +8,8 @@ from bench.adapters import load_cards
 from bench.adapters.esc import Esc
 from bench.api import listing
 
+from neural_helpers import _offline_and_clean  # noqa: F401 (fixture)
+
 
 def test_unavailable_without_checkout_with_reason():
     reason = Esc.availability(load_cards()["esc"])

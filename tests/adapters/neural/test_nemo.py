@@ -14,7 +14,7 @@ from bench.adapters import create_codec, load_cards
 from bench.adapters.neural import WeightsMissing, sha256_file
 from bench.errors import BenchError
 
-from neural_helpers import noise
+from neural_helpers import _offline_and_clean, allow, card_dir, noise  # noqa: F401 (fixtures)
 
 NEMO_MISSING = importlib.util.find_spec("nemo") is None
 pytestmark = pytest.mark.skipif(NEMO_MISSING, reason="nemo-toolkit is not installed (extra 'nemo')")
