@@ -14,6 +14,7 @@ from bench.pipeline.rundir import RunDir
 from bench.pipeline.runner import RunResult
 from bench.pipeline.runner import run as _run
 from bench.reporting.tables import summarize, summary_markdown, wide_table
+from bench.scoring import score  # noqa: F401  (bench score: score existing files)
 
 __all__ = ["run", "report", "gate", "listing", "RunResult", "GateResult", "Report"]
 
