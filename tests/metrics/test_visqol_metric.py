@@ -99,6 +99,7 @@ SHARED_ROWS = _rows(SHARED) if (SHARED / "expected.csv").is_file() else []
 
 
 @pytest.mark.skipif(not SHARED_ROWS, reason=f"shared ViSQOL conformance data not found at {SHARED}")
+@pytest.mark.slow
 @pytest.mark.parametrize("row", SHARED_ROWS, ids=lambda r: r["constant_name"])
 def test_every_shared_row_matches_google(row):
     _check(SHARED, row)
