@@ -122,9 +122,9 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
         rundir.append(set_rows, {"item": SET_ITEM, "label": "*", "error": None})
         rows = pd.concat([rows[rows["item"] != SET_ITEM], pd.DataFrame(set_rows)], ignore_index=True)
     summary = summarize(rows, order=labels)
-    _write_outputs(rundir, rows, summary)
     manifest["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     rundir.write_manifest(manifest)
+    _write_outputs(rundir, rows, summary, manifest)
     return RunResult(path, rows, summary, len(settings) * len(items), len(settings) * len(items) - len(todo))
 
 
@@ -199,10 +199,12 @@ def _manifest(suite: Suite, suite_hash: str, items, limit, settings, metric_clas
     return manifest
 
 
-def _write_outputs(rundir: RunDir, rows: pd.DataFrame, summary: pd.DataFrame) -> None:
+def _write_outputs(rundir: RunDir, rows: pd.DataFrame, summary: pd.DataFrame, manifest: dict[str, Any]) -> None:
+    from bench.reporting.render import render_markdown
+
     rows.to_csv(rundir.path / "rows.csv", index=False)
     items = rundir.items()
     if not items.empty:
         items.to_csv(rundir.path / "items.csv", index=False)
     summary.to_csv(rundir.path / "summary.csv", index=False)
-    (rundir.path / "summary.md").write_text(summary_markdown(summary) + "\n")
+    (rundir.path / "summary.md").write_text(render_markdown(summary, [manifest]) + "\n")

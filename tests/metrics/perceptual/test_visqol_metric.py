@@ -22,10 +22,12 @@ from bench.scoring import SCORE_POLICY, score_pair
 
 pytest.importorskip("visqol")
 
-SUBSET = Path(__file__).resolve().parents[1] / "data" / "visqol"
-SHARED = Path(os.environ.get("BENCH_SHARED_VISQOL", Path(__file__).resolve().parents[3] / "shared" / "data" / "visqol"))
-if not SHARED.is_dir():
-    SHARED = Path("/work/shared/data/visqol")
+REPO = Path(__file__).resolve().parents[3]
+SUBSET = REPO / "tests" / "data" / "visqol"
+#: Google's full conformance set: $BENCH_SHARED_VISQOL, else ../shared next to the checkout
+_CANDIDATES = [os.environ.get("BENCH_SHARED_VISQOL", ""), REPO.parent / "shared" / "data" / "visqol",
+               "/work/shared/data/visqol"]
+SHARED = next((Path(c) for c in _CANDIDATES if c and (Path(c) / "expected.csv").is_file()), REPO.parent / "shared")
 
 #: Google's model files (sha256 of the copies in google/visqol @ 38d0b016)
 GOOGLE_SHA256 = {

@@ -9,6 +9,8 @@ import pytest
 from bench.audio import resample
 from bench.metrics import metric_class
 
+from perceptual_fixtures import clip, ladder  # noqa: F401  (pytest fixtures)
+
 STEPS = ["identity", "noise20dB", "noise0dB", "lowpass3500"]
 
 

@@ -15,6 +15,8 @@ import pytest
 from bench.audio import resample
 from bench.metrics import all_metrics, metric_class
 
+from perceptual_fixtures import clip, ladder  # noqa: F401  (pytest fixtures)
+
 
 INTRUSIVE = ["visqol-audio", "visqol-speech", "visqol-speech-exp", "pesq-wb", "pesq-nb", "stoi", "estoi",
              "mel-distance", "stft-distance"]

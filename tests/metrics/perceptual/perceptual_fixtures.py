@@ -1,4 +1,5 @@
-"""Fixtures for the perceptual-metric tests: one real demo clip and its degradation ladder."""
+"""Fixtures for the perceptual-metric tests (imported by name: a conftest.py here would shadow the
+top-level `conftest` module that other tests import from): one real demo clip and its ladder."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ import pytest
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 #: a 2.8 s LibriSpeech test-other clip from the demo suite (CC BY 4.0, see data/speech_demo/SOURCES.md)
 DEMO_CLIP = REPO / "data/speech_demo/LibriSpeech/test-other/1688/142285/1688-142285-0002.flac"
 

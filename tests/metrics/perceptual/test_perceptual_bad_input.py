@@ -10,6 +10,8 @@ from bench.audio import Audio, resample
 from bench.errors import MetricInputError
 from bench.metrics import metric_class
 
+from perceptual_fixtures import clip, ladder  # noqa: F401  (pytest fixtures)
+
 ALL = ["visqol-audio", "visqol-speech", "visqol-speech-exp", "pesq-wb", "pesq-nb", "stoi", "estoi",
        "mel-distance", "stft-distance", "dnsmos"]
 
