@@ -8,6 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
+for _backend in ("visqol", "pesq", "pystoi", "librosa"):  # the `metrics` extra
+    pytest.importorskip(_backend)
+
 from typer.testing import CliRunner
 
 from bench import api

@@ -6,6 +6,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+for _backend in ("visqol", "pesq", "pystoi", "librosa"):  # the `metrics` extra
+    pytest.importorskip(_backend)
+
 from bench.audio import Audio, resample
 from bench.errors import MetricInputError
 from bench.metrics import metric_class

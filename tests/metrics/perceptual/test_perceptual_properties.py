@@ -12,6 +12,9 @@ import inspect
 
 import pytest
 
+for _backend in ("visqol", "pesq", "pystoi", "librosa"):  # the `metrics` extra
+    pytest.importorskip(_backend)
+
 from bench.audio import resample
 from bench.metrics import all_metrics, metric_class
 

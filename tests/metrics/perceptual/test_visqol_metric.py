@@ -20,7 +20,7 @@ from bench.audio import load_audio
 from bench.metrics.visqol_metric import LATTICE_MODEL, SVR_MODEL, VisqolAudio, VisqolSpeech, VisqolSpeechExp, model_path
 from bench.scoring import SCORE_POLICY, score_pair
 
-pytest.importorskip("visqol")
+pytest.importorskip("visqol")  # the `metrics` extra
 
 REPO = Path(__file__).resolve().parents[3]
 SUBSET = REPO / "tests" / "data" / "visqol"
