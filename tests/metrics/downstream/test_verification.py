@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from bench.errors import ConfigError
@@ -98,3 +99,23 @@ def test_suite_trial_list_matches_paths_relative_to_the_suite(tmp_path: Path):
     trials, source = EER(ctx).trials()
     assert source == str(tmp_path / "trials.txt")
     assert trials == [ver.Trial(True, "a", "b"), ver.Trial(False, "a", "c")]
+
+
+def test_roc_matches_sklearn_with_ties():
+    from sklearn.metrics import roc_curve
+
+    rng = np.random.default_rng(3)
+    scores = np.round(rng.normal(size=300), 1)  # many ties
+    labels = rng.random(300) < 0.4
+    fpr, fnr = ver._rates(scores, labels)
+    ref_fpr, ref_tpr, _ = roc_curve(labels.astype(int), scores, drop_intermediate=False)
+    np.testing.assert_allclose(fpr, ref_fpr)
+    np.testing.assert_allclose(fnr, 1 - ref_tpr)
+
+
+def test_weights_count_trials_as_repeats():
+    scores = [0.9, 0.8, 0.3, 0.7, 0.2, 0.1]
+    labels = [1, 1, 1, 0, 0, 0]
+    weights = [2, 1, 1, 1, 3, 1]
+    repeated = [(s, l) for s, l, w in zip(scores, labels, weights) for _ in range(w)]
+    assert ver.eer(scores, labels, weights) == pytest.approx(ver.eer(*zip(*repeated)))
