@@ -134,7 +134,7 @@ class EER(_SpeakerMetric):
     # -- trials -------------------------------------------------------------------------------
     def _source_dir(self) -> Path:
         src = Path(self.context.suite_source) if self.context and self.context.suite_source else Path(".")
-        return src.parent if src.suffix else src
+        return src if src.is_dir() else src.parent
 
     def _trial_source(self) -> str:
         spec = (self.context.suite_spec or {}).get("trials") if self.context else None
@@ -142,7 +142,8 @@ class EER(_SpeakerMetric):
 
     def trials(self) -> tuple[list[ver.Trial], str]:
         """The suite's trial list (VoxCeleb1-O format) if it names one, else a built balanced list
-        saved to RUN/trials.txt. Names in a given list match item ids or paths relative to it."""
+        saved to RUN/trials.txt. Names in a given list match item ids, an item's ``trial_path``
+        (the voxceleb loader's) or audio paths relative to the list's folder."""
         ctx = self.context
         spec = (ctx.suite_spec or {}).get("trials")
         if spec:
@@ -150,6 +151,8 @@ class EER(_SpeakerMetric):
             names: dict[str, str] = {}
             for it in ctx.items:
                 names[it.id] = it.id
+                if it.extra.get("trial_path"):  # set by the voxceleb loader: the name the list uses
+                    names[str(it.extra["trial_path"])] = it.id
                 try:
                     rel = Path(it.path).resolve().relative_to(path.parent.resolve())
                     names[str(rel)] = names[str(rel.with_suffix(""))] = it.id
