@@ -13,7 +13,8 @@ from bench.gate import gate as _gate
 from bench.pipeline.rundir import RunDir
 from bench.pipeline.runner import RunResult
 from bench.pipeline.runner import run as _run
-from bench.reporting.tables import summarize, summary_markdown, wide_table
+from bench.reporting.render import render_html, render_markdown
+from bench.reporting.tables import summarize
 
 __all__ = ["run", "report", "gate", "listing", "RunResult", "GateResult", "Report"]
 
@@ -27,29 +28,31 @@ def run(codecs, suite, metrics=None, **kwargs) -> RunResult:
 class Report:
     summary: pd.DataFrame
     files: list[Path] = field(default_factory=list)
+    manifests: list[dict] = field(default_factory=list)
 
     @property
     def markdown(self) -> str:
-        return summary_markdown(self.summary)
+        return render_markdown(self.summary, self.manifests)
 
 
 def report(run_dirs: list[Path], out: Path | None = None) -> Report:
-    frames = []
+    frames, manifests = [], []
     for d in run_dirs:
+        manifests.append(RunDir(Path(d)).read_manifest())
         rows = RunDir(Path(d)).rows()
         if rows.empty:
             raise BenchError(f"{d}: no rows (not a run directory, or the run produced nothing)")
         frames.append(rows)
     rows = pd.concat(frames, ignore_index=True).drop_duplicates(["suite", "item", "label", "metric"], keep="last")
     summary = summarize(rows, order=list(dict.fromkeys(rows["label"])))
-    rep = Report(summary)
+    rep = Report(summary, manifests=manifests)
     if out:
         out = Path(out)
         out.parent.mkdir(parents=True, exist_ok=True)
         md, csv, html = out.with_suffix(".md"), out.with_suffix(".csv"), out.with_suffix(".html")
-        md.write_text(summary_markdown(summary) + "\n")
+        md.write_text(render_markdown(summary, manifests) + "\n")
         summary.to_csv(csv, index=False)
-        html.write_text(wide_table(summary).to_html(float_format=lambda v: f"{v:.3f}", border=0))
+        html.write_text(render_html(summary, manifests))
         rep.files = [md, csv, html]
     return rep
 

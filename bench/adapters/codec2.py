@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 
 from bench.adapters import register_adapter
@@ -22,14 +24,17 @@ class Codec2(Codec):
         mode = MODES.get(self.bitrate or 0.0)
         if mode is None:
             raise BenchError(f"codec2 has no mode for {self.bitrate} kbps; modes: {sorted(MODES)}")
+        self.mode = mode
+        probe = self._new()
+        self.frame_samples: int = probe.samples_per_frame()
+        self.bits_per_frame: int = probe.bits_per_frame()
+
+    def _new(self):
+        """A fresh codec state per item: libcodec2 keeps inter-frame memory, and sharing one
+        instance across items made results depend on the order items were processed in."""
         import pycodec2
 
-        self._codec = pycodec2.Codec2(mode)
-        self.mode = mode
-
-    @property
-    def frame_samples(self) -> int:
-        return self._codec.samples_per_frame()
+        return pycodec2.Codec2(self.mode)
 
     def encode(self, audio: Audio) -> Payload:
         self.check_input(audio)
@@ -38,11 +43,41 @@ class Codec2(Codec):
             raise BenchError(f"{audio.source}: {len(audio)} samples is shorter than one codec2 frame ({n})")
         pcm = np.round(np.clip(audio.samples, -1, 1) * 32767).astype(np.int16)
         pcm = np.pad(pcm, (0, (-len(pcm)) % n))
-        frames = [self._codec.encode(pcm[i : i + n]) for i in range(0, len(pcm), n)]
+        enc = self._new()
+        frames = [enc.encode(pcm[i : i + n]) for i in range(0, len(pcm), n)]
         # Bits per frame is the mode's exact rate; the byte-padded frames are a storage detail.
-        num_bits = self._codec.bits_per_frame() * len(frames)
+        num_bits = self.bits_per_frame * len(frames)
         return Payload(frames, num_bits=num_bits, duration=audio.duration)
 
     def decode(self, payload: Payload) -> Audio:
-        pcm = np.concatenate([self._codec.decode(f) for f in payload.data])
+        pcm = _decode_in_fresh_process(self.mode, payload.data)
         return Audio((pcm.astype(np.float32) / 32768.0), self.sample_rate)
+
+
+def _decode_in_fresh_process(mode: int, frames: list[bytes]) -> np.ndarray:
+    """Decode in a forked child so libcodec2's process-global RNG (a static inside
+    ``codec2_rand``, used for phase synthesis and not resettable through any API) starts from the
+    same state for every item; decoding in-process made the same bits decode differently on each
+    call. The parent never decodes, so its RNG state stays pristine for every fork."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: decode, write raw int16, exit without running any Python cleanup
+        code = 1
+        try:
+            os.close(read_fd)
+            import pycodec2
+
+            dec = pycodec2.Codec2(mode)
+            pcm = np.concatenate([dec.decode(f) for f in frames]).astype(np.int16)
+            with os.fdopen(write_fd, "wb") as fh:
+                fh.write(pcm.tobytes())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as fh:
+        data = fh.read()
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        raise BenchError(f"codec2 decoder process failed (status {status})")
+    return np.frombuffer(data, dtype=np.int16)

@@ -37,6 +37,9 @@ class SISDR(Metric):
         from torchmetrics.functional.audio import scale_invariant_signal_distortion_ratio
 
         est, ref = _tensors(reference, estimate)
+        if float((ref - ref.mean()).abs().max()) < 1e-6:
+            # torchmetrics would return a meaningless finite number (eps / eps) here
+            raise MetricInputError("reference has no signal after mean removal (DC only)")
         return Score(float(scale_invariant_signal_distortion_ratio(est, ref, zero_mean=True)))
 
 

@@ -27,6 +27,7 @@ from bench.pipeline.rundir import RunDir
 from bench.pipeline.unit import UnitSpec, process_unit
 from bench.reporting.tables import SET_ITEM, summarize, summary_markdown
 from bench.suites import REPO_ROOT, Suite, load_suite, select_items
+from bench.suites.selection import Selection, ids_digest
 
 RUNS_DIR = REPO_ROOT / "reports" / "runs"
 CACHE_DIR = Path(os.environ.get("BENCH_CACHE", REPO_ROOT / "reports" / "cache"))
@@ -52,9 +53,11 @@ def _split(values: list[str] | str | None) -> list[str]:
     return [v.strip() for part in values for v in part.split(",") if v.strip()]
 
 
-def run_id(suite: Suite, suite_hash: str, codecs: list[str], metrics: list[str], limit: int | None) -> str:
+def run_id(suite: Suite, suite_hash: str, codecs: list[str], metrics: list[str], limit: int | None,
+           selection: Selection | None = None) -> str:
     """Same command -> same directory, which is what makes a re-run resume."""
-    key = json.dumps([suite_hash, codecs, sorted(metrics), limit])
+    picked = limit if selection is None or selection == Selection(limit=limit) else selection.as_dict()
+    key = json.dumps([suite_hash, codecs, sorted(metrics), picked])
     return f"{suite.name}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
@@ -71,7 +74,7 @@ def _init_worker() -> None:
 
 def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = None, *,
         out: Path | None = None, limit: int | None = None, jobs: int | None = None,
-        progress: bool = True) -> RunResult:
+        progress: bool = True, selection: Selection | None = None) -> RunResult:
     codec_specs = _split(codecs)
     if not codec_specs:
         raise BenchError("no codec given (e.g. --codec opus@6,codec2@3.2)")
@@ -83,7 +86,11 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
     labels = [s.label for s in settings]
 
     the_suite = load_suite(suite)
-    items = select_items(the_suite.items, limit)
+    if selection is not None and limit is not None and selection.limit is None:
+        selection = Selection(**{**selection.__dict__, "limit": limit})
+    items = select_items(the_suite.items, selection if selection is not None else limit)
+    if not items:
+        raise BenchError(f"suite {the_suite.name!r}: the selection ({selection.describe() if selection else limit}) leaves no items")
     metric_classes = resolve_metrics(_split(metrics) or None, the_suite.fields)
     for cls in metric_classes:
         missing = cls.requires - the_suite.fields
@@ -95,7 +102,7 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
     metric_names = [cls.name for cls in metric_classes]
 
     suite_hash = the_suite.content_hash()
-    path = Path(out) if out else RUNS_DIR / run_id(the_suite, suite_hash, labels, metric_names, limit)
+    path = Path(out) if out else RUNS_DIR / run_id(the_suite, suite_hash, labels, metric_names, limit, selection)
     rundir = RunDir(path)
     rundir.create()
     ctx = MetricContext(suite=the_suite.name, suite_hash=suite_hash,
@@ -105,6 +112,9 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
 
     previous = rundir.read_manifest()
     manifest = _manifest(the_suite, suite_hash, items, limit, settings, metric_classes, ctx, previous)
+    if selection is not None:  # recorded so a CI gate can prove it compared the same items
+        manifest["suite"].update(selection=selection.as_dict(), subset=selection.describe())
+    manifest["suite"]["item_ids_sha256"] = ids_digest(items)
     rundir.write_manifest(manifest)
 
     from bench.metrics import Score  # noqa: F401  (ensures registry import in this process)
@@ -121,9 +131,9 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
         rundir.append(set_rows, {"item": SET_ITEM, "label": "*", "error": None})
         rows = pd.concat([rows[rows["item"] != SET_ITEM], pd.DataFrame(set_rows)], ignore_index=True)
     summary = summarize(rows, order=labels)
-    _write_outputs(rundir, rows, summary)
     manifest["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     rundir.write_manifest(manifest)
+    _write_outputs(rundir, rows, summary, manifest)
     return RunResult(path, rows, summary, len(settings) * len(items), len(settings) * len(items) - len(todo))
 
 
@@ -198,10 +208,12 @@ def _manifest(suite: Suite, suite_hash: str, items, limit, settings, metric_clas
     return manifest
 
 
-def _write_outputs(rundir: RunDir, rows: pd.DataFrame, summary: pd.DataFrame) -> None:
+def _write_outputs(rundir: RunDir, rows: pd.DataFrame, summary: pd.DataFrame, manifest: dict[str, Any]) -> None:
+    from bench.reporting.render import render_markdown
+
     rows.to_csv(rundir.path / "rows.csv", index=False)
     items = rundir.items()
     if not items.empty:
         items.to_csv(rundir.path / "items.csv", index=False)
     summary.to_csv(rundir.path / "summary.csv", index=False)
-    (rundir.path / "summary.md").write_text(summary_markdown(summary) + "\n")
+    (rundir.path / "summary.md").write_text(render_markdown(summary, [manifest]) + "\n")

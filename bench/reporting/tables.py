@@ -52,6 +52,8 @@ def summarize(rows: pd.DataFrame, order: list[str] | None = None) -> pd.DataFram
     if rows.empty:
         return pd.DataFrame(columns=cols)
     out = []
+    # Sort first: items finish in any order in a pool, and float sums must not depend on it.
+    rows = rows.sort_values(["label", "metric", "item"], kind="stable")
     for key, g in rows.groupby(KEYS, sort=False, dropna=False):
         per_item = g[g["item"] != SET_ITEM]
         set_level = g[g["item"] == SET_ITEM]
@@ -69,6 +71,7 @@ def summarize(rows: pd.DataFrame, order: list[str] | None = None) -> pd.DataFram
         n_failed = int(per_item["value"].isna().sum()) + int(set_level["value"].isna().sum())
         out.append({**dict(zip(KEYS, key)), "mean": mean, "n": n, "n_failed": n_failed, **_metric_meta(key[-1])})
     df = pd.DataFrame(out, columns=cols)
+    order = order or list(dict.fromkeys(rows["label"]))
     if order:
         rank = {label: i for i, label in enumerate(order)}
         df = df.sort_values("label", key=lambda s: s.map(lambda x: rank.get(x, len(rank))), kind="stable")

@@ -15,9 +15,12 @@ from bench.audio import AudioPolicy
 from bench.errors import ConfigError, UnknownNameError
 from bench.suites.items import Item
 from bench.suites.manifests import loader, read_manifest
+from bench.suites import corpora  # noqa: E402,F401  (registers the corpus loaders)
+from bench.suites.corpora.common import corpus_root_env, missing_corpus_message
+from bench.suites.selection import Selection
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-__all__ = ["Item", "Suite", "load_suite", "suite_specs", "datasets_file", "select_items"]
+__all__ = ["Item", "Suite", "load_suite", "suite_specs", "datasets_file", "select_items", "Selection", "suite_root"]
 
 
 def datasets_file() -> Path:
@@ -93,22 +96,41 @@ def load_suite(name_or_path: str) -> Suite:
         seen.add(target)
         spec = dict(specs[target])
     fmt = spec.get("format", "csv")
-    base = datasets_file().parent
-    source = spec.get("manifest") or spec.get("root")
-    if not source:
-        raise ConfigError(f"{datasets_file()}: suite {name_or_path!r} needs 'manifest' or 'root'")
-    src = Path(os.path.expandvars(str(source))).expanduser()
-    src = src if src.is_absolute() else base / src
+    src = suite_root(name_or_path, spec, seen)
+    if "root" in spec and not src.exists():
+        raise ConfigError(missing_corpus_message(name_or_path, spec, src))
     items = loader(fmt)(src, spec)
     return Suite(name=name_or_path, items=items, policy=_policy(spec), spec=spec, source=str(src))
 
 
-def select_items(items: list[Item], limit: int | None) -> list[Item]:
+def suite_root(name: str, spec: dict[str, Any], names: set[str] | None = None) -> Path:
+    """Where a suite's manifest or corpus root is: ``BENCH_DATA_<SUITE>`` (for the suite or any
+    alias it went through) overrides the datasets.yaml value, so one corpus can live elsewhere."""
+    for candidate in [name, *sorted((names or set()) - {name})]:
+        override = os.environ.get(corpus_root_env(candidate))
+        if override and "root" in spec:
+            return Path(override).expanduser()
+    source = spec.get("manifest") or spec.get("root")
+    if not source:
+        raise ConfigError(f"{datasets_file()}: suite {name!r} needs 'manifest' or 'root'")
+    expanded = os.path.expandvars(str(source))
+    if "$" in expanded:
+        raise ConfigError(
+            f"{datasets_file()}: suite {name!r} root {source!r} uses an unset variable; "
+            f"set BENCH_DATA to the folder holding your corpora (or {corpus_root_env(name)} to this corpus's root)"
+        )
+    src = Path(expanded).expanduser()
+    return src if src.is_absolute() else datasets_file().parent / src
+
+
+def select_items(items: list[Item], limit: "int | Selection | None") -> list[Item]:
     """A deterministic subset spread over the suite: items ordered by a hash of their id.
 
     Taking the first N rows would pick one speaker of a speaker-sorted manifest; hashing spreads
     the subset while staying identical on every machine and run.
     """
+    if isinstance(limit, Selection):
+        return limit.apply(items)
     if not limit or limit >= len(items):
         return list(items)
     keyed = sorted(items, key=lambda it: hashlib.sha1(it.id.encode()).hexdigest())

@@ -16,11 +16,21 @@ def register(app: typer.Typer) -> None:
         out: Optional[Path] = typer.Option(None, "--out", help="run directory (default: reports/runs/SUITE-HASH)"),
         jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="worker processes (default: all cores)"),
         progress: bool = typer.Option(True, "--progress/--no-progress"),
+        subset: Optional[int] = typer.Option(None, "--subset", help="seeded deterministic subset of N items"),
+        seed: int = typer.Option(0, "--seed", help="seed for --subset"),
+        min_duration: Optional[float] = typer.Option(None, "--min-duration", help="skip items shorter than this (s)"),
+        max_duration: Optional[float] = typer.Option(None, "--max-duration", help="skip items longer than this (s)"),
+        max_per_speaker: Optional[int] = typer.Option(None, "--max-per-speaker", help="at most N items per speaker"),
     ) -> None:
         """Code every item of a suite with each codec setting and score it."""
         from bench import api
 
-        result = api.run(codec, suite, metric, out=out, limit=limit, jobs=jobs, progress=progress)
+        from bench.suites.selection import Selection
+
+        selection = Selection(limit=limit, subset=subset, seed=seed, min_duration=min_duration,
+                              max_duration=max_duration, max_per_speaker=max_per_speaker)
+        result = api.run(codec, suite, metric, out=out, limit=limit, jobs=jobs, progress=progress,
+                         selection=None if selection.is_all else selection)
         typer.echo(result.markdown)
         failed = int(result.summary["n_failed"].max()) if not result.summary.empty else 0
         typer.echo(f"\nrun directory: {result.path}  ({result.n_units} units, {result.n_skipped} resumed"

@@ -1,0 +1,91 @@
+"""Reports people publish: the card table plus a header saying how every number was made.
+
+A number without its backend, version, mode and sample rate is how peers ended up disagreeing,
+so the header is part of the report, not an appendix.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jinja2
+import pandas as pd
+
+from bench.reporting.tables import summary_markdown, wide_table
+
+
+def provenance(manifests: list[dict[str, Any]]) -> dict[str, Any]:
+    """Merge run manifests into what a report header shows."""
+    suites, shas, metrics, resamplers = {}, set(), {}, set()
+    untrained = set()
+    for m in manifests:
+        s = m.get("suite", {})
+        if s:
+            suites[s.get("name")] = {"items": s.get("n_items"), "hash": str(s.get("hash", ""))[:12],
+                                     "subset": s.get("subset", "all")}
+        git = m.get("git") or {}
+        if git.get("sha"):
+            shas.add(git["sha"][:10] + ("+dirty" if git.get("dirty") else ""))
+        for name, info in (m.get("metrics") or {}).items():
+            metrics[name] = info
+        res = (m.get("environment") or {}).get("resampler")
+        if res:
+            resamplers.add(f"{res.get('backend')} {res.get('version')} ({res.get('quality')})")
+        for label, codec in (m.get("codecs") or {}).items():
+            if (codec.get("weights") or {}).get("trained") is False:
+                untrained.add(label)
+    return {"suites": suites, "git": sorted(shas), "metrics": metrics, "resampler": sorted(resamplers),
+            "untrained": sorted(untrained)}
+
+
+def _metrics_table(prov: dict[str, Any]) -> pd.DataFrame:
+    rows = []
+    for name, info in sorted(prov["metrics"].items()):
+        rows.append({"metric": name, "unit": info.get("unit", ""),
+                     "better": "higher" if info.get("higher_is_better", True) else "lower",
+                     "rate (Hz)": info.get("sample_rate") or "native",
+                     "backend": f"{info.get('backend', '')} {info.get('version', '')}".strip(),
+                     "mode": info.get("mode", ""), "model": info.get("model_file", "") or "",
+                     "model sha256": str(info.get("model_sha256", "") or "")[:12]})
+    return pd.DataFrame(rows)
+
+
+def render_markdown(summary: pd.DataFrame, manifests: list[dict[str, Any]]) -> str:
+    prov = provenance(manifests)
+    lines = ["# codecbench report", ""]
+    for name, s in prov["suites"].items():
+        lines.append(f"- suite **{name}**: {s['items']} items ({s['subset']}), content hash `{s['hash']}`")
+    if prov["git"]:
+        lines.append(f"- code: git {', '.join(prov['git'])}")
+    if prov["resampler"]:
+        lines.append(f"- resampler: {', '.join(prov['resampler'])}")
+    if prov["untrained"]:
+        lines.append(f"- **UNTRAINED weights** (not a quality claim): {', '.join(prov['untrained'])}")
+    lines += ["", summary_markdown(summary), ""]
+    mt = _metrics_table(prov)
+    if not mt.empty:
+        lines += ["## How each metric was computed", "", mt.to_markdown(index=False), ""]
+    return "\n".join(lines)
+
+
+_HTML = jinja2.Template("""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>codecbench report</title>
+<style>body{font-family:system-ui,sans-serif;margin:2rem}table{border-collapse:collapse}
+td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}th:first-child,td:first-child{text-align:left}
+.warn{color:#a00;font-weight:bold}</style></head><body>
+<h1>codecbench report</h1><ul>
+{% for name, s in prov.suites.items() %}<li>suite <b>{{ name }}</b>: {{ s['items'] }} items ({{ s['subset'] }}), content hash <code>{{ s['hash'] }}</code></li>{% endfor %}
+{% if prov.git %}<li>code: git {{ prov.git|join(', ') }}</li>{% endif %}
+{% if prov.resampler %}<li>resampler: {{ prov.resampler|join(', ') }}</li>{% endif %}
+{% if prov.untrained %}<li class="warn">UNTRAINED weights (not a quality claim): {{ prov.untrained|join(', ') }}</li>{% endif %}
+</ul>{{ table }}
+{% if metrics %}<h2>How each metric was computed</h2>{{ metrics }}{% endif %}
+</body></html>
+""", autoescape=False)
+
+
+def render_html(summary: pd.DataFrame, manifests: list[dict[str, Any]]) -> str:
+    prov = provenance(manifests)
+    table = wide_table(summary).to_html(float_format=lambda v: f"{v:.3f}", border=0, na_rep="n/a")
+    mt = _metrics_table(prov)
+    return _HTML.render(prov=prov, table=table, metrics=mt.to_html(index=False, border=0) if not mt.empty else "")

@@ -1,0 +1,65 @@
+"""End to end through the real console entry point, as a user types it."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def bench(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bench", *args], cwd=REPO, capture_output=True, text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    out = tmp_path_factory.mktemp("cli") / "run"
+    r = bench("run", "--codec", "original,opus@6", "--codec", "codec2@3.2", "--suite", "demo",
+              "--limit", "3", "--metric", "si-sdr", "--metric", "snr", "--out", str(out), "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert "| opus@6" in r.stdout and "codec2@3.2" in r.stdout and "si-sdr (dB) ↑" in r.stdout
+    return out
+
+
+def test_run_writes_summary(run_dir):
+    s = pd.read_csv(run_dir / "summary.csv")
+    assert set(s["label"]) == {"original", "opus@6", "codec2@3.2"}
+    assert set(s["metric"]) == {"kbps", "si-sdr", "snr"} and (s["n"] == 3).all()
+
+
+def test_report_merges_runs(run_dir, tmp_path):
+    r = bench("report", str(run_dir), "--out", str(tmp_path / "rep"))
+    assert r.returncode == 0, r.stderr
+    md = (tmp_path / "rep.md").read_text()
+    assert md.count("|") > 10 and "suite **demo**: 3 items" in md
+    assert "How each metric was computed" in md and "torchmetrics" in md and "zero_mean=True" in md
+    assert "opus@6" in (tmp_path / "rep.html").read_text()
+    assert len(pd.read_csv(tmp_path / "rep.csv")) == 9
+
+
+def test_gate_pass_and_fail(run_dir, tmp_path):
+    r = bench("gate", "--baseline", str(run_dir / "summary.csv"), "--run", str(run_dir))
+    assert r.returncode == 0 and "gate: PASS" in r.stdout
+    s = pd.read_csv(run_dir / "summary.csv")
+    s.loc[(s.label == "opus@6") & (s.metric == "si-sdr"), "mean"] += 1.0  # baseline was better
+    s.to_csv(tmp_path / "base.csv", index=False)
+    r = bench("gate", "--baseline", str(tmp_path / "base.csv"), "--run", str(run_dir))
+    assert r.returncode == 1 and "REGRESSION" in r.stdout
+    r = bench("gate", "--baseline", str(tmp_path / "nope.csv"), "--run", str(run_dir))
+    assert r.returncode == 2 and "nope.csv: not found" in r.stderr
+
+
+def test_errors_are_messages_not_tracebacks():
+    r = bench("run", "--codec", "opus@7", "--suite", "demo")
+    assert r.returncode == 2 and "supported: 6, 8, 12, 16, 24" in r.stderr and "Traceback" not in r.stderr
+    r = bench("run", "--codec", "opus@6", "--suite", "librispeech-nope")
+    assert r.returncode == 2 and "known suites" in r.stderr
+
+
+@pytest.mark.parametrize("what, expect", [("codecs", "opus"), ("suites", "demo"), ("metrics", "si-sdr")])
+def test_list(what, expect):
+    r = bench("list", what)
+    assert r.returncode == 0 and expect in r.stdout and "yes" in r.stdout

@@ -1,0 +1,91 @@
+import json
+
+import pytest
+
+from bench.errors import ConfigError, UnknownNameError
+from bench.suites import load_suite, select_items
+from bench.suites.manifests import read_csv_manifest, read_jsonl_manifest
+
+
+def test_demo_suite_is_embedded_and_complete():
+    suite = load_suite("demo")
+    assert len(suite.items) == 96
+    assert len({it.speaker for it in suite.items}) == 16
+    assert all(it.path.exists() and it.text for it in suite.items)
+    assert suite.fields == {"speaker", "text"}
+    assert suite.policy.sample_rate == 16000
+
+
+def test_csv_paths_are_relative_to_manifest_and_extras_kept(tmp_path):
+    (tmp_path / "sub").mkdir()
+    m = tmp_path / "sub" / "m.csv"
+    m.write_text("id,path,speaker,text,lang\na,audio/a.wav,s1,hi there,en\n")
+    [it] = read_csv_manifest(m)
+    assert it.path == (tmp_path / "sub" / "audio" / "a.wav").resolve()
+    assert it.extra == {"lang": "en"} and it.text == "hi there"
+
+
+def test_csv_row_without_audio_names_line(tmp_path):
+    m = tmp_path / "m.csv"
+    m.write_text("id,path,speaker,text\na,x.wav,s,t\nb,,s,t\n")
+    with pytest.raises(ConfigError, match=r"m.csv:3: row 'b' has no audio path"):
+        read_csv_manifest(m)
+
+
+def test_csv_missing_columns(tmp_path):
+    m = tmp_path / "m.csv"
+    m.write_text("file,text\nx.wav,t\n")
+    with pytest.raises(ConfigError, match="needs columns id,path"):
+        read_csv_manifest(m)
+
+
+def test_duplicate_ids(tmp_path):
+    m = tmp_path / "m.csv"
+    m.write_text("id,path\na,x.wav\na,y.wav\n")
+    with pytest.raises(ConfigError, match="duplicate item id 'a'"):
+        read_csv_manifest(m)
+
+
+def test_nemo_jsonl(tmp_path):
+    m = tmp_path / "m.jsonl"
+    m.write_text(json.dumps({"audio_filepath": "w/a.wav", "text": "hey", "duration": 1.5, "speaker": 3}) + "\n\n")
+    [it] = read_jsonl_manifest(m)
+    assert it.id == "a" and it.speaker == "3" and it.duration == 1.5 and it.path.name == "a.wav"
+    m.write_text('{"audio_filepath": "a.wav"\n')
+    with pytest.raises(ConfigError, match=r"m.jsonl:1: not valid JSON"):
+        read_jsonl_manifest(m)
+
+
+def test_manifest_path_as_suite(tmp_path):
+    m = tmp_path / "mine.jsonl"
+    m.write_text(json.dumps({"audio_filepath": "a.wav"}) + "\n")
+    assert load_suite(str(m)).name == "mine"
+
+
+def test_unknown_suite_lists_known():
+    with pytest.raises(UnknownNameError, match="unknown suite 'nope'.*demo"):
+        load_suite("nope")
+
+
+def test_malformed_datasets_yaml(tmp_path, monkeypatch):
+    f = tmp_path / "datasets.yaml"
+    f.write_text("suites: [oops\n")
+    monkeypatch.setenv("BENCH_DATASETS", str(f))
+    with pytest.raises(ConfigError, match="datasets.yaml: malformed YAML"):
+        load_suite("demo")
+
+
+def test_limit_is_deterministic_and_spread():
+    items = load_suite("demo").items
+    a, b = select_items(items, 8), select_items(items, 8)
+    assert [i.id for i in a] == [i.id for i in b] and len(a) == 8
+    assert len({i.speaker for i in a}) >= 4  # not the first speaker's 8 clips
+    assert select_items(items, None) == items
+
+
+def test_suite_hash_changes_with_content(tmp_path):
+    m = tmp_path / "m.csv"
+    m.write_text("id,path,text\na,x.wav,one\n")
+    h1 = load_suite(str(m)).content_hash()
+    m.write_text("id,path,text\na,x.wav,two\n")
+    assert load_suite(str(m)).content_hash() != h1
