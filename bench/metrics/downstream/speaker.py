@@ -188,7 +188,9 @@ class EER(_SpeakerMetric):
         speaker_of = {it.id: it.speaker or it.id for it in self.context.items}
         labels = [t.target for t in usable]
         groups = [speaker_of.get(t.enroll, t.enroll) for t in usable]
-        common = {"n": len(usable), "trials": source, "n_trials_listed": len(trials),
+        # n = items whose embeddings entered (the table's "items" column); trials counted apart
+        used = {t.enroll for t in usable} | {t.test for t in usable}
+        common = {"n": len(used), "n_trials": len(usable), "trials": source, "n_trials_listed": len(trials),
                   "n_target": int(sum(labels)), "n_nontarget": len(labels) - int(sum(labels)),
                   "n_speakers": len(set(groups))}
         out = []

@@ -57,10 +57,11 @@ def test_columns_values_and_direction(demo_run):
 def test_set_rows_carry_trials_ci_and_provenance(demo_run):
     result, base = demo_run
     eer = result.rows[(result.rows["metric"] == "eer") & (result.rows["item"] == "*")].iloc[0]
-    assert eer["n"] == eer["n_target"] + eer["n_nontarget"] and eer["n_target"] == eer["n_nontarget"] > 0
+    assert eer["n_trials"] == eer["n_target"] + eer["n_nontarget"] and eer["n_target"] == eer["n_nontarget"] > 0
+    assert eer["n"] == 4  # items whose embeddings entered the trials
     assert eer["eer_ci_low"] <= eer["value"] <= eer["eer_ci_high"]
     trials = (base / "run" / "trials.txt").read_text().split("\n")
-    assert len([t for t in trials if t]) == eer["n"]
+    assert len([t for t in trials if t]) == eer["n_trials"]
     manifest = (base / "run" / "manifest.json").read_text()
     assert "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a" in manifest
     assert "int8" in manifest and "EnglishTextNormalizer" in manifest and "pretrained.pt" in manifest
