@@ -1,7 +1,12 @@
 """Model loading: the shipped defaults verify their checksums; absent models say how to provide one."""
 
-import importlib.util
+import os
 from pathlib import Path
+
+# librosa (resemblyzer) JIT-compiles with numba: keep its cache warm across runs, as the Makefile does
+os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parents[2] / "reports" / "cache" / "numba"))
+
+import importlib.util  # noqa: E402
 
 import numpy as np
 import pytest

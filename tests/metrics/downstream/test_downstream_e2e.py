@@ -1,10 +1,15 @@
 """End to end with the real offline models (Whisper tiny.en, GE2E) on 4 short demo clips."""
 
-import csv
+import os
 from pathlib import Path
 
-import pytest
-import torch
+# librosa (resemblyzer) JIT-compiles with numba: keep its cache warm across runs, as the Makefile does
+os.environ.setdefault("NUMBA_CACHE_DIR", str(Path(__file__).resolve().parents[3] / "reports" / "cache" / "numba"))
+
+import csv  # noqa: E402
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
 
 from bench.errors import BenchError
 from bench.metrics import resolve_metrics
