@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+EXTRAS ?= dev,corpora,metrics
 DEMO_CODECS ?= original,opus@6,opus@12,codec2@3.2,codec2@1.3,mp3@8,amrnb@12.2
 export HF_HUB_OFFLINE := 1
 export NUMBA_CACHE_DIR ?= $(CURDIR)/reports/cache/numba
@@ -13,7 +14,7 @@ $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -c constraints.txt -e '.[dev]'
+	$(BIN)/pip install -q -c constraints.txt -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 
 install: $(STAMP)

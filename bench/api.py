@@ -15,6 +15,7 @@ from bench.pipeline.runner import RunResult
 from bench.pipeline.runner import run as _run
 from bench.reporting.render import render_html, render_markdown
 from bench.reporting.tables import summarize
+from bench.scoring import score  # noqa: F401  (bench score: score existing files)
 
 __all__ = ["run", "report", "gate", "listing", "RunResult", "GateResult", "Report"]
 

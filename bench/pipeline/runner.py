@@ -64,6 +64,7 @@ def run_id(suite: Suite, suite_hash: str, codecs: list[str], metrics: list[str],
 def _init_worker() -> None:
     """Each worker is single-threaded: parallelism is across items, not inside one."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
+    os.environ.setdefault("NUMBA_NUM_THREADS", "1")  # ViSQOL's numba kernels: no oversubscription
     try:
         import torch
 

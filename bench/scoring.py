@@ -1,0 +1,172 @@
+"""Score reconstructions made elsewhere: one pair of files, two folders, or a list of pairs.
+
+Policy (differs from ``bench run`` on purpose, and is recorded in every row's ``note``):
+
+- No delay compensation. The files are scored as given, because a user bringing their own pairs
+  may already have aligned them, and because Google's ViSQOL conformance values are defined on
+  the unaligned files. Use ``bench run`` when codecbench should code and align for you.
+- Multi-channel files are averaged to mono (what ViSQOL does with its stereo test files).
+- The two files of a pair must share a sample rate. Each metric then gets the pair resampled to
+  its operating rate (the project's one resampler), or at the files' own rate with
+  ``native_rate=True`` (as Google's conformance tests run speech mode on 48 kHz files); metrics
+  defined at exactly one rate (PESQ, DNSMOS) are resampled regardless and say so.
+- Unequal lengths: metrics that align internally (ViSQOL) get the files whole; all others get
+  both cut to the shorter length, never padded.
+
+Every failure (unreadable file, missing partner, metric error) becomes a row with NaN and the
+reason; nothing is dropped silently.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bench.audio import Audio, AudioPolicy, load_audio, resample
+from bench.errors import BenchError
+from bench.metrics import Score, metric_class, resolve_metrics
+from bench.metrics.base import Metric
+
+AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".opus", ".aiff", ".aif"}
+#: accept what users bring: downmix stereo, no clipping judgement (their files, their choice)
+SCORE_POLICY = AudioPolicy(downmix=True, min_duration=0.0, max_clipped_fraction=1.0)
+
+
+@dataclass(frozen=True)
+class Pair:
+    reference: Path | None
+    estimate: Path | None
+    name: str
+
+
+def pairs_from(reference: Path | None, estimate: Path | None, listing: Path | None = None) -> list[Pair]:
+    """Expand the user's arguments into pairs; a file missing its partner is a pair with a None side."""
+    if listing is not None:
+        return _pairs_from_list(Path(listing))
+    if reference is None or estimate is None:
+        raise BenchError("give --reference and --estimate (files or folders), or --list FILE")
+    reference, estimate = Path(reference), Path(estimate)
+    for p in (reference, estimate):
+        if not p.exists():
+            raise BenchError(f"{p}: no such file or folder")
+    if reference.is_file() and estimate.is_file():
+        return [Pair(reference, estimate, estimate.name)]
+    if reference.is_dir() and estimate.is_dir():
+        refs, ests = _audio_files(reference), _audio_files(estimate)
+        if not refs:
+            raise BenchError(f"{reference}: no audio files ({', '.join(sorted(AUDIO_SUFFIXES))})")
+        names = sorted(set(refs) | set(ests))
+        return [Pair(refs.get(n), ests.get(n), n) for n in names]
+    raise BenchError(f"--reference {reference} and --estimate {estimate} must both be files or both folders")
+
+
+def _audio_files(folder: Path) -> dict[str, Path]:
+    """Relative path -> file, so sub-folders (speaker/utt.wav) match too."""
+    return {str(p.relative_to(folder)): p for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES}
+
+
+def _pairs_from_list(listing: Path) -> list[Pair]:
+    if not listing.is_file():
+        raise BenchError(f"{listing}: list file not found")
+    base = listing.parent
+    out: list[Pair] = []
+    text = listing.read_text().splitlines()
+    dialect = "excel-tab" if any("\t" in line for line in text) else "excel"
+    for lineno, row in enumerate(csv.reader(text, dialect=dialect), 1):
+        cells = [c.strip() for c in (row if len(row) != 1 else row[0].split()) if c.strip()]
+        if not cells or cells[0].startswith("#"):
+            continue
+        if len(cells) != 2:
+            raise BenchError(f"{listing}:{lineno}: expected two columns (reference, estimate), got {len(cells)}")
+        if lineno == 1 and cells[0].lower() in {"reference", "ref"}:
+            continue  # header
+        ref, est = (Path(c) if Path(c).is_absolute() else base / c for c in cells)
+        out.append(Pair(ref, est, f"{lineno}:{est.name}"))
+    if not out:
+        raise BenchError(f"{listing}: no pairs listed")
+    return out
+
+
+def _rate_for(metric: Metric, audio: Audio, native_rate: bool) -> tuple[int, str]:
+    rate = metric.sample_rate
+    if rate is None:
+        return audio.sample_rate, ""
+    if native_rate and not getattr(metric, "fixed_rate", False):
+        return audio.sample_rate, "native rate"
+    note = f"resampled {audio.sample_rate}->{rate} Hz" if rate != audio.sample_rate else ""
+    if native_rate and rate != audio.sample_rate:
+        note += f" ({metric.name} is defined only at {rate} Hz)"
+    return rate, note
+
+
+def score_pair(reference: Audio, estimate: Audio, metrics: list[Metric], *, native_rate: bool = False) -> list[dict[str, Any]]:
+    """Score one loaded pair with each metric; returns one row per metric (failures included)."""
+    if reference.sample_rate != estimate.sample_rate:
+        raise BenchError(f"{estimate.source}: sample rate {estimate.sample_rate} Hz differs from reference "
+                         f"{reference.source} at {reference.sample_rate} Hz; convert one of them")
+    n = min(len(reference), len(estimate))
+    length_note = ""
+    if len(reference) != len(estimate):
+        length_note = (f"lengths differ (reference {len(reference)}, estimate {len(estimate)} samples at "
+                       f"{reference.sample_rate} Hz)")
+    rows = []
+    for metric in metrics:
+        notes = ["not aligned"]
+        if length_note:
+            whole = getattr(metric, "handles_unequal_lengths", False)
+            notes.append(length_note + ("; scored whole (metric aligns itself)" if whole else f"; trimmed to {n}"))
+            ref, est = (reference, estimate) if whole else (reference.with_samples(reference.samples[:n]),
+                                                            estimate.with_samples(estimate.samples[:n]))
+        else:
+            ref, est = reference, estimate
+        rate, rate_note = _rate_for(metric, ref, native_rate)
+        if rate_note:
+            notes.append(rate_note)
+        try:
+            result = metric.score(reference=resample(ref, rate), estimate=resample(est, rate))
+            result = result if isinstance(result, Score) else Score(float(result))
+        except Exception as exc:  # one metric failing must not hide the others
+            result = Score.failed(str(exc) if isinstance(exc, BenchError) else f"{type(exc).__name__}: {exc}")
+        if result.error is None and not math.isfinite(result.value):
+            result = Score.failed(f"metric returned {result.value}")
+        rows.append({"metric": metric.name, "value": result.value, "error": result.error, "unit": metric.unit,
+                     "higher_is_better": metric.higher_is_better, "sample_rate": rate,
+                     "backend": metric.backend, "version": metric.backend_version(), "mode": metric.mode,
+                     "note": "; ".join(notes), **{f"x_{k}": v for k, v in result.extra.items()}})
+    return rows
+
+
+def score(reference: Path | str | None = None, estimate: Path | str | None = None,
+          metrics: list[str] | str | None = None, *, listing: Path | str | None = None,
+          native_rate: bool = False) -> pd.DataFrame:
+    """Score existing files (see the module docstring for the policy); one row per pair x metric."""
+    names = [metrics] if isinstance(metrics, str) else metrics
+    classes = resolve_metrics(names or None, set())
+    for cls in classes:
+        reason = cls.availability()
+        if reason:
+            raise BenchError(f"metric {cls.name!r} is unavailable here: {reason}")
+    instances = [metric_class(cls.name)() for cls in classes]
+    pairs = pairs_from(Path(reference) if reference else None, Path(estimate) if estimate else None,
+                       Path(listing) if listing else None)
+    rows: list[dict[str, Any]] = []
+    for pair in pairs:
+        base = {"pair": pair.name, "reference": str(pair.reference or ""), "estimate": str(pair.estimate or "")}
+        try:
+            if pair.reference is None or pair.estimate is None:
+                missing = "reference" if pair.reference is None else "estimate"
+                raise BenchError(f"{pair.name}: no {missing} file with this name")
+            ref = load_audio(pair.reference, SCORE_POLICY)
+            est = load_audio(pair.estimate, SCORE_POLICY)
+            rows += [{**base, **r} for r in score_pair(ref, est, instances, native_rate=native_rate)]
+        except BenchError as exc:
+            rows += [{**base, "metric": m.name, "value": math.nan, "error": str(exc), "unit": m.unit,
+                      "higher_is_better": m.higher_is_better, "sample_rate": m.sample_rate, "backend": m.backend,
+                      "version": m.backend_version(), "mode": m.mode, "note": ""} for m in instances]
+    return pd.DataFrame(rows)
