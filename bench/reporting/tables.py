@@ -19,10 +19,27 @@ def _metric_meta(name: str) -> dict:
         return {"unit": "kbps", "higher_is_better": False}
     from bench.metrics import all_metrics
 
-    cls = all_metrics().get(name)
+    metrics = all_metrics()
+    cls = metrics.get(name)
     if cls is None:
+        # set-level rows a metric derives in finalize (e.g. wer-original) declare their own meta
+        for other in metrics.values():
+            derived = getattr(other, "derived_metrics", {})
+            if name in derived:
+                return dict(derived[name])
         return {"unit": "", "higher_is_better": True}
     return {"unit": cls.unit, "higher_is_better": cls.higher_is_better}
+
+
+def display_name(name: str) -> str:
+    """Column title as on model cards (e.g. 'WER original'), declared by metrics that have one."""
+    from bench.metrics import all_metrics
+
+    for cls in all_metrics().values():
+        shown = getattr(cls, "display_names", {}).get(name)
+        if shown:
+            return shown
+    return name
 
 
 def summarize(rows: pd.DataFrame, order: list[str] | None = None) -> pd.DataFrame:
@@ -73,6 +90,7 @@ def wide_table(summary: pd.DataFrame) -> pd.DataFrame:
     labels = list(dict.fromkeys(summary["label"]))
     metrics = list(dict.fromkeys(summary["metric"]))
     metrics = ["kbps"] + [m for m in metrics if m != "kbps"] if "kbps" in metrics else metrics
+    metrics = _derived_after_parent(metrics)
     table = summary.pivot_table(index="label", columns="metric", values="mean", aggfunc="first", sort=False)
     table = table.reindex(index=labels, columns=metrics)
     n = summary.groupby("label", sort=False)["n"].max().reindex(labels)
@@ -86,13 +104,31 @@ def wide_table(summary: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def _derived_after_parent(metrics: list[str]) -> list[str]:
+    """Put set-level columns a metric derives (e.g. 'WER original') right after that metric."""
+    from bench.metrics import all_metrics
+
+    children: dict[str, list[str]] = {}
+    for name, cls in all_metrics().items():
+        kids = [m for m in getattr(cls, "derived_metrics", {}) if m in metrics]
+        if name in metrics and kids:
+            children[name] = kids
+    moved = {m for kids in children.values() for m in kids}
+    out: list[str] = []
+    for m in metrics:
+        if m not in moved:
+            out += [m, *children.get(m, [])]
+    return out
+
+
 def _header(metric: str, summary: pd.DataFrame) -> str:
     sub = summary[summary["metric"] == metric]
     if sub.empty:
-        return metric
+        return display_name(metric)
     unit, hib = sub["unit"].iloc[0], bool(sub["higher_is_better"].iloc[0])
     arrow = "↑" if hib else "↓"
-    return f"{metric} ({unit}) {arrow}" if unit else f"{metric} {arrow}"
+    shown = display_name(metric)
+    return f"{shown} ({unit}) {arrow}" if unit else f"{shown} {arrow}"
 
 
 def summary_markdown(summary: pd.DataFrame, floatfmt: str = ".3f") -> str:

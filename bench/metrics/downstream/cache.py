@@ -1,0 +1,59 @@
+"""Small file cache shared by worker processes: atomic writes (tmp file + rename), so two workers
+computing the same original never leave a half-written file for a third to read."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+def safe_name(item_id: str) -> str:
+    """A file name for an item id (ids may hold '/' or spaces); the hash keeps it unique."""
+    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", item_id)[:80]
+    return f"{stem}-{hashlib.sha1(item_id.encode()).hexdigest()[:8]}"
+
+
+def _atomic(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json(path: Path, obj: Any) -> None:
+    _atomic(path, lambda fh: fh.write(json.dumps(obj, ensure_ascii=False).encode()))
+
+
+def read_json(path: Path) -> Any | None:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, json.JSONDecodeError):
+        return None
+
+
+def write_npy(path: Path, array: np.ndarray) -> None:
+    _atomic(path, lambda fh: np.save(fh, np.asarray(array), allow_pickle=False))
+
+
+def read_npy(path: Path) -> np.ndarray | None:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (FileNotFoundError, ValueError, OSError):
+        return None
+
+
+def audio_digest(samples: np.ndarray) -> str:
+    """Content hash of a signal: names a reconstruction's embedding without knowing its codec."""
+    return hashlib.sha1(np.ascontiguousarray(samples, dtype=np.float32).tobytes()).hexdigest()[:20]

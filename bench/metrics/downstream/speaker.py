@@ -1,0 +1,208 @@
+"""Speaker metrics on reconstructed speech: per-item similarity to the original, and EER on trials.
+
+- ``spk-sim``: cosine of the speaker embeddings of original and reconstruction, per item.
+- ``eer``: verification EER (%) with both sides of every trial reconstructed (as codec model cards
+  score it), plus set-level ``eer-original`` (both sides original), ``min-dcf`` and
+  ``min-dcf-original`` (P_target 0.05, C_miss = C_fa = 1), the number of trials and a 95 %
+  bootstrap-over-speakers CI. Its per-item rows carry the item's original-vs-reconstruction cosine
+  (as spk-sim) and where the embeddings are, so a failed item is counted, never silently dropped.
+
+Original-side embeddings live in the suite cache (once per suite and model); reconstruction
+embeddings are written to RUN/embeddings/, named by a hash of the audio (a metric does not know
+the codec label), and the per-item row points at the file.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+import pandas as pd
+
+from bench.audio import Audio
+from bench.errors import BenchError, MetricInputError
+from bench.metrics import register_metric
+from bench.metrics.base import Metric, Score
+from bench.metrics.downstream import cache
+from bench.metrics.downstream import verification as ver
+from bench.models import speaker as speaker_models
+
+_MODEL: dict[str, speaker_models.SpeakerBackend] = {}
+_EMBEDDINGS: dict[tuple[str, str], np.ndarray] = {}
+
+
+def speaker_model() -> speaker_models.SpeakerBackend:
+    spec = speaker_models.model_spec()
+    if spec not in _MODEL:
+        _MODEL[spec] = speaker_models.load_speaker(spec)
+    return _MODEL[spec]
+
+
+def _embed(model: speaker_models.SpeakerBackend, audio: Audio) -> np.ndarray:
+    key = (model.key, cache.audio_digest(audio.samples))
+    if key not in _EMBEDDINGS:
+        if len(_EMBEDDINGS) > 16:
+            _EMBEDDINGS.clear()
+        _EMBEDDINGS[key] = model.embed(audio)
+    return _EMBEDDINGS[key]
+
+
+class _SpeakerMetric(Metric):
+    sample_rate = speaker_models.SAMPLE_RATE
+    backend = "resemblyzer"
+
+    @classmethod
+    def availability(cls) -> str | None:
+        if speaker_models.model_spec() == speaker_models.DEFAULT:
+            if importlib.util.find_spec("resemblyzer") is None:
+                return "missing Python package 'resemblyzer' (install the `downstream` extra)"
+            if importlib.util.find_spec("pkg_resources") is None:
+                return "resemblyzer's webrtcvad imports pkg_resources: install setuptools<81"
+        return None
+
+    def info(self) -> dict[str, Any]:
+        out = {**super().info(), "speaker_model_spec": speaker_models.model_spec()}
+        try:
+            out.update(speaker_models.describe())
+        except Exception as exc:
+            out["speaker_error"] = str(exc)
+        return out
+
+    def _pair(self, reference: Audio, estimate: Audio, item) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+        """Embeddings of original (suite cache) and reconstruction (run dir), and where they are."""
+        if self.context is None:
+            raise BenchError(f"{self.name} needs a run context (cache and run directories)")
+        model = speaker_model()
+        orig_path = self.context.cache_dir / "speaker" / model.key / f"{cache.safe_name(item.id)}.npy"
+        original = cache.read_npy(orig_path)
+        if original is None:
+            original = _embed(model, reference)
+            cache.write_npy(orig_path, original)
+        recon = _embed(model, estimate)
+        extra: dict[str, Any] = {"orig_embedding": str(orig_path)}
+        if self.context.run_dir is not None:
+            rel = Path("embeddings") / model.key / f"{cache.audio_digest(estimate.samples)}.npy"
+            if not (self.context.run_dir / rel).exists():
+                cache.write_npy(self.context.run_dir / rel, recon)
+            extra["embedding"] = str(rel)
+        return original, recon, extra
+
+
+@register_metric
+class SpeakerSimilarity(_SpeakerMetric):
+    """Cosine similarity of original and reconstruction speaker embeddings (1 = same voice print)."""
+
+    name = "spk-sim"
+    unit = "cos"
+    higher_is_better = True
+    display_names: ClassVar[dict[str, str]] = {"spk-sim": "Spk-sim"}
+
+    def score(self, *, reference: Audio, estimate: Audio, item=None) -> Score:
+        original, recon, extra = self._pair(reference, estimate, item)
+        return Score(float(np.dot(original, recon)), extra=extra)
+
+
+@register_metric
+class EER(_SpeakerMetric):
+    """Speaker-verification EER (%) on reconstructed-vs-reconstructed trials; see module doc."""
+
+    name = "eer"
+    unit = "%"
+    higher_is_better = False
+    requires = frozenset({"speaker"})
+    mode = f"cosine; minDCF P_target={ver.P_TARGET} C_miss={ver.C_MISS} C_fa={ver.C_FA}"
+    display_names: ClassVar[dict[str, str]] = {"eer": "EER", "eer-original": "EER original",
+                                               "min-dcf": "minDCF", "min-dcf-original": "minDCF original"}
+    derived_metrics: ClassVar[dict[str, dict[str, Any]]] = {
+        "eer-original": {"unit": "%", "higher_is_better": False},
+        "min-dcf": {"unit": "", "higher_is_better": False},
+        "min-dcf-original": {"unit": "", "higher_is_better": False},
+    }
+
+    def info(self) -> dict[str, Any]:
+        return {**super().info(), "trials": self._trial_source(), "p_target": ver.P_TARGET, "c_miss": ver.C_MISS,
+                "c_fa": ver.C_FA, "ci": f"95% percentile bootstrap over enroll speakers, {ver.BOOTSTRAP_ROUNDS} rounds"}
+
+    def score(self, *, reference: Audio, estimate: Audio, item=None) -> Score:
+        if item is None or not item.speaker:
+            raise MetricInputError("eer needs the item's speaker label (item has none)")
+        original, recon, extra = self._pair(reference, estimate, item)
+        return Score(float(np.dot(original, recon)), extra=extra)
+
+    # -- trials -------------------------------------------------------------------------------
+    def _source_dir(self) -> Path:
+        src = Path(self.context.suite_source) if self.context and self.context.suite_source else Path(".")
+        return src if src.is_dir() else src.parent
+
+    def _trial_source(self) -> str:
+        spec = (self.context.suite_spec or {}).get("trials") if self.context else None
+        return str(self._source_dir() / spec) if spec else "built: all same-speaker pairs + equal seeded sample of different-speaker pairs"
+
+    def trials(self) -> tuple[list[ver.Trial], str]:
+        """The suite's trial list (VoxCeleb1-O format) if it names one, else a built balanced list
+        saved to RUN/trials.txt. Names in a given list match item ids, an item's ``trial_path``
+        (the voxceleb loader's) or audio paths relative to the list's folder."""
+        ctx = self.context
+        spec = (ctx.suite_spec or {}).get("trials")
+        if spec:
+            path = self._source_dir() / spec
+            names: dict[str, str] = {}
+            for it in ctx.items:
+                names[it.id] = it.id
+                if it.extra.get("trial_path"):  # set by the voxceleb loader: the name the list uses
+                    names[str(it.extra["trial_path"])] = it.id
+                try:
+                    rel = Path(it.path).resolve().relative_to(path.parent.resolve())
+                    names[str(rel)] = names[str(rel.with_suffix(""))] = it.id
+                except ValueError:
+                    pass
+            trials = [ver.Trial(t.target, names[t.enroll], names[t.test]) for t in ver.read_trials(path)
+                      if t.enroll in names and t.test in names]
+            return trials, str(path)
+        speakers = {it.id: it.speaker for it in ctx.items if it.speaker}
+        trials = ver.build_trials(speakers)
+        out = ""
+        if ctx.run_dir is not None:
+            out = str(ctx.run_dir / "trials.txt")
+            ver.write_trials(Path(out), trials)
+        return trials, out
+
+    def finalize(self, rows: pd.DataFrame) -> list[dict[str, Any]]:
+        if rows.empty or self.context is None:
+            return []
+        names = ["eer", "eer-original", "min-dcf", "min-dcf-original"]
+        try:
+            trials, source = self.trials()
+        except BenchError as exc:
+            return [{"metric": m, "value": float("nan"), "n": 0, "error": str(exc)} for m in names]
+        ok = rows[rows["value"].notna()] if "x_embedding" in rows else rows.iloc[0:0]
+        recon, orig = {}, {}
+        for r in ok.itertuples():
+            a = cache.read_npy(self.context.run_dir / r.x_embedding) if isinstance(r.x_embedding, str) else None
+            b = cache.read_npy(Path(r.x_orig_embedding)) if isinstance(r.x_orig_embedding, str) else None
+            if a is not None and b is not None:
+                recon[r.item], orig[r.item] = a, b
+        usable = [t for t in trials if t.enroll in recon and t.test in recon]
+        speaker_of = {it.id: it.speaker or it.id for it in self.context.items}
+        labels = [t.target for t in usable]
+        groups = [speaker_of.get(t.enroll, t.enroll) for t in usable]
+        # n = items whose embeddings entered (the table's "items" column); trials counted apart
+        used = {t.enroll for t in usable} | {t.test for t in usable}
+        common = {"n": len(used), "n_trials": len(usable), "trials": source, "n_trials_listed": len(trials),
+                  "n_target": int(sum(labels)), "n_nontarget": len(labels) - int(sum(labels)),
+                  "n_speakers": len(set(groups))}
+        out = []
+        for suffix, emb in (("", recon), ("-original", orig)):
+            scores = [float(np.dot(emb[t.enroll], emb[t.test])) for t in usable]
+            try:
+                value = 100.0 * ver.eer(scores, labels)
+                low, high = ver.bootstrap_eer_ci(scores, labels, groups)
+                out.append({"metric": f"eer{suffix}", "value": value, "eer_ci_low": 100.0 * low,
+                            "eer_ci_high": 100.0 * high, **common})
+                out.append({"metric": f"min-dcf{suffix}", "value": ver.min_dcf(scores, labels), **common})
+            except ValueError as exc:
+                reason = f"EER not computable from {len(usable)} usable trials: {exc}"
+                out += [{"metric": f"{m}{suffix}", "value": float("nan"), "error": reason, **common} for m in ("eer", "min-dcf")]
+        return out

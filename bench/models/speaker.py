@@ -1,0 +1,154 @@
+"""Speaker-embedding backends for speaker similarity and EER: one interface, local files only.
+
+Choose with ``BENCH_SPEAKER_MODEL``:
+
+- unset / ``resemblyzer``: resemblyzer's GE2E encoder (256-dim), whose ``pretrained.pt`` ships
+  inside the package (its sha256 is recorded with every run);
+- a ``.pt`` file: another GE2E checkpoint in resemblyzer's format;
+- a ``.nemo`` file: a NeMo speaker model such as TitaNet-L, when NeMo is installed.
+
+Embeddings are returned L2-normalised, so a dot product is the cosine similarity.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata
+import importlib.util
+import os
+import warnings
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from bench.audio import Audio
+from bench.errors import MetricInputError, UnavailableError
+from bench.models import sha256_file
+
+ENV_VAR = "BENCH_SPEAKER_MODEL"
+DEFAULT = "resemblyzer"
+SAMPLE_RATE = 16000
+HOW_TO = (f"install the `downstream` extra (resemblyzer==0.1.4 ships its GE2E weights), or set {ENV_VAR} to a "
+          f"resemblyzer .pt checkpoint or a local .nemo speaker model (TitaNet)")
+
+
+class SpeakerBackend(Protocol):
+    key: str
+
+    def embed(self, audio: Audio) -> np.ndarray: ...
+
+    def info(self) -> dict[str, Any]: ...
+
+
+def _version(dist: str) -> str:
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "missing"
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    v = np.asarray(v, dtype=np.float64).ravel()
+    norm = np.linalg.norm(v)
+    if not np.isfinite(norm) or norm == 0:
+        raise MetricInputError("speaker embedding is zero or not finite")
+    return v / norm
+
+
+class Resemblyzer:
+    """GE2E: resemblyzer's own preprocessing (volume normalisation, webrtcvad silence trimming)."""
+
+    def __init__(self, weights: Path | None = None) -> None:
+        if importlib.util.find_spec("resemblyzer") is None:
+            raise UnavailableError(f"missing Python package 'resemblyzer': {HOW_TO}")
+        with warnings.catch_warnings():  # webrtcvad imports the deprecated pkg_resources
+            warnings.simplefilter("ignore")
+            from resemblyzer import VoiceEncoder, preprocess_wav
+        if weights is None:
+            spec = importlib.util.find_spec("resemblyzer")
+            weights = Path(next(iter(spec.submodule_search_locations))) / "pretrained.pt"
+        weights = Path(weights)
+        if not weights.is_file():
+            raise UnavailableError(f"{weights}: speaker model file not found; {HOW_TO}")
+        self.encoder = VoiceEncoder(device="cpu", verbose=False, weights_fpath=weights)
+        self._preprocess = preprocess_wav
+        self.weights, self.sha256 = weights, sha256_file(weights)
+        self.key = f"ge2e-{self.sha256[:12]}"
+
+    def embed(self, audio: Audio) -> np.ndarray:
+        if audio.sample_rate != SAMPLE_RATE:
+            raise ValueError(f"resemblyzer needs {SAMPLE_RATE} Hz audio, got {audio.sample_rate}")
+        wav = self._preprocess(np.asarray(audio.samples, dtype=np.float32), source_sr=SAMPLE_RATE)
+        if len(wav) < SAMPLE_RATE // 10:
+            raise MetricInputError("no speech left after voice-activity trimming (estimate silent?)")
+        return _unit(self.encoder.embed_utterance(wav))
+
+    def info(self) -> dict[str, Any]:
+        return {"speaker_backend": "resemblyzer", "speaker_backend_version": _version("resemblyzer"),
+                "speaker_model": "GE2E", "model_file": str(self.weights), "model_sha256": self.sha256}
+
+
+class NemoSpeaker:
+    """A NeMo speaker-verification model (TitaNet) restored from a local .nemo file."""
+
+    def __init__(self, path: Path) -> None:
+        path = Path(path)
+        if not path.is_file():
+            raise UnavailableError(f"{path}: .nemo speaker model file not found; {HOW_TO}")
+        if importlib.util.find_spec("nemo") is None:
+            raise UnavailableError(f"{path}: NeMo speaker models need `nemo-toolkit[asr]` installed; or unset {ENV_VAR}")
+        import torch
+        from nemo.collections.asr.models import EncDecSpeakerLabelModel
+
+        self.torch = torch
+        self.model = EncDecSpeakerLabelModel.restore_from(str(path), map_location="cpu")
+        self.model.eval()
+        self.path, self.sha256 = path, sha256_file(path)
+        self.key = f"nemo-spk-{self.sha256[:12]}"
+
+    def embed(self, audio: Audio) -> np.ndarray:
+        if audio.sample_rate != SAMPLE_RATE:
+            raise ValueError(f"NeMo speaker models need {SAMPLE_RATE} Hz audio, got {audio.sample_rate}")
+        torch = self.torch
+        signal = torch.from_numpy(np.asarray(audio.samples, dtype=np.float32))[None]
+        with torch.inference_mode():
+            _, emb = self.model.forward(input_signal=signal, input_signal_length=torch.tensor([signal.shape[1]]))
+        return _unit(emb.squeeze(0).cpu().numpy())
+
+    def info(self) -> dict[str, Any]:
+        return {"speaker_backend": "nemo", "speaker_backend_version": _version("nemo-toolkit"),
+                "speaker_model": self.path.name, "model_file": str(self.path), "model_sha256": self.sha256}
+
+
+def model_spec(model: str | None = None) -> str:
+    return model or os.environ.get(ENV_VAR) or DEFAULT
+
+
+def describe(model: str | None = None) -> dict[str, Any]:
+    """What :func:`load_speaker` would load (file, sha256), without loading it: for run manifests."""
+    spec = model_spec(model)
+    if spec == DEFAULT:
+        found = importlib.util.find_spec("resemblyzer")
+        if found is None:
+            raise UnavailableError(f"missing Python package 'resemblyzer': {HOW_TO}")
+        path = Path(next(iter(found.submodule_search_locations))) / "pretrained.pt"
+    else:
+        path = Path(os.path.expanduser(spec))
+    if not path.is_file():
+        raise UnavailableError(f"speaker model {spec!r} not found; {HOW_TO}")
+    nemo = path.suffix == ".nemo"
+    return {"speaker_backend": "nemo" if nemo else "resemblyzer",
+            "speaker_backend_version": _version("nemo-toolkit" if nemo else "resemblyzer"),
+            "speaker_model": path.name if nemo else "GE2E", "model_file": str(path), "model_sha256": sha256_file(path)}
+
+
+def load_speaker(model: str | None = None) -> SpeakerBackend:
+    spec = model_spec(model)
+    if spec == DEFAULT:
+        return Resemblyzer()
+    path = Path(os.path.expanduser(spec))
+    if path.suffix == ".nemo":
+        return NemoSpeaker(path)
+    if path.suffix == ".pt":
+        return Resemblyzer(path)
+    raise UnavailableError(f"speaker model {spec!r} not understood (expected {DEFAULT!r}, a .pt or a .nemo file); {HOW_TO}")
