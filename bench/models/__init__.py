@@ -7,6 +7,7 @@ exactly which model made it; a missing model raises UnavailableError saying how 
 from __future__ import annotations
 
 import hashlib
+import importlib.metadata
 from functools import lru_cache
 from pathlib import Path
 
@@ -24,3 +25,11 @@ def sha256_file(path: Path) -> str:
     """sha256 of a model file, memoised per process by (path, size, mtime)."""
     st = Path(path).stat()
     return _sha256_cached(str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+
+
+def dist_version(dist: str) -> str:
+    """Installed version of a distribution, or 'missing' (recorded with every score)."""
+    try:
+        return importlib.metadata.version(dist)
+    except importlib.metadata.PackageNotFoundError:
+        return "missing"

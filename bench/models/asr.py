@@ -15,7 +15,6 @@ transcripts and thus WER reproduce run to run.
 
 from __future__ import annotations
 
-import importlib.metadata
 import importlib.util
 import os
 from pathlib import Path
@@ -25,7 +24,7 @@ import numpy as np
 
 from bench.audio import Audio
 from bench.errors import UnavailableError
-from bench.models import sha256_file
+from bench.models import dist_version, sha256_file
 
 ENV_VAR = "BENCH_ASR_MODEL"
 DEFAULT = "whisper-tiny.en"
@@ -45,13 +44,6 @@ class ASRBackend(Protocol):
     def transcribe(self, audio: Audio) -> str: ...
 
     def info(self) -> dict[str, Any]: ...
-
-
-def _version(dist: str) -> str:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return "missing"
 
 
 def default_whisper_dir() -> Path:
@@ -98,8 +90,8 @@ class WhisperCT2:
         return " ".join(s.text.strip() for s in segments).strip()
 
     def info(self) -> dict[str, Any]:
-        return {"asr_backend": "faster-whisper", "asr_backend_version": _version("faster-whisper"),
-                "ctranslate2": _version("ctranslate2"), "asr_model": self.name,
+        return {"asr_backend": "faster-whisper", "asr_backend_version": dist_version("faster-whisper"),
+                "ctranslate2": dist_version("ctranslate2"), "asr_model": self.name,
                 "model_file": str(self.folder / "model.bin"), "model_sha256": self.sha256,
                 "compute_type": self.compute_type, "cpu_threads": self.threads, "decoding": dict(self.options)}
 
@@ -129,7 +121,7 @@ class NemoASR:
         return str(getattr(first, "text", first)).strip()
 
     def info(self) -> dict[str, Any]:
-        return {"asr_backend": "nemo", "asr_backend_version": _version("nemo-toolkit"), "asr_model": self.path.name,
+        return {"asr_backend": "nemo", "asr_backend_version": dist_version("nemo-toolkit"), "asr_model": self.path.name,
                 "model_file": str(self.path), "model_sha256": self.sha256, "compute_type": "float32"}
 
 
@@ -148,10 +140,10 @@ def describe(model: str | None = None) -> dict[str, Any]:
     nemo = path.suffix == ".nemo"
     out: dict[str, Any] = {"asr_model": "whisper-tiny.en" if spec == DEFAULT else path.name if nemo else path.parent.name,
                            "asr_backend": "nemo" if nemo else "faster-whisper",
-                           "asr_backend_version": _version("nemo-toolkit" if nemo else "faster-whisper"),
+                           "asr_backend_version": dist_version("nemo-toolkit" if nemo else "faster-whisper"),
                            "model_file": str(path), "model_sha256": sha256_file(path)}
     if not nemo:
-        out.update(ctranslate2=_version("ctranslate2"), compute_type=WhisperCT2.compute_type,
+        out.update(ctranslate2=dist_version("ctranslate2"), compute_type=WhisperCT2.compute_type,
                    cpu_threads=int(os.environ.get("BENCH_ASR_THREADS", "1")), decoding=dict(WhisperCT2.options))
     return out
 

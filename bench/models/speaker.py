@@ -12,7 +12,6 @@ Embeddings are returned L2-normalised, so a dot product is the cosine similarity
 
 from __future__ import annotations
 
-import importlib.metadata
 import importlib.util
 import os
 import warnings
@@ -23,7 +22,7 @@ import numpy as np
 
 from bench.audio import Audio
 from bench.errors import MetricInputError, UnavailableError
-from bench.models import sha256_file
+from bench.models import dist_version, sha256_file
 
 ENV_VAR = "BENCH_SPEAKER_MODEL"
 DEFAULT = "resemblyzer"
@@ -38,13 +37,6 @@ class SpeakerBackend(Protocol):
     def embed(self, audio: Audio) -> np.ndarray: ...
 
     def info(self) -> dict[str, Any]: ...
-
-
-def _version(dist: str) -> str:
-    try:
-        return importlib.metadata.version(dist)
-    except importlib.metadata.PackageNotFoundError:
-        return "missing"
 
 
 def _unit(v: np.ndarray) -> np.ndarray:
@@ -84,7 +76,7 @@ class Resemblyzer:
         return _unit(self.encoder.embed_utterance(wav))
 
     def info(self) -> dict[str, Any]:
-        return {"speaker_backend": "resemblyzer", "speaker_backend_version": _version("resemblyzer"),
+        return {"speaker_backend": "resemblyzer", "speaker_backend_version": dist_version("resemblyzer"),
                 "speaker_model": "GE2E", "model_file": str(self.weights), "model_sha256": self.sha256}
 
 
@@ -116,7 +108,7 @@ class NemoSpeaker:
         return _unit(emb.squeeze(0).cpu().numpy())
 
     def info(self) -> dict[str, Any]:
-        return {"speaker_backend": "nemo", "speaker_backend_version": _version("nemo-toolkit"),
+        return {"speaker_backend": "nemo", "speaker_backend_version": dist_version("nemo-toolkit"),
                 "speaker_model": self.path.name, "model_file": str(self.path), "model_sha256": self.sha256}
 
 
@@ -138,7 +130,7 @@ def describe(model: str | None = None) -> dict[str, Any]:
         raise UnavailableError(f"speaker model {spec!r} not found; {HOW_TO}")
     nemo = path.suffix == ".nemo"
     return {"speaker_backend": "nemo" if nemo else "resemblyzer",
-            "speaker_backend_version": _version("nemo-toolkit" if nemo else "resemblyzer"),
+            "speaker_backend_version": dist_version("nemo-toolkit" if nemo else "resemblyzer"),
             "speaker_model": path.name if nemo else "GE2E", "model_file": str(path), "model_sha256": sha256_file(path)}
 
 

@@ -36,12 +36,7 @@ def asr_model() -> asr_models.ASRBackend:
 
 
 def _transcribe(model: asr_models.ASRBackend, audio: Audio) -> str:
-    key = (model.key, cache.audio_digest(audio.samples))
-    if key not in _HYPOTHESES:
-        if len(_HYPOTHESES) > 16:
-            _HYPOTHESES.clear()
-        _HYPOTHESES[key] = model.transcribe(audio)
-    return _HYPOTHESES[key]
+    return cache.memo_by_audio(_HYPOTHESES, model.key, audio.samples, lambda: model.transcribe(audio))
 
 
 class _ErrorRate(Metric):

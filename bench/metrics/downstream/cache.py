@@ -57,3 +57,15 @@ def read_npy(path: Path) -> np.ndarray | None:
 def audio_digest(samples: np.ndarray) -> str:
     """Content hash of a signal: names a reconstruction's embedding without knowing its codec."""
     return hashlib.sha1(np.ascontiguousarray(samples, dtype=np.float32).tobytes()).hexdigest()[:20]
+
+
+def memo_by_audio(store: dict, model_key: str, audio_samples: np.ndarray, compute):
+    """Per-process memo of model outputs keyed by (model, audio content): several metrics
+    (wer and cer; eer and spk-sim) score the same pair, and the model should run once. Bounded,
+    since a worker sees a stream of items and only the current one repeats."""
+    key = (model_key, audio_digest(audio_samples))
+    if key not in store:
+        if len(store) > 16:
+            store.clear()
+        store[key] = compute()
+    return store[key]

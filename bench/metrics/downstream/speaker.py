@@ -41,12 +41,7 @@ def speaker_model() -> speaker_models.SpeakerBackend:
 
 
 def _embed(model: speaker_models.SpeakerBackend, audio: Audio) -> np.ndarray:
-    key = (model.key, cache.audio_digest(audio.samples))
-    if key not in _EMBEDDINGS:
-        if len(_EMBEDDINGS) > 16:
-            _EMBEDDINGS.clear()
-        _EMBEDDINGS[key] = model.embed(audio)
-    return _EMBEDDINGS[key]
+    return cache.memo_by_audio(_EMBEDDINGS, model.key, audio.samples, lambda: model.embed(audio))
 
 
 class _SpeakerMetric(Metric):
