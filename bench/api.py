@@ -62,6 +62,31 @@ def gate(baseline: Path, run_dir: Path, config: Path | None = None) -> GateResul
     return _gate(baseline, run_dir, config)
 
 
+def _weights_problem(cls, card) -> str | None:
+    """Neural codecs are usable only with weights: say so instead of listing them as ready."""
+    from bench.adapters.neural import NeuralCodec, weights_ref
+
+    if not issubclass(cls, NeuralCodec):
+        return None
+    ref = weights_ref(card)
+    if ref.kind == "random":
+        env = (card.weights or {}).get("env")
+        hint = f"set ${env} or weights.path" if env else "set weights.path"
+        return f"no weights here ({hint}; --allow-untrained runs a random model for plumbing only)"
+    if ref.kind == "hub" and not _in_hf_cache(ref.location or ""):
+        return (f"hub id {ref.location!r} is not in the local Hugging Face cache (download it while online, "
+                "or set a local path); --allow-untrained runs a random model for plumbing only")
+    return None
+
+
+def _in_hf_cache(repo_id: str) -> bool:
+    try:
+        from huggingface_hub import try_to_load_from_cache
+    except ImportError:
+        return False
+    return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
+
+
 def listing(what: str) -> pd.DataFrame:
     """Rows of (name, status, details) for codecs, suites or metrics."""
     if what == "codecs":
@@ -71,7 +96,10 @@ def listing(what: str) -> pd.DataFrame:
         rows = []
         for card in load_cards().values():
             try:
-                reason = adapter_class(card.adapter).availability(card)
+                cls = adapter_class(card.adapter)
+                reason = cls.availability(card)
+                if reason is None:
+                    reason = _weights_problem(cls, card)
             except BenchError as exc:
                 reason = str(exc)
             rows.append({"codec": card.name, "adapter": card.adapter, "sample_rate": card.sample_rate,

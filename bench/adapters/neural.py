@@ -14,7 +14,6 @@ recognised as untrained rather than passed off as a real model.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import math
 import os
 import re
@@ -27,6 +26,7 @@ import numpy as np
 
 from bench.adapters.base import Codec, CodecSetting, CodecSpec, Payload
 from bench.audio import Audio
+from bench.checksums import sha256_file
 from bench.errors import BenchError, ConfigError
 
 #: set (to "1") by ``bench run --allow-untrained``; spawned workers inherit it
@@ -60,14 +60,6 @@ def allow_untrained(flag: bool) -> Iterator[None]:
             os.environ.pop(ALLOW_UNTRAINED_ENV, None)
         else:
             os.environ[ALLOW_UNTRAINED_ENV] = old
-
-
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with Path(path).open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 #: torch.hub's convention (EnCodec's ``encodec_24khz-d7cc33bc.th``): the name ends in a sha256 prefix

@@ -40,11 +40,3 @@ def check_pair(metric: str, *, reference: Audio, estimate: Audio, min_seconds: f
                                f"least {min_seconds} s)")
 
 
-def sha256_file(path: str) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()

@@ -18,7 +18,8 @@ import numpy as np
 from bench.audio import Audio
 from bench.errors import MetricInputError
 from bench.metrics import register_metric
-from bench.metrics._checks import check_pair, sha256_file
+from bench.checksums import sha256_file
+from bench.metrics._checks import check_pair
 from bench.metrics.base import Metric, Score
 
 #: file names inside the visqol package's ``model/`` folder (Google's defaults)

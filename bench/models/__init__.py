@@ -6,25 +6,11 @@ exactly which model made it; a missing model raises UnavailableError saying how 
 
 from __future__ import annotations
 
-import hashlib
 import importlib.metadata
-from functools import lru_cache
-from pathlib import Path
 
+from bench.checksums import sha256_file
 
-@lru_cache(maxsize=32)
-def _sha256_cached(path: str, size: int, mtime_ns: int) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def sha256_file(path: Path) -> str:
-    """sha256 of a model file, memoised per process by (path, size, mtime)."""
-    st = Path(path).stat()
-    return _sha256_cached(str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+__all__ = ["dist_version", "sha256_file"]
 
 
 def dist_version(dist: str) -> str:

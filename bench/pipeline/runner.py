@@ -12,6 +12,7 @@ import os
 import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from multiprocessing import get_context
 from pathlib import Path
@@ -179,18 +180,34 @@ def _execute(todo, spec_for, rundir: RunDir, jobs: int, progress: bool) -> None:
     with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=_init_worker) as pool:
         # Bounded in-flight queue: results are appended as they come, so a crash loses little.
         pending = set()
+        units: dict[Any, tuple[str, Any]] = {}
         it = iter(todo)
         for label, item in it:
-            pending.add(pool.submit(process_unit, spec_for[label], item))
+            fut = pool.submit(process_unit, spec_for[label], item)
+            units[fut] = (label, item)
+            pending.add(fut)
             if len(pending) >= jobs * 4:
                 break
         while pending:
             finished, pending = wait(pending, return_when=FIRST_COMPLETED)
             for fut in finished:
-                rundir.append(*fut.result())
+                try:
+                    result = fut.result()
+                except BrokenProcessPool as exc:
+                    # A native crash (segfault, OOM kill) takes the worker down with no Python
+                    # exception to record; what finished is on disk, so say how to go on.
+                    bar.close()
+                    inflight = sorted({units[f][1].id for f in pending | finished if f in units})
+                    raise BenchError(
+                        f"a worker process died ({exc}) while coding/scoring one of: {', '.join(inflight)}. "
+                        f"Finished units are saved in {rundir.path}; re-run the same command to resume, "
+                        "or run with --jobs 1 to see which item crashes it") from exc
+                rundir.append(*result)
                 bar.update()
             for label, item in it:
-                pending.add(pool.submit(process_unit, spec_for[label], item))
+                fut = pool.submit(process_unit, spec_for[label], item)
+                units[fut] = (label, item)
+                pending.add(fut)
                 if len(pending) >= jobs * 4:
                     break
     bar.close()

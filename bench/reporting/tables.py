@@ -12,6 +12,12 @@ SET_ITEM = "*"
 
 KEYS = ["suite", "label", "codec", "setting", "metric"]
 
+#: Column order of card tables: bitrate, perceptual quality, intelligibility, signal, spectral
+#: distances, then downstream (ASR, speaker). Metrics not listed follow in registry order.
+CARD_ORDER = ["kbps", "visqol-audio", "visqol-speech", "visqol-speech-exp", "pesq-wb", "pesq-nb", "dnsmos",
+              "stoi", "estoi", "si-sdr", "snr", "mel-distance", "stft-distance", "wer", "wer-original",
+              "cer", "cer-original", "eer", "eer-original", "min-dcf", "min-dcf-original", "spk-sim"]
+
 
 def _metric_meta(name: str) -> dict:
     """Unit and direction for a metric name; 'kbps' (measured bitrate) is built in."""
@@ -89,7 +95,8 @@ def wide_table(summary: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     labels = list(dict.fromkeys(summary["label"]))
     metrics = list(dict.fromkeys(summary["metric"]))
-    metrics = ["kbps"] + [m for m in metrics if m != "kbps"] if "kbps" in metrics else metrics
+    rank = {m: i for i, m in enumerate(CARD_ORDER)}
+    metrics = sorted(metrics, key=lambda m: rank.get(m, len(rank)))  # stable: unknown keep their order
     metrics = _derived_after_parent(metrics)
     table = summary.pivot_table(index="label", columns="metric", values="mean", aggfunc="first", sort=False)
     table = table.reindex(index=labels, columns=metrics)

@@ -6,7 +6,7 @@ import torch
 
 from bench.adapters import create_codec
 from bench.adapters.hf import save_untrained
-from bench.adapters.neural import sha256_file
+from bench.checksums import sha256_file
 from bench.errors import BenchError
 
 from neural_helpers import TINY_DAC, _offline_and_clean, allow, card_dir, noise  # noqa: F401 (fixtures)

@@ -9,7 +9,8 @@ import torch
 from bench.adapters import create_codec
 from bench.adapters.encodec import original_to_transformers
 from bench.adapters.hf import save_untrained
-from bench.adapters.neural import WeightsMissing, sha256_file
+from bench.adapters.neural import WeightsMissing
+from bench.checksums import sha256_file
 from bench.errors import BenchError
 
 from neural_helpers import _offline_and_clean, allow, card_dir, noise  # noqa: F401 (fixtures)

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from bench.adapters import create_codec, load_cards
-from bench.adapters.neural import WeightsMissing, sha256_file
+from bench.adapters.neural import WeightsMissing
+from bench.checksums import sha256_file
 from bench.errors import BenchError
 
 from neural_helpers import _offline_and_clean, allow, card_dir, noise  # noqa: F401 (fixtures)
