@@ -7,7 +7,7 @@ import os
 import numpy as np
 
 from bench.adapters import register_adapter
-from bench.adapters.base import Codec, Payload
+from bench.adapters.base import Codec, CodecSpec, Payload
 from bench.audio import Audio
 from bench.errors import BenchError
 
@@ -28,6 +28,11 @@ class Codec2(Codec):
         probe = self._new()
         self.frame_samples: int = probe.samples_per_frame()
         self.bits_per_frame: int = probe.bits_per_frame()
+
+    @property
+    def spec(self) -> CodecSpec:
+        return CodecSpec(sample_rate=self.sample_rate, nominal_kbps=self.bitrate,
+                         frame_rate=self.sample_rate / self.frame_samples)
 
     def _new(self):
         """A fresh codec state per item: libcodec2 keeps inter-frame memory, and sharing one

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from bench.adapters import register_adapter
-from bench.adapters.base import Codec, Payload
+from bench.adapters.base import Codec, CodecSpec, Payload
 from bench.audio import Audio
 from bench.errors import BenchError
 
@@ -32,6 +32,7 @@ class PyAVCodec(Codec):
         self.encoder_name: str = opts["codec"]
         self.decoder_name: str = opts.get("decoder", self.encoder_name)
         self.av_options: dict[str, str] = {str(k): str(v) for k, v in (opts.get("options") or {}).items()}
+        self._frame_size: int | None = None
 
     @classmethod
     def availability(cls, card) -> str | None:
@@ -45,6 +46,15 @@ class PyAVCodec(Codec):
             return f"PyAV's FFmpeg has no encoder {name!r}"
         return None
 
+    @property
+    def spec(self) -> CodecSpec:
+        """Frame rate read off an opened encoder; FFmpeg does not report these encoders' delay,
+        so the delay is measured per item instead (``lag`` in the run's items.csv)."""
+        if self._frame_size is None:
+            self._frame_size = self._open_encoder()[0].frame_size or 0
+        frame_rate = self.sample_rate / self._frame_size if self._frame_size else None
+        return CodecSpec(sample_rate=self.sample_rate, nominal_kbps=self.bitrate, frame_rate=frame_rate)
+
     def _context(self, name: str, mode: str) -> Any:
         import av
 
@@ -53,10 +63,7 @@ class PyAVCodec(Codec):
         ctx.layout = "mono"
         return ctx
 
-    def encode(self, audio: Audio) -> Payload:
-        import av
-
-        self.check_input(audio)
+    def _open_encoder(self) -> tuple[Any, str]:
         enc = self._context(self.encoder_name, "w")
         # Prefer packed 16-bit, else the encoder's first supported sample format.
         formats = [f.name for f in (enc.codec.audio_formats or [])]
@@ -67,6 +74,13 @@ class PyAVCodec(Codec):
         enc.time_base = Fraction(1, self.sample_rate)
         enc.options = self.av_options
         enc.open()
+        return enc, fmt
+
+    def encode(self, audio: Audio) -> Payload:
+        import av
+
+        self.check_input(audio)
+        enc, fmt = self._open_encoder()
         frame_size = enc.frame_size or 1024
         pcm = np.clip(audio.samples, -1.0, 1.0)
         packets: list[bytes] = []

@@ -57,3 +57,11 @@ def test_result_does_not_depend_on_previous_items(speech, spec):
     other = x.with_samples(x.samples[::-1].copy())
     codec.decode(codec.encode(other))
     np.testing.assert_array_equal(codec.decode(codec.encode(x)).samples, first)
+
+
+@pytest.mark.parametrize("spec, frame_rate", [("opus@6", 50.0), ("codec2@3.2", 50.0), ("codec2@1.3", 25.0),
+                                              ("amrnb@12.2", 50.0), ("mp3@8", 16000 / 576)])
+def test_spec_declares_rate_bitrate_and_frame_rate(spec, frame_rate):
+    s = create_codec(spec).spec
+    assert s.frame_rate == pytest.approx(frame_rate)
+    assert s.nominal_kbps == float(spec.split("@")[1]) and s.sample_rate in (8000, 16000)
