@@ -102,8 +102,8 @@ class _Visqol(Metric):
             raise MetricInputError(f"{self.name}: estimate too short ({estimate.duration:.3f} s; "
                                    f"needs at least {MIN_SECONDS} s)")
         try:
-            result = self._api.measure_from_arrays(reference.samples.astype(np.float64),
-                                                   estimate.samples.astype(np.float64),
+            result = self._api.measure_from_arrays(ref_array=reference.samples.astype(np.float64),
+                                                   deg_array=estimate.samples.astype(np.float64),
                                                    sample_rate=reference.sample_rate)
         except (ValueError, IndexError) as exc:  # the backend's way of saying "too short / no patches"
             raise MetricInputError(f"{self.name}: cannot score this pair ({type(exc).__name__}: {exc})") from exc
