@@ -31,7 +31,8 @@ class _Pesq(Metric):
         check_pair(self.name, reference=reference, estimate=estimate, min_seconds=MIN_SECONDS,
                    rates=(self.sample_rate,))
         try:
-            value = pesq.pesq(reference.sample_rate, reference.samples, estimate.samples, self.pesq_mode)
+            value = pesq.pesq(fs=reference.sample_rate, ref=reference.samples, deg=estimate.samples,
+                              mode=self.pesq_mode)
         except pesq.PesqError as exc:  # NoUtterancesError, BufferTooShortError, ...
             raise MetricInputError(f"{self.name}: {type(exc).__name__}: {exc}") from exc
         return Score(float(value))

@@ -32,8 +32,8 @@ class _Stoi(Metric):
         check_pair(self.name, reference=reference, estimate=estimate)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            value = stoi(reference.samples.astype(np.float64), estimate.samples.astype(np.float64),
-                         reference.sample_rate, extended=self.extended)
+            value = stoi(x=reference.samples.astype(np.float64), y=estimate.samples.astype(np.float64),
+                         fs_sig=reference.sample_rate, extended=self.extended)  # x: clean, y: processed
         for w in caught:
             # pystoi returns a placeholder 1e-5 (with a warning) when fewer than 30 speech frames
             # (~384 ms at 10 kHz) remain after dropping silence; that is not a score.
