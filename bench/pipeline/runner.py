@@ -11,10 +11,7 @@ import json
 import os
 import sys
 import time
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from multiprocessing import get_context
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +22,7 @@ from bench.errors import BenchError
 from bench.metrics import MetricContext, metric_class, resolve_metrics
 from bench.pipeline.provenance import environment, git_state
 from bench.pipeline.rundir import RunDir
-from bench.pipeline.unit import UnitSpec, process_unit
+from bench.pipeline.unit import RunOptions, UnitSpec, failed_unit
 from bench.reporting.tables import SET_ITEM, summarize, summary_markdown
 from bench.suites import REPO_ROOT, Suite, load_suite, select_items
 from bench.suites.selection import Selection, ids_digest
@@ -62,30 +59,31 @@ def run_id(suite: Suite, suite_hash: str, codecs: list[str], metrics: list[str],
     return f"{suite.name}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
-def _init_worker() -> None:
-    """Each worker is single-threaded: parallelism is across items, not inside one."""
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    os.environ.setdefault("NUMBA_NUM_THREADS", "1")  # ViSQOL's numba kernels: no oversubscription
-    try:
-        import torch
-
-        torch.set_num_threads(1)
-    except ImportError:  # pragma: no cover - torch is a hard dependency
-        pass
-
-
 def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = None, *,
         out: Path | None = None, limit: int | None = None, jobs: int | None = None,
-        progress: bool = True, selection: Selection | None = None, allow_untrained: bool = False) -> RunResult:
+        progress: bool = True, selection: Selection | None = None, allow_untrained: bool = False,
+        timeout: float | None = None, plugins: list[str] | tuple[str, ...] = (),
+        executor: str = "local") -> RunResult:
     """``allow_untrained``: run codecs with random-init weights (refused otherwise); every row,
-    summary and table of such a codec is then labelled untrained."""
+    summary and table of such a codec is then labelled untrained.
+
+    ``timeout``: seconds one unit (item x codec setting) may take before its worker is killed and
+    the unit recorded as failed (None: 20 x the item's duration + 300 s; 0: no limit).
+    ``plugins``: modules to import first, here and in every worker, that register extra codecs,
+    metrics or corpus loaders. ``executor``: where units run (``local`` worker processes, which
+    survive crashes and hangs; ``inline`` in this process, for debugging).
+    """
     from bench.adapters.neural import allow_untrained as _allow_untrained
+    from bench.pipeline.executors import import_plugins
 
+    options = RunOptions(timeout=timeout, plugins=tuple(plugins))
+    import_plugins(options.plugins)
     with _allow_untrained(allow_untrained):
-        return _run(codecs, suite, metrics, out=out, limit=limit, jobs=jobs, progress=progress, selection=selection)
+        return _run(codecs, suite, metrics, out=out, limit=limit, jobs=jobs, progress=progress, selection=selection,
+                    options=options, executor=executor)
 
 
-def _run(codecs, suite, metrics, *, out, limit, jobs, progress, selection) -> RunResult:
+def _run(codecs, suite, metrics, *, out, limit, jobs, progress, selection, options, executor) -> RunResult:
     codec_specs = _split(codecs)
     if not codec_specs:
         raise BenchError("no codec given (e.g. --codec opus@6,codec2@3.2)")
@@ -133,8 +131,9 @@ def _run(codecs, suite, metrics, *, out, limit, jobs, progress, selection) -> Ru
 
     done = rundir.done_units(["kbps", *metric_names])
     todo = [(s.label, it) for s in settings for it in items if (it.id, s.label) not in done]
-    spec_for = {s.label: UnitSpec(the_suite.name, s.label, metric_names, ctx, the_suite.policy) for s in settings}
-    _execute(todo, spec_for, rundir, jobs or os.cpu_count() or 1, progress)
+    spec_for = {s.label: UnitSpec(the_suite.name, s.label, metric_names, ctx, the_suite.policy, options)
+                for s in settings}
+    _execute(todo, spec_for, rundir, jobs or os.cpu_count() or 1, progress, executor)
 
     rows = rundir.rows()
     rows = rows[rows["label"].isin(labels) & rows["item"].isin({it.id for it in items} | {SET_ITEM})]
@@ -164,52 +163,20 @@ def _finalize(metric_names: list[str], ctx: MetricContext, rows: pd.DataFrame, l
     return out
 
 
-def _execute(todo, spec_for, rundir: RunDir, jobs: int, progress: bool) -> None:
+def _execute(todo, spec_for, rundir: RunDir, jobs: int, progress: bool, executor: str = "local") -> None:
+    """Hand the units to the executor and append each outcome as it arrives (so a stop loses
+    little); a crashed or timed-out unit comes back as a failure and becomes counted rows."""
     from tqdm import tqdm
 
+    from bench.pipeline.executors import Failed, Unit, create_executor
+
     bar = tqdm(total=len(todo), desc="items", unit="item", disable=not progress or not todo, file=sys.stderr)
-    if jobs <= 1 or len(todo) <= 1:
-        # Same threading as a worker: torch's and CTranslate2's pools otherwise fight over the
-        # cores (GE2E went from 0.15 s to 8 s per clip in one process).
-        _init_worker()
-        for label, item in todo:
-            rundir.append(*process_unit(spec_for[label], item))
-            bar.update()
-        bar.close()
-        return
-    with ProcessPoolExecutor(max_workers=jobs, mp_context=get_context("spawn"), initializer=_init_worker) as pool:
-        # Bounded in-flight queue: results are appended as they come, so a crash loses little.
-        pending = set()
-        units: dict[Any, tuple[str, Any]] = {}
-        it = iter(todo)
-        for label, item in it:
-            fut = pool.submit(process_unit, spec_for[label], item)
-            units[fut] = (label, item)
-            pending.add(fut)
-            if len(pending) >= jobs * 4:
-                break
-        while pending:
-            finished, pending = wait(pending, return_when=FIRST_COMPLETED)
-            for fut in finished:
-                try:
-                    result = fut.result()
-                except BrokenProcessPool as exc:
-                    # A native crash (segfault, OOM kill) takes the worker down with no Python
-                    # exception to record; what finished is on disk, so say how to go on.
-                    bar.close()
-                    inflight = sorted({units[f][1].id for f in pending | finished if f in units})
-                    raise BenchError(
-                        f"a worker process died ({exc}) while coding/scoring one of: {', '.join(inflight)}. "
-                        f"Finished units are saved in {rundir.path}; re-run the same command to resume, "
-                        "or run with --jobs 1 to see which item crashes it") from exc
-                rundir.append(*result)
-                bar.update()
-            for label, item in it:
-                fut = pool.submit(process_unit, spec_for[label], item)
-                units[fut] = (label, item)
-                pending.add(fut)
-                if len(pending) >= jobs * 4:
-                    break
+    units = [Unit(spec_for[label], item) for label, item in todo]
+    for unit, outcome in create_executor(executor, jobs=jobs).run(units):
+        if isinstance(outcome, Failed):
+            outcome = failed_unit(unit.spec, unit.item, outcome.reason)
+        rundir.append(*outcome)
+        bar.update()
     bar.close()
 
 

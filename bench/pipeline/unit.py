@@ -24,6 +24,17 @@ from bench.suites.items import Item
 KBPS = "kbps"
 
 
+@dataclass(frozen=True)
+class RunOptions:
+    """How a run executes, passed explicitly to every worker (not through the environment)."""
+
+    #: per-unit time limit in seconds; None: 20 x the item's duration + 300 s; 0: no limit
+    timeout: float | None = None
+    #: modules imported in the parent and in every worker before any work, to register extra
+    #: codecs/metrics/corpus loaders (e.g. the test suite's fault-injecting metric)
+    plugins: tuple[str, ...] = ()
+
+
 @dataclass
 class UnitSpec:
     """Everything a worker needs, picklable: no live models cross the process boundary."""
@@ -33,6 +44,11 @@ class UnitSpec:
     metrics: list[str]
     context: MetricContext
     policy: AudioPolicy = field(default_factory=AudioPolicy)
+    options: RunOptions = field(default_factory=RunOptions)
+
+
+#: (rows, record): long-form metric rows and the unit's item-level record
+UnitResult = tuple[list[dict[str, Any]], dict[str, Any]]
 
 
 _CODECS: dict[str, Any] = {}
@@ -62,7 +78,20 @@ def _short_error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}{where}"
 
 
-def process_unit(spec: UnitSpec, item: Item) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def failed_unit(spec: UnitSpec, item: Item, reason: str, base: dict[str, Any] | None = None) -> UnitResult:
+    """Rows for a unit that produced nothing: every metric (and kbps) NaN with the reason."""
+    if base is None:
+        from bench.adapters import parse_setting
+
+        setting = parse_setting(spec.codec)
+        base = {"suite": spec.suite, "item": item.id, "codec": setting.card.name,
+                "setting": setting.setting, "label": setting.label}
+    record = {**base, "error": reason}
+    rows = [{**base, "metric": m, "value": math.nan, "weight": 1.0, "error": reason} for m in [KBPS, *spec.metrics]]
+    return rows, record
+
+
+def process_unit(spec: UnitSpec, item: Item) -> UnitResult:
     """Code one item with one codec and score it with every metric.
 
     Returns (rows, record): rows are long-form metric values; record holds the item-level facts
@@ -94,10 +123,8 @@ def process_unit(spec: UnitSpec, item: Item) -> tuple[list[dict[str, Any]], dict
         record.update(alignment.as_dict(), duration=reference.duration, encode_s=t1 - t0,
                       decode_s=t2 - t1, kbps=payload.kbps)
     except Exception as exc:  # one item's failure must never abort the run
-        reason = _short_error(exc)
-        record["error"] = reason
-        rows = [{**base, "metric": m, "value": math.nan, "weight": 1.0, "error": reason}
-                for m in [KBPS, *spec.metrics]]
+        rows, _ = failed_unit(spec, item, _short_error(exc), base)
+        record["error"] = rows[0]["error"]
         return rows, record
 
     rows = [{**base, "metric": KBPS, "value": payload.kbps, "weight": reference.duration, "error": None}]

@@ -24,6 +24,11 @@ def register(app: typer.Typer) -> None:
         allow_untrained: bool = typer.Option(False, "--allow-untrained",
                                              help="run neural codecs with random-init weights when no trained "
                                                   "weights are found; results are labelled untrained"),
+        timeout: Optional[float] = typer.Option(None, "--timeout", help="seconds one item x codec may take before "
+                                                "it is recorded as failed (default: 20 x the item's duration + "
+                                                "300 s; 0: no limit)"),
+        plugin: Optional[list[str]] = typer.Option(None, "--plugin", help="Python module to import first (here and "
+                                                   "in every worker) that registers extra codecs/metrics/loaders"),
     ) -> None:
         """Code every item of a suite with each codec setting and score it."""
         from bench import api
@@ -34,7 +39,7 @@ def register(app: typer.Typer) -> None:
                               max_duration=max_duration, max_per_speaker=max_per_speaker)
         result = api.run(codec, suite, metric, out=out, limit=limit, jobs=jobs, progress=progress,
                          selection=None if selection.is_all else selection,
-                         allow_untrained=allow_untrained)
+                         allow_untrained=allow_untrained, timeout=timeout, plugins=plugin or ())
         typer.echo(result.markdown)
         failed = int(result.summary["n_failed"].max()) if not result.summary.empty else 0
         typer.echo(f"\nrun directory: {result.path}  ({result.n_units} units, {result.n_skipped} resumed"

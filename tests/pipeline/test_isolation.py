@@ -1,0 +1,103 @@
+"""A native crash or a hang in one unit costs that unit's rows, never the run (issue 13).
+
+The faults come from ``tests/plugins/fault_metric.py``, registered through the run's ``plugins``
+option so spawned workers import it too. Every other item's rows must be identical to a run
+that never saw the bad item.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench.pipeline.runner import run
+from conftest import DEMO
+
+PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
+METRICS = ["si-sdr", "snr", "test-fault"]
+CLIPS = [DEMO / "LibriSpeech/test-other/1688/142285/1688-142285-0002.flac",
+         DEMO / "cmu_arctic/bdl/arctic_a0001.flac",
+         DEMO / "cmu_arctic/bdl/arctic_a0002.flac"]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def plugin_path():
+    sys.path.insert(0, str(PLUGINS))  # spawned workers inherit the parent's sys.path
+    yield
+    sys.path.remove(str(PLUGINS))
+
+
+def _manifest(folder: Path, ids: list[str]) -> Path:
+    """Item ``a``/``b``/``c`` is always the same clip, whichever other items the suite holds."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = ["id,path,speaker,text"]
+    for i in ids:
+        shutil.copy(CLIPS["abc".index(i)], folder / f"{i}.flac")
+        lines.append(f"{i},{i}.flac,spk,HELLO")
+    (folder / "m.csv").write_text("\n".join(lines) + "\n")
+    return folder / "m.csv"
+
+
+def _run(manifest, out, **kw):
+    kw.setdefault("jobs", 1)
+    return run(["opus@6"], str(manifest), METRICS, out=out, progress=False, plugins=["fault_metric"], **kw)
+
+
+@pytest.fixture(scope="module")
+def clean(tmp_path_factory):
+    """Items a and c with no fault anywhere: what every other run must reproduce bit for bit."""
+    tmp = tmp_path_factory.mktemp("clean")
+    return _run(_manifest(tmp / "suite", ["a", "c"]), tmp / "run").rows
+
+
+def _values(rows: pd.DataFrame) -> pd.DataFrame:
+    cols = ["item", "label", "metric", "value", "weight", "error"]
+    out = rows[cols].sort_values(["item", "metric"]).reset_index(drop=True)
+    return out.astype({"error": object}).where(out["error"].notna(), None)
+
+
+def _check(bad: pd.DataFrame, clean: pd.DataFrame, bad_item: str, reason: str) -> None:
+    good = bad[bad["item"] != bad_item]
+    pd.testing.assert_frame_equal(_values(good), _values(clean))  # bit-identical, error-free
+    assert clean["error"].isna().all()
+    broken = bad[bad["item"] == bad_item]
+    assert sorted(broken["metric"]) == sorted(["kbps", *METRICS])
+    assert broken["value"].isna().all()
+    assert broken["error"].str.contains(reason, regex=False).all(), broken["error"].iloc[0]
+
+
+def test_segfault_fails_only_its_rows_and_a_one_off_crash_is_retried(tmp_path, clean, monkeypatch):
+    # b crashes every time (recorded after a retry); c crashes once (the retry succeeds)
+    monkeypatch.setenv("CODECBENCH_FAULTS", "segv=b,flaky=c")
+    bad = _run(_manifest(tmp_path / "suite", ["a", "b", "c"]), tmp_path / "bad")
+    assert (tmp_path / "bad" / "flaky-c").exists()  # c did crash once
+    _check(bad.rows, clean, "b", "worker crashed: signal 11 (SIGSEGV) while coding/scoring b with opus@6 "
+                                 "(also in a fresh worker")
+    s = bad.summary.set_index("metric")
+    assert (s["n"] == 2).all() and (s["n_failed"] == 1).all()
+    assert (tmp_path / "bad" / "items.jsonl").read_text().count('"item": "b"') == 1
+
+
+def test_hung_unit_times_out_and_the_run_goes_on(tmp_path, clean, monkeypatch):
+    monkeypatch.setenv("CODECBENCH_FAULTS", "hang=b")
+    bad = _run(_manifest(tmp_path / "suite", ["a", "b", "c"]), tmp_path / "bad", timeout=8, jobs=2)
+    _check(bad.rows, clean, "b", "timed out: coding/scoring b with opus@6 took longer than 8 s; worker killed")
+
+
+def test_default_timeout_scales_with_duration():
+    from bench.pipeline.executors import Unit
+    from bench.pipeline.unit import RunOptions, UnitSpec
+    from bench.suites.items import Item
+
+    def unit(timeout, duration):
+        spec = UnitSpec("s", "opus@6", [], None, options=RunOptions(timeout=timeout))
+        return Unit(spec, Item("x", CLIPS[0], duration=duration))
+
+    assert unit(None, 10.0).deadline_s() == 20 * 10.0 + 300
+    assert unit(None, None).deadline_s() > 300  # read from the file header
+    assert unit(5, 10.0).deadline_s() == 5 and unit(0, 10.0).deadline_s() is None
