@@ -27,10 +27,11 @@ from typing import Any
 
 import pandas as pd
 
-from bench.audio import Audio, AudioPolicy, load_audio, resample
+from bench.audio import Audio, AudioPolicy, load_audio
 from bench.errors import BenchError
-from bench.metrics import Score, metric_class, resolve_metrics
+from bench.metrics import metric_class, resolve_metrics
 from bench.metrics.base import Metric
+from bench.metrics.measure import measure
 
 AUDIO_SUFFIXES = {".wav", ".flac", ".ogg", ".mp3", ".opus", ".aiff", ".aif"}
 #: accept what users bring: downmix stereo, no clipping judgement (their files, their choice)
@@ -93,52 +94,20 @@ def _pairs_from_list(listing: Path) -> list[Pair]:
     return out
 
 
-def _rate_for(metric: Metric, audio: Audio, native_rate: bool) -> tuple[int, str]:
-    rate = metric.sample_rate
-    if rate is None:
-        return audio.sample_rate, ""
-    if native_rate and not getattr(metric, "fixed_rate", False):
-        return audio.sample_rate, "native rate"
-    note = f"resampled {audio.sample_rate}->{rate} Hz" if rate != audio.sample_rate else ""
-    if native_rate and rate != audio.sample_rate:
-        note += f" ({metric.name} is defined only at {rate} Hz)"
-    return rate, note
-
-
 def score_pair(reference: Audio, estimate: Audio, metrics: list[Metric], *, native_rate: bool = False) -> list[dict[str, Any]]:
     """Score one loaded pair with each metric; returns one row per metric (failures included)."""
     if reference.sample_rate != estimate.sample_rate:
         raise BenchError(f"{estimate.source}: sample rate {estimate.sample_rate} Hz differs from reference "
                          f"{reference.source} at {reference.sample_rate} Hz; convert one of them")
-    n = min(len(reference), len(estimate))
-    length_note = ""
-    if len(reference) != len(estimate):
-        length_note = (f"lengths differ (reference {len(reference)}, estimate {len(estimate)} samples at "
-                       f"{reference.sample_rate} Hz)")
     rows = []
     for metric in metrics:
-        notes = ["not aligned"]
-        if length_note:
-            whole = getattr(metric, "handles_unequal_lengths", False)
-            notes.append(length_note + ("; scored whole (metric aligns itself)" if whole else f"; trimmed to {n}"))
-            ref, est = (reference, estimate) if whole else (reference.with_samples(reference.samples[:n]),
-                                                            estimate.with_samples(estimate.samples[:n]))
-        else:
-            ref, est = reference, estimate
-        rate, rate_note = _rate_for(metric, ref, native_rate)
-        if rate_note:
-            notes.append(rate_note)
-        try:
-            result = metric.score(reference=resample(ref, rate), estimate=resample(est, rate))
-            result = result if isinstance(result, Score) else Score(float(result))
-        except Exception as exc:  # one metric failing must not hide the others
-            result = Score.failed(str(exc) if isinstance(exc, BenchError) else f"{type(exc).__name__}: {exc}")
-        if result.error is None and not math.isfinite(result.value):
-            result = Score.failed(f"metric returned {result.value}")
-        rows.append({"metric": metric.name, "value": result.value, "error": result.error, "unit": metric.unit,
-                     "higher_is_better": metric.higher_is_better, "sample_rate": rate,
+        m = measure(metric, reference=reference, estimate=estimate, native_rate=native_rate)
+        fields = m.row_fields()
+        fields.pop("weight")
+        rows.append({"metric": metric.name, **{k: fields.pop(k) for k in ("value", "error")}, "unit": metric.unit,
+                     "higher_is_better": metric.higher_is_better, "sample_rate": m.sample_rate,
                      "backend": metric.backend, "version": metric.backend_version(), "mode": metric.mode,
-                     "note": "; ".join(notes), **{f"x_{k}": v for k, v in result.extra.items()}})
+                     "note": "; ".join(["not aligned", *m.notes]), **fields})
     return rows
 
 

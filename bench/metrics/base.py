@@ -67,6 +67,10 @@ class Metric(ABC):
     higher_is_better: ClassVar[bool] = True
     #: Rate the pair is resampled to before scoring; None keeps the suite's native rate.
     sample_rate: ClassVar[int | None] = None
+    #: Defined at exactly ``sample_rate`` (PESQ, DNSMOS): resampled even by ``bench score --native-rate``.
+    fixed_rate: ClassVar[bool] = False
+    #: Aligns the pair itself (ViSQOL), so files of unequal length are scored whole, not trimmed.
+    handles_unequal_lengths: ClassVar[bool] = False
     #: Item fields the metric needs: "text" (WER), "speaker" (EER); suites lacking them skip it.
     requires: ClassVar[frozenset[str]] = frozenset()
     #: Python distribution whose version is recorded as the backend version.

@@ -21,7 +21,7 @@ import os
 import signal
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing import get_context
 from multiprocessing.connection import wait
 from typing import Any, Callable, Iterable, Iterator, Protocol, TypeVar

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import math
 import time
-import traceback
 from dataclasses import dataclass, field
 from typing import Any
 
 from bench.audio import Audio, AudioPolicy, load_audio, resample
 from bench.errors import BenchError
-from bench.metrics import MetricContext, Score, metric_class
+from bench.metrics import MetricContext, metric_class
 from bench.metrics.base import Metric
+from bench.metrics.measure import measure, short_error
 from bench.pipeline.align import align
 from bench.pipeline.tokens import save_tokens
 from bench.suites.items import Item
@@ -70,12 +70,7 @@ def _metric(name: str, ctx: MetricContext) -> Metric:
     return _METRICS[key]
 
 
-def _short_error(exc: BaseException) -> str:
-    if isinstance(exc, BenchError):
-        return str(exc)
-    tb = traceback.extract_tb(exc.__traceback__)
-    where = f" at {tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}" if tb else ""
-    return f"{type(exc).__name__}: {exc}{where}"
+_short_error = short_error
 
 
 def failed_unit(spec: UnitSpec, item: Item, reason: str, base: dict[str, Any] | None = None) -> UnitResult:
@@ -136,14 +131,6 @@ def process_unit(spec: UnitSpec, item: Item) -> UnitResult:
 def _score(name: str, ctx: MetricContext, reference: Audio, estimate: Audio, item: Item) -> dict[str, Any]:
     try:
         metric = _metric(name, ctx)
-        rate = metric.sample_rate
-        ref, est = (reference, estimate) if rate is None else (resample(reference, rate), resample(estimate, rate))
-        result = metric.score(reference=ref, estimate=est, item=item)
-        score = result if isinstance(result, Score) else Score(float(result))
-    except Exception as exc:
-        score = Score.failed(_short_error(exc))
-    if score.error is None and not math.isfinite(score.value):
-        score = Score.failed(f"metric returned {score.value}")  # never a silent NaN
-    out = {"value": score.value, "weight": score.weight, "error": score.error}
-    out.update({f"x_{k}": v for k, v in score.extra.items()})
-    return out
+    except Exception as exc:  # a metric that cannot even be built fails its rows, not the unit
+        return {"value": math.nan, "weight": 1.0, "error": _short_error(exc)}
+    return measure(metric, reference=reference, estimate=estimate, item=item).row_fields()
