@@ -15,11 +15,11 @@ from typing import TypeVar
 
 import yaml
 
-from bench.adapters.base import Codec, CodecCard, CodecSetting, Payload, format_kbps
+from bench.adapters.base import Codec, CodecCard, CodecOptions, CodecSetting, Payload, format_kbps
 from bench.errors import ConfigError, UnknownNameError, BenchError
 
 __all__ = [
-    "Codec", "CodecCard", "CodecSetting", "Payload", "adapter_class", "load_cards", "parse_setting",
+    "Codec", "CodecCard", "CodecOptions", "CodecSetting", "Payload", "adapter_class", "load_cards", "parse_setting",
     "create_codec", "register_adapter", "cards_dirs",
 ]
 
@@ -132,7 +132,8 @@ def parse_setting(spec: str, cards: dict[str, CodecCard] | None = None) -> Codec
     return CodecSetting(card, kbps)
 
 
-def create_codec(spec: str | CodecSetting) -> Codec:
+def create_codec(spec: str | CodecSetting, options: CodecOptions | None = None) -> Codec:
+    """Build a codec; ``options`` (untrained allowed, device) default to CodecOptions.from_env()."""
     setting = parse_setting(spec) if isinstance(spec, str) else spec
     cls = adapter_class(setting.card.adapter)
     reason = cls.availability(setting.card)
@@ -140,4 +141,4 @@ def create_codec(spec: str | CodecSetting) -> Codec:
         from bench.errors import UnavailableError
 
         raise UnavailableError(f"codec {setting.label!r} is unavailable here: {reason}")
-    return cls(setting)
+    return cls(setting, options)

@@ -83,6 +83,27 @@ class CodecSetting:
         return self.card.name if self.bitrate is None else f"{self.card.name}@{self.setting}"
 
 
+@dataclass(frozen=True)
+class CodecOptions:
+    """How to build a codec, passed explicitly (to every worker) rather than through the environment.
+
+    ``allow_untrained``: build a random-init model when no weights are found (labelled untrained).
+    ``device``: torch device for neural codecs ("cpu", "cuda", "cuda:1").
+    """
+
+    allow_untrained: bool = False
+    device: str = "cpu"
+
+    @classmethod
+    def from_env(cls) -> CodecOptions:
+        """What a caller that passes no options gets: ``$BENCH_ALLOW_UNTRAINED`` / ``$BENCH_DEVICE``
+        as a user's shell defaults (the runner and CLI always pass options explicitly)."""
+        import os
+
+        flag = os.environ.get("BENCH_ALLOW_UNTRAINED", "") not in ("", "0", "false", "no")
+        return cls(allow_untrained=flag, device=os.environ.get("BENCH_DEVICE", "cpu") or "cpu")
+
+
 def format_kbps(value: float) -> str:
     """6.0 -> '6', 3.2 -> '3.2' (labels must be stable and short)."""
     return f"{value:g}"
@@ -95,8 +116,9 @@ class Codec(ABC):
     #: Python packages the adapter imports; ``bench list codecs`` reports which are missing.
     requires: ClassVar[tuple[str, ...]] = ()
 
-    def __init__(self, setting: CodecSetting) -> None:
+    def __init__(self, setting: CodecSetting, options: CodecOptions | None = None) -> None:
         self.setting = setting
+        self.options = options if options is not None else CodecOptions.from_env()
         self.card = setting.card
         self.bitrate = setting.bitrate
 

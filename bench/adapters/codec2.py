@@ -19,8 +19,8 @@ MODES = {3.2: 3200, 2.4: 2400, 1.6: 1600, 1.4: 1400, 1.3: 1300, 1.2: 1200, 0.7: 
 class Codec2(Codec):
     requires = ("pycodec2",)
 
-    def __init__(self, setting) -> None:
-        super().__init__(setting)
+    def __init__(self, setting, options=None) -> None:
+        super().__init__(setting, options)
         mode = MODES.get(self.bitrate or 0.0)
         if mode is None:
             raise BenchError(f"codec2 has no mode for {self.bitrate} kbps; modes: {sorted(MODES)}")

@@ -24,12 +24,13 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from bench.adapters.base import Codec, CodecSetting, CodecSpec, Payload
+from bench.adapters.base import Codec, CodecOptions, CodecSetting, CodecSpec, Payload
 from bench.audio import Audio
 from bench.checksums import sha256_file
 from bench.errors import BenchError, ConfigError
 
-#: set (to "1") by ``bench run --allow-untrained``; spawned workers inherit it
+#: a user's shell default for codecs built without explicit options (see CodecOptions.from_env);
+#: ``bench run/info/speed --allow-untrained`` pass the choice explicitly instead
 ALLOW_UNTRAINED_ENV = "BENCH_ALLOW_UNTRAINED"
 #: key/attribute marking a checkpoint written from a random-init model
 UNTRAINED_MARKER = "codecbench_untrained"
@@ -141,12 +142,12 @@ class NeuralCodec(Codec):
     are frames x codebooks x log2(codebook_size), so the measured kbps is what the tokens cost.
     """
 
-    def __init__(self, setting: CodecSetting) -> None:
-        super().__init__(setting)
+    def __init__(self, setting: CodecSetting, options: CodecOptions | None = None) -> None:
+        super().__init__(setting, options)
         import torch
 
         self.torch = torch
-        self.device = torch.device(os.environ.get("BENCH_DEVICE", "cpu"))
+        self.device = torch.device(self.options.device)
         self._weights: dict[str, Any] = {}
         ref = weights_ref(self.card)
         missing = None
@@ -156,7 +157,7 @@ class NeuralCodec(Codec):
             except WeightsMissing as exc:
                 missing = str(exc)
         if ref.kind == "random" or missing is not None:
-            if not untrained_allowed():
+            if not self.options.allow_untrained:
                 raise WeightsMissing(missing or missing_weights_message(self.card))
             seed = int(self.card.options.get("seed", 0))
             torch.manual_seed(seed)
@@ -182,7 +183,7 @@ class NeuralCodec(Codec):
         self._weights = {"status": "trained" if trained else "untrained", "trained": trained,
                          "source": f"{ref.via}: {ref.location}", "file": str(file) if file else None,
                          "sha256": digest}
-        if not trained and not untrained_allowed():
+        if not trained and not self.options.allow_untrained:
             raise BenchError(f"codec {self.card.name!r}: checkpoint {ref.location} holds random-init weights "
                              f"(marked {UNTRAINED_MARKER}); refusing to report them as a codec's quality. "
                              f"To run it anyway, {UNTRAINED_HINT}.")

@@ -24,8 +24,8 @@ class PyAVCodec(Codec):
 
     requires = ("av",)
 
-    def __init__(self, setting) -> None:
-        super().__init__(setting)
+    def __init__(self, setting, options=None) -> None:
+        super().__init__(setting, options)
         opts = self.card.options
         if "codec" not in opts:
             raise BenchError(f"{self.card.source}: pyav cards need options.codec (an FFmpeg encoder name)")

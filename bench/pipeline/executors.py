@@ -45,10 +45,10 @@ class Unit:
 
     @property
     def key(self) -> tuple[str, str]:
-        return (self.item.id, self.spec.codec)
+        return (self.item.id, self.spec.setting.label)
 
     def describe(self) -> str:
-        return f"{self.item.id} with {self.spec.codec}"
+        return f"{self.item.id} with {self.spec.setting.label}"
 
     def deadline_s(self) -> float | None:
         """Seconds this unit may take: the run's ``timeout`` if set (0 or less: no limit), else

@@ -28,7 +28,11 @@ from bench.suites import REPO_ROOT, Suite, load_suite, select_items
 from bench.suites.selection import Selection, ids_digest
 
 RUNS_DIR = REPO_ROOT / "reports" / "runs"
-CACHE_DIR = Path(os.environ.get("BENCH_CACHE", REPO_ROOT / "reports" / "cache"))
+
+
+def default_cache_dir() -> Path:
+    """``$BENCH_CACHE`` or reports/cache, read when a run starts (not fixed at import time)."""
+    return Path(os.environ.get("BENCH_CACHE") or REPO_ROOT / "reports" / "cache")
 
 
 @dataclass
@@ -63,7 +67,7 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
         out: Path | None = None, limit: int | None = None, jobs: int | None = None,
         progress: bool = True, selection: Selection | None = None, allow_untrained: bool = False,
         timeout: float | None = None, plugins: list[str] | tuple[str, ...] = (),
-        executor: str = "local") -> RunResult:
+        executor: str = "local", device: str = "cpu", cache_dir: Path | None = None) -> RunResult:
     """``allow_untrained``: run codecs with random-init weights (refused otherwise); every row,
     summary and table of such a codec is then labelled untrained.
 
@@ -71,19 +75,22 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
     the unit recorded as failed (None: 20 x the item's duration + 300 s; 0: no limit).
     ``plugins``: modules to import first, here and in every worker, that register extra codecs,
     metrics or corpus loaders. ``executor``: where units run (``local`` worker processes, which
-    survive crashes and hangs; ``inline`` in this process, for debugging).
+    survive crashes and hangs; ``inline`` in this process, for debugging). ``device``: torch
+    device for neural codecs. ``cache_dir``: where per-suite original-side work (transcripts,
+    embeddings) is kept (default: ``$BENCH_CACHE`` or reports/cache).
+
+    All of these travel to the workers inside each unit (:class:`RunOptions`), not through
+    environment variables.
     """
-    from bench.adapters.neural import allow_untrained as _allow_untrained
     from bench.pipeline.executors import import_plugins
 
-    options = RunOptions(timeout=timeout, plugins=tuple(plugins))
+    options = RunOptions(allow_untrained=allow_untrained, device=device, timeout=timeout, plugins=tuple(plugins))
     import_plugins(options.plugins)
-    with _allow_untrained(allow_untrained):
-        return _run(codecs, suite, metrics, out=out, limit=limit, jobs=jobs, progress=progress, selection=selection,
-                    options=options, executor=executor)
+    return _run(codecs, suite, metrics, out=out, limit=limit, jobs=jobs, progress=progress, selection=selection,
+                options=options, executor=executor, cache_dir=Path(cache_dir) if cache_dir else default_cache_dir())
 
 
-def _run(codecs, suite, metrics, *, out, limit, jobs, progress, selection, options, executor) -> RunResult:
+def _run(codecs, suite, metrics, *, out, limit, jobs, progress, selection, options, executor, cache_dir) -> RunResult:
     codec_specs = _split(codecs)
     if not codec_specs:
         raise BenchError("no codec given (e.g. --codec opus@6,codec2@3.2)")
@@ -115,12 +122,13 @@ def _run(codecs, suite, metrics, *, out, limit, jobs, progress, selection, optio
     rundir = RunDir(path)
     rundir.create()
     ctx = MetricContext(suite=the_suite.name, suite_hash=suite_hash,
-                        cache_dir=CACHE_DIR / f"{the_suite.name}-{suite_hash[:12]}", run_dir=path, items=items,
+                        cache_dir=cache_dir / f"{the_suite.name}-{suite_hash[:12]}", run_dir=path, items=items,
                         suite_spec=the_suite.spec, suite_source=the_suite.source)
     ctx.cache_dir.mkdir(parents=True, exist_ok=True)
 
     previous = rundir.read_manifest()
-    manifest = _manifest(the_suite, suite_hash, items, limit, settings, metric_classes, ctx, previous)
+    manifest = _manifest(the_suite, suite_hash, items, limit, settings, metric_classes, ctx, previous,
+                         options.codec_options)
     _check_same_weights(previous, manifest, path)
     if selection is not None:  # recorded so a CI gate can prove it compared the same items
         manifest["suite"].update(selection=selection.as_dict(), subset=selection.describe())
@@ -131,7 +139,7 @@ def _run(codecs, suite, metrics, *, out, limit, jobs, progress, selection, optio
 
     done = rundir.done_units(["kbps", *metric_names])
     todo = [(s.label, it) for s in settings for it in items if (it.id, s.label) not in done]
-    spec_for = {s.label: UnitSpec(the_suite.name, s.label, metric_names, ctx, the_suite.policy, options)
+    spec_for = {s.label: UnitSpec(the_suite.name, s, metric_names, ctx, the_suite.policy, options)
                 for s in settings}
     _execute(todo, spec_for, rundir, jobs or os.cpu_count() or 1, progress, executor)
 
@@ -180,13 +188,14 @@ def _execute(todo, spec_for, rundir: RunDir, jobs: int, progress: bool, executor
     bar.close()
 
 
-def _manifest(suite: Suite, suite_hash: str, items, limit, settings, metric_classes, ctx, previous) -> dict[str, Any]:
+def _manifest(suite: Suite, suite_hash: str, items, limit, settings, metric_classes, ctx, previous,
+              codec_options) -> dict[str, Any]:
     metrics_info = {}
     for cls in metric_classes:
         metrics_info[cls.name] = cls(ctx).info()
     codecs = {}
     for s in settings:
-        codec = create_codec(s)
+        codec = create_codec(s, codec_options)
         codecs[s.label] = {"card": s.card.as_dict(), "spec": codec.spec.as_dict(), "weights": codec.weights_info}
     manifest = {
         "tool": "codecbench",

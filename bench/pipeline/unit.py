@@ -11,6 +11,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from bench.adapters.base import CodecOptions, CodecSetting
 from bench.audio import Audio, AudioPolicy, load_audio, resample
 from bench.errors import BenchError
 from bench.metrics import MetricContext, metric_class
@@ -28,11 +29,19 @@ KBPS = "kbps"
 class RunOptions:
     """How a run executes, passed explicitly to every worker (not through the environment)."""
 
+    #: run neural codecs with random-init weights when none are found (labelled untrained)
+    allow_untrained: bool = False
+    #: torch device for neural codecs
+    device: str = "cpu"
     #: per-unit time limit in seconds; None: 20 x the item's duration + 300 s; 0: no limit
     timeout: float | None = None
     #: modules imported in the parent and in every worker before any work, to register extra
     #: codecs/metrics/corpus loaders (e.g. the test suite's fault-injecting metric)
     plugins: tuple[str, ...] = ()
+
+    @property
+    def codec_options(self) -> CodecOptions:
+        return CodecOptions(allow_untrained=self.allow_untrained, device=self.device)
 
 
 @dataclass
@@ -40,7 +49,7 @@ class UnitSpec:
     """Everything a worker needs, picklable: no live models cross the process boundary."""
 
     suite: str
-    codec: str  # setting spec such as "opus@6"
+    setting: CodecSetting  # parsed once by the runner: workers never re-read the cards
     metrics: list[str]
     context: MetricContext
     policy: AudioPolicy = field(default_factory=AudioPolicy)
@@ -51,16 +60,17 @@ class UnitSpec:
 UnitResult = tuple[list[dict[str, Any]], dict[str, Any]]
 
 
-_CODECS: dict[str, Any] = {}
+_CODECS: dict[tuple[str, CodecOptions], Any] = {}
 _METRICS: dict[tuple[str, str], Metric] = {}
 
 
-def _codec(spec: str):
+def _codec(setting: CodecSetting, options: CodecOptions):
     from bench.adapters import create_codec
 
-    if spec not in _CODECS:
-        _CODECS[spec] = create_codec(spec)
-    return _CODECS[spec]
+    key = (setting.label, options)
+    if key not in _CODECS:
+        _CODECS[key] = create_codec(setting, options)
+    return _CODECS[key]
 
 
 def _metric(name: str, ctx: MetricContext) -> Metric:
@@ -73,14 +83,15 @@ def _metric(name: str, ctx: MetricContext) -> Metric:
 _short_error = short_error
 
 
+def _base(spec: UnitSpec, item: Item) -> dict[str, Any]:
+    s = spec.setting
+    return {"suite": spec.suite, "item": item.id, "codec": s.card.name, "setting": s.setting, "label": s.label}
+
+
 def failed_unit(spec: UnitSpec, item: Item, reason: str, base: dict[str, Any] | None = None) -> UnitResult:
     """Rows for a unit that produced nothing: every metric (and kbps) NaN with the reason."""
     if base is None:
-        from bench.adapters import parse_setting
-
-        setting = parse_setting(spec.codec)
-        base = {"suite": spec.suite, "item": item.id, "codec": setting.card.name,
-                "setting": setting.setting, "label": setting.label}
+        base = _base(spec, item)
     record = {**base, "error": reason}
     rows = [{**base, "metric": m, "value": math.nan, "weight": 1.0, "error": reason} for m in [KBPS, *spec.metrics]]
     return rows, record
@@ -92,15 +103,12 @@ def process_unit(spec: UnitSpec, item: Item) -> UnitResult:
     Returns (rows, record): rows are long-form metric values; record holds the item-level facts
     (alignment, lengths, timings, error) that explain them.
     """
-    from bench.adapters import parse_setting
-
-    setting = parse_setting(spec.codec)
-    base = {"suite": spec.suite, "item": item.id, "codec": setting.card.name,
-            "setting": setting.setting, "label": setting.label}
+    setting = spec.setting
+    base = _base(spec, item)
     record: dict[str, Any] = {**base, "error": None}
     try:
         reference = load_audio(item.path, spec.policy)
-        codec = _codec(spec.codec)
+        codec = _codec(setting, spec.options.codec_options)
         record["codec_weights"] = codec.weights_info.get("status", "")
         if record["codec_weights"]:  # neural codecs: "trained" / "untrained" on every row
             base["weights"] = record["codec_weights"]

@@ -8,7 +8,6 @@ bitrate read off each loaded model. ``speed_table``: encode/decode wall time of 
 from __future__ import annotations
 
 import math
-import os
 import statistics
 import time
 from typing import Any
@@ -36,22 +35,20 @@ def _fmt(v: Any, fmt: str) -> str:
 
 def info_table(codec_specs: list[str], allow_untrained: bool = False) -> pd.DataFrame:
     """One column per codec setting, one row per spec field (the card's layout)."""
-    from bench.adapters import create_codec
-    from bench.adapters.neural import allow_untrained as _allow
+    from bench.adapters import CodecOptions, create_codec
 
     cols: dict[str, list[str]] = {}
-    with _allow(allow_untrained):
-        for spec in codec_specs:
-            codec = create_codec(spec)
-            s = codec.spec
-            w = codec.weights_info
-            cols[_label(codec)] = [
-                _fmt(s.sample_rate, "{:d}"), _fmt(s.params_m, "{:.2f}"), _fmt(s.latent_dim, "{:d}"),
-                _fmt(s.codebook_size, "{:d}"), _fmt(s.num_codebooks, "{:d}"), _fmt(s.frame_rate, "{:g}"),
-                _fmt(None if s.nominal_kbps is None else float(s.nominal_kbps), "{:g}"),
-                w.get("status") or "n/a (no weights)",
-                (w.get("sha256") or "")[:12] or "-",
-            ]
+    for spec in codec_specs:
+        codec = create_codec(spec, CodecOptions(allow_untrained=allow_untrained))
+        s = codec.spec
+        w = codec.weights_info
+        cols[_label(codec)] = [
+            _fmt(s.sample_rate, "{:d}"), _fmt(s.params_m, "{:.2f}"), _fmt(s.latent_dim, "{:d}"),
+            _fmt(s.codebook_size, "{:d}"), _fmt(s.num_codebooks, "{:d}"), _fmt(s.frame_rate, "{:g}"),
+            _fmt(None if s.nominal_kbps is None else float(s.nominal_kbps), "{:g}"),
+            w.get("status") or "n/a (no weights)",
+            (w.get("sha256") or "")[:12] or "-",
+        ]
     index = ["sample rate (Hz)", "parameters (M)", "latent dim", "codebook size", "codebooks",
              "frame rate (Hz)", "bitrate (kbps)", "weights", "weights sha256"]
     return pd.DataFrame(cols, index=index)
@@ -106,29 +103,19 @@ def speed_table(codec_specs: list[str], devices: list[str], seconds: float = 10.
                 allow_untrained: bool = False) -> pd.DataFrame:
     import torch
 
-    from bench.adapters import create_codec
-    from bench.adapters.neural import allow_untrained as _allow
+    from bench.adapters import CodecOptions, create_codec
 
     clip = speech_clip(seconds)
     rows = []
-    with _allow(allow_untrained):
-        for device in devices:
-            old = os.environ.get("BENCH_DEVICE")
-            os.environ["BENCH_DEVICE"] = device
-            try:
-                for spec in codec_specs:
-                    codec = create_codec(spec)
-                    r = time_codec(codec, clip, repeats)
-                    paper = ESC_PAPER.get(device, (math.nan, math.nan))
-                    rows.append({"codec": _label(codec), "device": device,
-                                 "threads": torch.get_num_threads() if device == "cpu" else None,
-                                 "clip_s": clip.duration, "encode_s": r["encode_s"], "decode_s": r["decode_s"],
-                                 "rtf": r["rtf"], "kbps": r["kbps"],
-                                 "vs ESC paper encode": r["encode_s"] / paper[0],
-                                 "vs ESC paper decode": r["decode_s"] / paper[1]})
-            finally:
-                if old is None:
-                    os.environ.pop("BENCH_DEVICE", None)
-                else:
-                    os.environ["BENCH_DEVICE"] = old
+    for device in devices:
+        for spec in codec_specs:
+            codec = create_codec(spec, CodecOptions(allow_untrained=allow_untrained, device=device))
+            r = time_codec(codec, clip, repeats)
+            paper = ESC_PAPER.get(device, (math.nan, math.nan))
+            rows.append({"codec": _label(codec), "device": device,
+                         "threads": torch.get_num_threads() if device == "cpu" else None,
+                         "clip_s": clip.duration, "encode_s": r["encode_s"], "decode_s": r["decode_s"],
+                         "rtf": r["rtf"], "kbps": r["kbps"],
+                         "vs ESC paper encode": r["encode_s"] / paper[0],
+                         "vs ESC paper decode": r["decode_s"] / paper[1]})
     return pd.DataFrame(rows)

@@ -22,15 +22,12 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def demo_run(tmp_path_factory):
     base = tmp_path_factory.mktemp("downstream")
-    mp = pytest.MonkeyPatch()
-    mp.setattr(runner, "CACHE_DIR", base / "cache")
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # as the runner's workers do: torch's and CTranslate2's thread pools contend
     try:
         result = runner.run("original,codec2@1.3", "demo", "wer,eer,spk-sim", out=base / "run", limit=4,
-                            jobs=1, progress=False)
+                            jobs=1, progress=False, cache_dir=base / "cache")
     finally:
-        mp.undo()
         torch.set_num_threads(threads)
     return result, base
 
@@ -77,9 +74,9 @@ def test_set_rows_carry_trials_ci_and_provenance(demo_run):
 
 
 def test_missing_model_in_a_run_gives_failed_rows_with_the_reason(tmp_path, monkeypatch):
-    monkeypatch.setattr(runner, "CACHE_DIR", tmp_path / "cache")
     monkeypatch.setenv("BENCH_ASR_MODEL", str(tmp_path / "no-such-model"))
-    result = runner.run("original", "demo", "wer", out=tmp_path / "run", limit=1, jobs=1, progress=False)
+    result = runner.run("original", "demo", "wer", out=tmp_path / "run", limit=1, jobs=1, progress=False,
+                        cache_dir=tmp_path / "cache")
     rows = result.rows[result.rows["metric"] == "wer"]
     assert rows["value"].isna().all()
     assert "BENCH_ASR_MODEL" in rows["error"].iloc[0] and "no-such-model" in rows["error"].iloc[0]
@@ -97,7 +94,7 @@ def test_suite_without_text_or_speakers(tmp_path, monkeypatch):
     suite = load_suite(str(manifest))
     names = [m.name for m in resolve_metrics(None, suite.fields)]
     assert "wer" not in names and "eer" not in names and "spk-sim" in names
-    monkeypatch.setattr(runner, "CACHE_DIR", tmp_path / "cache")
+    monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "cache"))  # read when the run starts
     with pytest.raises(BenchError, match=r"'wer' needs item field\(s\) \['text'\]"):
         runner.run("original", str(manifest), "wer", out=tmp_path / "r1", progress=False)
     with pytest.raises(BenchError, match=r"'eer' needs item field\(s\) \['speaker'\]"):
