@@ -10,9 +10,13 @@ import pkgutil
 from typing import TypeVar
 
 from bench.errors import UnknownNameError
-from bench.metrics.base import Metric, MetricContext, Score
+from bench.metrics.base import DerivedMetric, Metric, MetricContext, MetricMeta, Score
 
-__all__ = ["Metric", "MetricContext", "Score", "register_metric", "metric_class", "all_metrics", "resolve_metrics"]
+__all__ = ["Metric", "MetricContext", "MetricMeta", "DerivedMetric", "Score", "register_metric", "metric_class",
+           "all_metrics", "resolve_metrics", "metric_meta"]
+
+#: the runner's own row: measured bitrate (payload bits / input seconds), first column of every table
+KBPS_META = MetricMeta(name="kbps", unit="kbps", higher_is_better=False, display="kbps", rank=0)
 
 _METRICS: dict[str, type[Metric]] = {}
 _IMPORT_ERRORS: dict[str, str] = {}
@@ -69,3 +73,20 @@ def resolve_metrics(names: list[str] | None, fields: set[str]) -> list[type[Metr
         cls for cls in all_metrics().values()
         if cls.default and cls.requires <= fields and cls.availability() is None
     ]
+
+
+def metric_meta(name: str) -> MetricMeta:
+    """The metadata record for any metric name in rows: a registered metric, a set-level metric
+    one of them derives (placed right after its parent), or the built-in ``kbps``. Unknown names
+    (rows from a metric not installed here) get a neutral record that sorts last."""
+    if name == KBPS_META.name:
+        return KBPS_META
+    metrics = all_metrics()
+    if name in metrics:
+        return metrics[name].meta()
+    for parent in metrics.values():
+        for i, d in enumerate(parent.derived, 1):
+            if d.name == name:
+                return MetricMeta(name=d.name, unit=d.unit, higher_is_better=d.higher_is_better,
+                                  display=d.display or d.name, rank=parent.rank + i / 100, parent=parent.name)
+    return MetricMeta(name=name, display=name)

@@ -40,6 +40,36 @@ class Score:
         return cls(math.nan, 1.0, reason)
 
 
+@dataclass(frozen=True)
+class DerivedMetric:
+    """A set-level value a metric adds in :meth:`Metric.finalize` (e.g. ``wer-original``)."""
+
+    name: str
+    unit: str
+    higher_is_better: bool
+    display: str = ""
+
+
+@dataclass(frozen=True)
+class MetricMeta:
+    """Everything tables, reports and the gate need to know about a metric name, in one record
+    (built from the class attributes by :meth:`Metric.meta`; see ``bench.metrics.metric_meta``)."""
+
+    name: str
+    unit: str = ""
+    higher_is_better: bool = True
+    #: column title as on model cards ("WER original"); the name when the metric declares none
+    display: str = ""
+    #: column position in card tables (lower is further left); derived metrics follow their parent
+    rank: float = math.inf
+    sample_rate: int | None = None
+    requires: frozenset[str] = frozenset()
+    #: set-level metrics this one adds in finalize
+    derived: tuple[DerivedMetric, ...] = ()
+    #: for a derived metric: the metric that produces it
+    parent: str | None = None
+
+
 @dataclass
 class MetricContext:
     """What a metric may use beyond the pair: shared caches and the run's item list.
@@ -78,9 +108,22 @@ class Metric(ABC):
     mode: ClassVar[str] = ""
     #: False for optional metrics that `--metric all`/default should not include.
     default: ClassVar[bool] = True
+    #: Column title in tables (model-card spelling, e.g. "WER"); empty: the name.
+    display: ClassVar[str] = ""
+    #: Column rank in card tables: bitrate 0, perceptual quality 10s, intelligibility 30s,
+    #: signal 40s, spectral distances 50s, downstream ASR 60s and speaker 70s-80s.
+    rank: ClassVar[float] = math.inf
+    #: Set-level metrics added by :meth:`finalize`, with their own unit/direction/title.
+    derived: ClassVar[tuple[DerivedMetric, ...]] = ()
 
     def __init__(self, context: MetricContext | None = None) -> None:
         self.context = context
+
+    @classmethod
+    def meta(cls) -> MetricMeta:
+        return MetricMeta(name=cls.name, unit=cls.unit, higher_is_better=cls.higher_is_better,
+                          display=cls.display or cls.name, rank=cls.rank, sample_rate=cls.sample_rate,
+                          requires=cls.requires, derived=cls.derived)
 
     @classmethod
     def availability(cls) -> str | None:

@@ -31,6 +31,7 @@ def _model_dir() -> str:
 @register_metric
 class Dnsmos(Metric):
     name = "dnsmos"
+    rank = 22
     unit = "MOS"
     higher_is_better = True
     sample_rate = 16000

@@ -41,6 +41,7 @@ class _Pesq(Metric):
 @register_metric
 class PesqWB(_Pesq):
     name = "pesq-wb"
+    rank = 20
     sample_rate = 16000
     mode = "wb (P.862.2)"
     pesq_mode = "wb"
@@ -49,6 +50,7 @@ class PesqWB(_Pesq):
 @register_metric
 class PesqNB(_Pesq):
     name = "pesq-nb"
+    rank = 21
     sample_rate = 8000
     mode = "nb (P.862.1 MOS-LQO mapping)"
     pesq_mode = "nb"

@@ -29,6 +29,7 @@ class SISDR(Metric):
     to False, so we state it and record it as the mode)."""
 
     name = "si-sdr"
+    rank = 40
     unit = "dB"
     backend = "torchmetrics"
     mode = "zero_mean=True"
@@ -46,6 +47,7 @@ class SISDR(Metric):
 @register_metric
 class SNR(Metric):
     name = "snr"
+    rank = 41
     unit = "dB"
     backend = "torchmetrics"
     mode = "zero_mean=False"

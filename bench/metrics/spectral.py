@@ -96,6 +96,7 @@ def stft_distance(reference: Audio, estimate: Audio) -> float:
 @register_metric
 class MelDistance(Metric):
     name = "mel-distance"
+    rank = 50
     unit = ""
     higher_is_better = False
     sample_rate = 16000
@@ -112,6 +113,7 @@ class MelDistance(Metric):
 @register_metric
 class StftDistance(Metric):
     name = "stft-distance"
+    rank = 51
     unit = ""
     higher_is_better = False
     sample_rate = 16000

@@ -46,11 +46,13 @@ class _Stoi(Metric):
 @register_metric
 class Stoi(_Stoi):
     name = "stoi"
+    rank = 30
     mode = "classic (Taal 2011), internal 10 kHz"
 
 
 @register_metric
 class EStoi(_Stoi):
     name = "estoi"
+    rank = 31
     mode = "extended (Jensen & Taal 2016), internal 10 kHz"
     extended = True

@@ -118,6 +118,7 @@ class VisqolAudio(_Visqol):
     """Audio mode: 32 gammatone bands up to 15 kHz, SVR mapping, defined at 48 kHz."""
 
     name = "visqol-audio"
+    rank = 10
     sample_rate = 48000
     mode = "audio, svr"
 
@@ -127,6 +128,7 @@ class VisqolSpeech(_Visqol):
     """Speech mode with Google's default (``use_lattice_model=true``) lattice TFLite mapping."""
 
     name = "visqol-speech"
+    rank = 11
     sample_rate = 16000
     mode = "speech, lattice"
     visqol_mode = "speech"
@@ -142,6 +144,7 @@ class VisqolSpeechExp(_Visqol):
     """
 
     name = "visqol-speech-exp"
+    rank = 12
     sample_rate = 16000
     mode = "speech, exponential (scaled)"
     visqol_mode = "speech"

@@ -12,40 +12,19 @@ SET_ITEM = "*"
 
 KEYS = ["suite", "label", "codec", "setting", "metric"]
 
-#: Column order of card tables: bitrate, perceptual quality, intelligibility, signal, spectral
-#: distances, then downstream (ASR, speaker). Metrics not listed follow in registry order.
-CARD_ORDER = ["kbps", "visqol-audio", "visqol-speech", "visqol-speech-exp", "pesq-wb", "pesq-nb", "dnsmos",
-              "stoi", "estoi", "si-sdr", "snr", "mel-distance", "stft-distance", "wer", "wer-original",
-              "cer", "cer-original", "eer", "eer-original", "min-dcf", "min-dcf-original", "spk-sim"]
-
-
 def _metric_meta(name: str) -> dict:
-    """Unit and direction for a metric name; 'kbps' (measured bitrate) is built in."""
-    if name == "kbps":
-        return {"unit": "kbps", "higher_is_better": False}
-    from bench.metrics import all_metrics
+    """Unit and direction for a metric name, from its metadata record (kbps is built in)."""
+    from bench.metrics import metric_meta
 
-    metrics = all_metrics()
-    cls = metrics.get(name)
-    if cls is None:
-        # set-level rows a metric derives in finalize (e.g. wer-original) declare their own meta
-        for other in metrics.values():
-            derived = getattr(other, "derived_metrics", {})
-            if name in derived:
-                return dict(derived[name])
-        return {"unit": "", "higher_is_better": True}
-    return {"unit": cls.unit, "higher_is_better": cls.higher_is_better}
+    m = metric_meta(name)
+    return {"unit": m.unit, "higher_is_better": m.higher_is_better}
 
 
 def display_name(name: str) -> str:
-    """Column title as on model cards (e.g. 'WER original'), declared by metrics that have one."""
-    from bench.metrics import all_metrics
+    """Column title as on model cards (e.g. 'WER original'), declared in the metric's record."""
+    from bench.metrics import metric_meta
 
-    for cls in all_metrics().values():
-        shown = getattr(cls, "display_names", {}).get(name)
-        if shown:
-            return shown
-    return name
+    return metric_meta(name).display or name
 
 
 def summarize(rows: pd.DataFrame, order: list[str] | None = None) -> pd.DataFrame:
@@ -95,9 +74,7 @@ def wide_table(summary: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     labels = list(dict.fromkeys(summary["label"]))
     metrics = list(dict.fromkeys(summary["metric"]))
-    rank = {m: i for i, m in enumerate(CARD_ORDER)}
-    metrics = sorted(metrics, key=lambda m: rank.get(m, len(rank)))  # stable: unknown keep their order
-    metrics = _derived_after_parent(metrics)
+    metrics = _card_order(metrics)
     table = summary.pivot_table(index="label", columns="metric", values="mean", aggfunc="first", sort=False)
     table = table.reindex(index=labels, columns=metrics)
     n = summary.groupby("label", sort=False)["n"].max().reindex(labels)
@@ -111,21 +88,13 @@ def wide_table(summary: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _derived_after_parent(metrics: list[str]) -> list[str]:
-    """Put set-level columns a metric derives (e.g. 'WER original') right after that metric."""
-    from bench.metrics import all_metrics
+def _card_order(metrics: list[str]) -> list[str]:
+    """Columns by the rank each metric declares (bitrate, perceptual quality, intelligibility,
+    signal, spectral, downstream); set-level metrics right after the metric that derives them;
+    unknown names last, in their order (a stable sort)."""
+    from bench.metrics import metric_meta
 
-    children: dict[str, list[str]] = {}
-    for name, cls in all_metrics().items():
-        kids = [m for m in getattr(cls, "derived_metrics", {}) if m in metrics]
-        if name in metrics and kids:
-            children[name] = kids
-    moved = {m for kids in children.values() for m in kids}
-    out: list[str] = []
-    for m in metrics:
-        if m not in moved:
-            out += [m, *children.get(m, [])]
-    return out
+    return sorted(metrics, key=lambda m: metric_meta(m).rank)
 
 
 def _header(metric: str, summary: pd.DataFrame) -> str:

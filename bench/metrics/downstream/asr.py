@@ -18,7 +18,7 @@ import pandas as pd
 from bench.audio import Audio
 from bench.errors import MetricInputError
 from bench.metrics import register_metric
-from bench.metrics.base import Metric, Score
+from bench.metrics.base import DerivedMetric, Metric, Score
 from bench.metrics.downstream import cache
 from bench.metrics.downstream.text import Errors, char_errors, normalizer_info, word_errors
 from bench.models import asr as asr_models
@@ -47,7 +47,6 @@ class _ErrorRate(Metric):
     backend = "jiwer"
     #: name of the set-level row with the same rate on the original audio
     original_name: ClassVar[str]
-    display: ClassVar[str]
     counter: ClassVar[staticmethod]
 
     @classmethod
@@ -117,8 +116,9 @@ class WER(_ErrorRate):
     name = "wer"
     original_name = "wer-original"
     counter = staticmethod(word_errors)
-    display_names: ClassVar[dict[str, str]] = {"wer": "WER", "wer-original": "WER original"}
-    derived_metrics: ClassVar[dict[str, dict[str, Any]]] = {"wer-original": {"unit": "%", "higher_is_better": False}}
+    display = "WER"
+    rank = 60
+    derived = (DerivedMetric("wer-original", "%", False, "WER original"),)
 
 
 @register_metric
@@ -129,5 +129,6 @@ class CER(_ErrorRate):
     original_name = "cer-original"
     counter = staticmethod(char_errors)
     default = False
-    display_names: ClassVar[dict[str, str]] = {"cer": "CER", "cer-original": "CER original"}
-    derived_metrics: ClassVar[dict[str, dict[str, Any]]] = {"cer-original": {"unit": "%", "higher_is_better": False}}
+    display = "CER"
+    rank = 61
+    derived = (DerivedMetric("cer-original", "%", False, "CER original"),)

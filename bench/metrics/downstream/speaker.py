@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,7 +24,7 @@ import pandas as pd
 from bench.audio import Audio
 from bench.errors import BenchError, MetricInputError
 from bench.metrics import register_metric
-from bench.metrics.base import Metric, Score
+from bench.metrics.base import DerivedMetric, Metric, Score
 from bench.metrics.downstream import cache
 from bench.metrics.downstream import verification as ver
 from bench.models import speaker as speaker_models
@@ -93,7 +93,8 @@ class SpeakerSimilarity(_SpeakerMetric):
     name = "spk-sim"
     unit = "cos"
     higher_is_better = True
-    display_names: ClassVar[dict[str, str]] = {"spk-sim": "Spk-sim"}
+    display = "Spk-sim"
+    rank = 80
 
     def score(self, *, reference: Audio, estimate: Audio, item=None) -> Score:
         original, recon, extra = self._pair(reference, estimate, item)
@@ -109,13 +110,11 @@ class EER(_SpeakerMetric):
     higher_is_better = False
     requires = frozenset({"speaker"})
     mode = f"cosine; minDCF P_target={ver.P_TARGET} C_miss={ver.C_MISS} C_fa={ver.C_FA}"
-    display_names: ClassVar[dict[str, str]] = {"eer": "EER", "eer-original": "EER original",
-                                               "min-dcf": "minDCF", "min-dcf-original": "minDCF original"}
-    derived_metrics: ClassVar[dict[str, dict[str, Any]]] = {
-        "eer-original": {"unit": "%", "higher_is_better": False},
-        "min-dcf": {"unit": "", "higher_is_better": False},
-        "min-dcf-original": {"unit": "", "higher_is_better": False},
-    }
+    display = "EER"
+    rank = 70
+    derived = (DerivedMetric("eer-original", "%", False, "EER original"),
+               DerivedMetric("min-dcf", "", False, "minDCF"),
+               DerivedMetric("min-dcf-original", "", False, "minDCF original"))
 
     def info(self) -> dict[str, Any]:
         return {**super().info(), "trials": self._trial_source(), "p_target": ver.P_TARGET, "c_miss": ver.C_MISS,
