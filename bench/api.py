@@ -13,11 +13,15 @@ from bench.gate import gate as _gate
 from bench.pipeline.rundir import RunDir
 from bench.pipeline.runner import RunResult
 from bench.pipeline.runner import run as _run
+from bench.pipeline.perf import ESC_PAPER
+from bench.pipeline.runner import split_names
 from bench.reporting.render import render_html, render_markdown
 from bench.reporting.tables import summarize
 from bench.scoring import score  # noqa: F401  (bench score: score existing files)
+from bench.suites.selection import Selection
 
-__all__ = ["run", "report", "gate", "listing", "RunResult", "GateResult", "Report"]
+__all__ = ["run", "score", "report", "gate", "listing", "info", "speed", "tokens", "data_check", "data_fetch",
+           "split_names", "Selection", "ESC_PAPER", "RunResult", "GateResult", "Report"]
 
 
 def run(codecs, suite, metrics=None, **kwargs) -> RunResult:
@@ -130,3 +134,54 @@ def listing(what: str) -> pd.DataFrame:
                          "backend": cls.backend, "usable": "yes" if reason is None else f"no: {reason}"})
         return pd.DataFrame(rows)
     raise BenchError(f"bench list: unknown kind {what!r}; choose codecs, suites or metrics")
+
+
+def info(codecs: list[str] | str, allow_untrained: bool = False) -> pd.DataFrame:
+    """Spec table (``bench info``): one column per codec setting, read off the loaded models."""
+    from bench.reporting.codec_tables import info_table
+
+    return info_table(split_names(codecs), allow_untrained=allow_untrained)
+
+
+def speed(codecs: list[str] | str, devices: list[str] | None = None, seconds: float = 10.0, repeats: int = 3,
+          allow_untrained: bool = False) -> pd.DataFrame:
+    """Encode/decode seconds and RTF per codec setting and device (``bench speed``)."""
+    import torch
+
+    from bench.pipeline.perf import speed_table
+
+    devices = list(devices or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]))
+    return speed_table(split_names(codecs), devices, seconds, repeats, allow_untrained)
+
+
+def tokens(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Token statistics of a run (``bench tokens``): (summary, per-codebook)."""
+    from bench.pipeline.tokens import token_stats
+
+    return token_stats(run_dir)
+
+
+def data_check(suite: str | None = None) -> list:
+    """Where each suite's data is looked for and whether it is there (``bench data check``)."""
+    from bench.suites.check import check
+
+    return check(suite)
+
+
+def data_fetch(suite: str, dest: Path | None = None, progress=None, keep_archives: bool = True) -> list[Path]:
+    """Download and extract a public suite into ``dest`` (default ``$BENCH_DATA``)."""
+    import os
+
+    from bench.errors import UnknownNameError
+    from bench.suites import suite_specs
+    from bench.suites.check import resolve_alias
+    from bench.suites.fetch import fetch_suite
+
+    specs = suite_specs()
+    if suite not in specs:
+        raise UnknownNameError("suite", suite, specs)
+    spec, _ = resolve_alias(suite, specs)
+    target = dest or (Path(os.environ["BENCH_DATA"]) if os.environ.get("BENCH_DATA") else None)
+    if target is None:
+        raise BenchError("no destination: pass --dest DIR or set BENCH_DATA to the folder that holds your corpora")
+    return fetch_suite(suite, spec, Path(target).expanduser(), progress=progress, keep_archives=keep_archives)

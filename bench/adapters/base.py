@@ -141,6 +141,12 @@ class Codec(ABC):
         return None
 
     @property
+    def table_label(self) -> str:
+        """The setting label, marked when the weights are untrained (every table a person reads)."""
+        untrained = self.weights_info.get("status") == "untrained"
+        return self.setting.label + (" (untrained)" if untrained else "")
+
+    @property
     def weights_info(self) -> dict[str, Any]:
         """Weights provenance for the run manifest (file, sha256, trained or not)."""
         return {}

@@ -48,7 +48,8 @@ class RunResult:
         return summary_markdown(self.summary)
 
 
-def _split(values: list[str] | str | None) -> list[str]:
+def split_names(values: list[str] | str | None) -> list[str]:
+    """``["opus@6,codec2@3.2", "mp3@8"]`` -> ``["opus@6", "codec2@3.2", "mp3@8"]`` (CLI lists)."""
     if values is None:
         return []
     values = [values] if isinstance(values, str) else values
@@ -91,7 +92,7 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
 
 
 def _run(codecs, suite, metrics, *, out, limit, jobs, progress, selection, options, executor, cache_dir) -> RunResult:
-    codec_specs = _split(codecs)
+    codec_specs = split_names(codecs)
     if not codec_specs:
         raise BenchError("no codec given (e.g. --codec opus@6,codec2@3.2)")
     settings = [parse_setting(c) for c in codec_specs]  # unknown names/bitrates fail here, up front
@@ -107,7 +108,7 @@ def _run(codecs, suite, metrics, *, out, limit, jobs, progress, selection, optio
     items = select_items(the_suite.items, selection if selection is not None else limit)
     if not items:
         raise BenchError(f"suite {the_suite.name!r}: the selection ({selection.describe() if selection else limit}) leaves no items")
-    metric_classes = resolve_metrics(_split(metrics) or None, the_suite.fields)
+    metric_classes = resolve_metrics(split_names(metrics) or None, the_suite.fields)
     for cls in metric_classes:
         missing = cls.requires - the_suite.fields
         if missing:

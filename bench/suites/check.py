@@ -33,7 +33,8 @@ class SuiteStatus:
                 "next step": self.detail or ("ready" if self.status == "present" else self.how)}
 
 
-def _resolve(name: str, specs: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], set[str]]:
+def resolve_alias(name: str, specs: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], set[str]]:
+    """Follow ``alias:`` entries (librispeech -> librispeech-test-clean); returns the spec and the names seen."""
     spec, seen = specs[name], {name}
     while "alias" in spec and spec["alias"] in specs and spec["alias"] not in seen:
         seen.add(spec["alias"])
@@ -43,7 +44,7 @@ def _resolve(name: str, specs: dict[str, dict[str, Any]]) -> tuple[dict[str, Any
 
 def check_suite(name: str, deep: bool = False) -> SuiteStatus:
     specs = suite_specs()
-    spec, seen = _resolve(name, specs)
+    spec, seen = resolve_alias(name, specs)
     how = how_to_get(name, spec) if "root" in spec else "embedded in the repository"
     try:
         root = suite_root(name, spec, seen)

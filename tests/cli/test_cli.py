@@ -63,3 +63,16 @@ def test_errors_are_messages_not_tracebacks():
 def test_list(what, expect):
     r = bench("list", what)
     assert r.returncode == 0 and expect in r.stdout and "yes" in r.stdout
+
+
+def test_every_command_goes_through_bench_api():
+    """Thin commands: a CLI module imports only bench.api from the package, nothing private."""
+    import ast
+
+    for path in sorted((REPO / "bench" / "cli" / "commands").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("bench"):
+                assert node.module in ("bench", "bench.api"), f"{path.name} imports {node.module}"
+                assert node.module == "bench.api" or [a.name for a in node.names] == ["api"], path.name
+            if isinstance(node, ast.Import):
+                assert not any(a.name.startswith("bench") for a in node.names), path.name

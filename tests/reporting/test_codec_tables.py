@@ -25,7 +25,8 @@ def test_untrained_rows_are_labelled_in_summary_and_markdown():
 
 def test_info_and_speed_tables_from_a_random_encodec(monkeypatch):
     pytest.importorskip("transformers")
-    from bench.reporting.codec_tables import info_table, speech_clip, time_codec
+    from bench.pipeline.perf import speech_clip, time_codec
+    from bench.reporting.codec_tables import info_table
 
     table = info_table(["encodec@6", "opus@6"], allow_untrained=True)
     col = table["encodec@6 (untrained)"]

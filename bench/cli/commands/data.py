@@ -17,9 +17,9 @@ def register(app: typer.Typer) -> None:
         """Where each suite's data is looked for, whether it is there, and how to get it."""
         import pandas as pd
 
-        from bench.suites.check import check as run_check
+        from bench import api
 
-        statuses = run_check(suite)
+        statuses = api.data_check(suite)
         typer.echo(pd.DataFrame([s.as_row() for s in statuses]).to_markdown(index=False))
         if not os.environ.get("BENCH_DATA"):
             typer.echo("\nBENCH_DATA is not set: set it to the folder that holds your corpora (e.g. export BENCH_DATA=~/corpora).")
@@ -33,24 +33,14 @@ def register(app: typer.Typer) -> None:
         keep_archives: bool = typer.Option(True, "--keep-archives/--delete-archives"),
     ) -> None:
         """Download (resumable, checksum-verified) and safely extract a public corpus."""
-        from bench.errors import BenchError, UnknownNameError
-        from bench.suites import suite_specs
-        from bench.suites.check import _resolve
-        from bench.suites.fetch import fetch_suite
-
-        specs = suite_specs()
-        if suite not in specs:
-            raise UnknownNameError("suite", suite, specs)
-        spec, _ = _resolve(suite, specs)
-        target = dest or (Path(os.environ["BENCH_DATA"]) if os.environ.get("BENCH_DATA") else None)
-        if target is None:
-            raise BenchError("no destination: pass --dest DIR or set BENCH_DATA to the folder that holds your corpora")
+        from bench import api
 
         def progress(done: int, total: int | None) -> None:
             pct = f" {done / total:.0%}" if total else ""
             print(f"\r{done / 1e6:8.1f} MB{pct}", end="", file=sys.stderr, flush=True)
 
-        paths = fetch_suite(suite, spec, Path(target).expanduser(), progress=progress, keep_archives=keep_archives)
+        paths = api.data_fetch(suite, dest, progress=progress, keep_archives=keep_archives)
+        target = dest or os.environ.get("BENCH_DATA")
         print(file=sys.stderr)
         typer.echo(f"fetched {', '.join(p.name for p in paths)} into {target}")
         if dest and not os.environ.get("BENCH_DATA"):

@@ -12,8 +12,7 @@ def register(app: typer.Typer) -> None:
                                                   "found (labelled untrained)"),
     ) -> None:
         """Spec table (sample rate, parameters, latent dim, codebooks, frame rate, bitrate) read off the models."""
-        from bench.pipeline.runner import _split
-        from bench.reporting.codec_tables import info_table
+        from bench import api
 
-        table = info_table(_split(codec), allow_untrained=allow_untrained)
+        table = api.info(codec, allow_untrained=allow_untrained)
         typer.echo(table.to_markdown(colalign=["left"] + ["right"] * len(table.columns)))

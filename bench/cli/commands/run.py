@@ -34,9 +34,7 @@ def register(app: typer.Typer) -> None:
         """Code every item of a suite with each codec setting and score it."""
         from bench import api
 
-        from bench.suites.selection import Selection
-
-        selection = Selection(limit=limit, subset=subset, seed=seed, min_duration=min_duration,
+        selection = api.Selection(limit=limit, subset=subset, seed=seed, min_duration=min_duration,
                               max_duration=max_duration, max_per_speaker=max_per_speaker)
         result = api.run(codec, suite, metric, out=out, limit=limit, jobs=jobs, progress=progress,
                          selection=None if selection.is_all else selection,

@@ -18,13 +18,10 @@ def register(app: typer.Typer) -> None:
                                                   "compute as a trained one; labelled untrained)"),
     ) -> None:
         """Encode/decode time and real-time factor, next to the ESC paper's 0.78 s / 0.59 s (CPU)."""
-        import torch
+        from bench import api
+        from bench.api import ESC_PAPER
 
-        from bench.pipeline.runner import _split
-        from bench.reporting.codec_tables import ESC_PAPER, speed_table
-
-        devices = list(device or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]))
-        table = speed_table(_split(codec), devices, seconds, repeats, allow_untrained)
+        table = api.speed(codec, device, seconds, repeats, allow_untrained)
         typer.echo(table.to_markdown(index=False, floatfmt=".3f"))
         typer.echo(f"\nmedian of {repeats} after 1 warm-up; rtf = (encode + decode) / clip seconds. ESC paper, "
                    f"10 s clip: CPU {ESC_PAPER['cpu'][0]} s / {ESC_PAPER['cpu'][1]} s, "

@@ -12,9 +12,9 @@ def register(app: typer.Typer) -> None:
         per_codebook: bool = typer.Option(False, "--per-codebook", help="also print one row per codebook"),
     ) -> None:
         """Token statistics of a run: codebook utilisation, entropy, entropy-coded bitrate bound."""
-        from bench.pipeline.tokens import token_stats
+        from bench import api
 
-        summary, per_cb = token_stats(run_dir)
+        summary, per_cb = api.tokens(run_dir)
         if summary.empty:
             typer.echo(f"{run_dir}: no token files")
             raise typer.Exit(1)
