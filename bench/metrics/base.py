@@ -68,6 +68,8 @@ class MetricMeta:
     derived: tuple[DerivedMetric, ...] = ()
     #: for a derived metric: the metric that produces it
     parent: str | None = None
+    #: per-item rows are inputs to a set-level value, not the metric itself (see Metric.set_level)
+    set_level: bool = False
 
 
 @dataclass
@@ -115,6 +117,9 @@ class Metric(ABC):
     rank: ClassVar[float] = math.inf
     #: Set-level metrics added by :meth:`finalize`, with their own unit/direction/title.
     derived: ClassVar[tuple[DerivedMetric, ...]] = ()
+    #: True when only the set-level value (from :meth:`finalize`) is the metric and per-item rows
+    #: hold its inputs (EER: per-item trial cosines, higher = more similar, while EER is lower-better).
+    set_level: ClassVar[bool] = False
 
     def __init__(self, context: MetricContext | None = None) -> None:
         self.context = context
@@ -123,7 +128,7 @@ class Metric(ABC):
     def meta(cls) -> MetricMeta:
         return MetricMeta(name=cls.name, unit=cls.unit, higher_is_better=cls.higher_is_better,
                           display=cls.display or cls.name, rank=cls.rank, sample_rate=cls.sample_rate,
-                          requires=cls.requires, derived=cls.derived)
+                          requires=cls.requires, derived=cls.derived, set_level=cls.set_level)
 
     @classmethod
     def availability(cls) -> str | None:

@@ -3,6 +3,13 @@ Microsoft's ONNX models. Optional (``default = False``): it does not compare aga
 reference, so it answers a different question than the other metrics.
 
 The value is OVRL; SIG, BAK and P.808 MOS travel as extra columns.
+
+
+Example (non-intrusive: only the estimate is heard; a synthetic tone is not speech, so it rates low):
+
+>>> from bench.metrics.examples import tone
+>>> round(Dnsmos().score(reference=tone(), estimate=tone()).value, 1)
+2.5
 """
 
 from __future__ import annotations

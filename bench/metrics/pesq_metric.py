@@ -1,6 +1,16 @@
 """PESQ (ITU-T P.862.2 wide-band at 16 kHz, P.862.1 narrow-band at 8 kHz) via the ``pesq`` package,
 which wraps the ITU reference C code. The metric passes the pair straight through; the value is
 the package's own, so it agrees with calling ``pesq.pesq`` directly (see the tests).
+
+
+Example (synthetic tone; identity reaches the wide-band ceiling of 4.64):
+
+>>> from bench.metrics.examples import noisy, tone
+>>> ref = tone()
+>>> round(PesqWB().score(reference=ref, estimate=ref).value, 2)
+4.64
+>>> round(PesqWB().score(reference=ref, estimate=noisy(ref, 20)).value, 1)
+1.0
 """
 
 from __future__ import annotations

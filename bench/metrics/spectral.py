@@ -13,6 +13,16 @@ audiotools calls it) and librosa's Slaney mel filterbank (the one audiotools use
   mean ||X| - |Y|| (audiotools defaults: log weight 1, magnitude weight 1, pow 2).
 
 Both are computed at 16 kHz (speech suites); values depend on the rate, which is recorded.
+
+
+Example (synthetic tone; a distance, so identity gives its best value, 0):
+
+>>> from bench.metrics.examples import noisy, tone
+>>> ref = tone()
+>>> MelDistance().score(reference=ref, estimate=ref).value
+0.0
+>>> round(MelDistance().score(reference=ref, estimate=noisy(ref, 20)).value, 1)
+7.6
 """
 
 from __future__ import annotations

@@ -4,6 +4,16 @@ byte-identical and reproduces Google's conformance scores (see tests/metrics/tes
 
 Reference and degraded are passed by keyword from keyword-only arguments: DAC's evaluation script
 swapped them, and ViSQOL is not symmetric.
+
+
+Example (synthetic tone at 16 kHz, speech mode with the lattice model):
+
+>>> from bench.metrics.examples import noisy, tone
+>>> ref = tone()
+>>> round(VisqolSpeech().score(reference=ref, estimate=ref).value, 1)
+4.7
+>>> round(VisqolSpeech().score(reference=ref, estimate=noisy(ref, 20)).value, 1)
+1.2
 """
 
 from __future__ import annotations

@@ -112,6 +112,7 @@ class EER(_SpeakerMetric):
     mode = f"cosine; minDCF P_target={ver.P_TARGET} C_miss={ver.C_MISS} C_fa={ver.C_FA}"
     display = "EER"
     rank = 70
+    set_level = True  # per-item rows: original-vs-reconstruction cosine; EER comes from finalize
     derived = (DerivedMetric("eer-original", "%", False, "EER original"),
                DerivedMetric("min-dcf", "", False, "minDCF"),
                DerivedMetric("min-dcf-original", "", False, "minDCF original"))
