@@ -10,9 +10,9 @@ import pkgutil
 from typing import TypeVar
 
 from bench.errors import UnknownNameError
-from bench.metrics.base import DerivedMetric, Metric, MetricContext, MetricMeta, Score
+from bench.metrics.base import DerivedMetric, ItemScore, Metric, MetricContext, MetricMeta, Score
 
-__all__ = ["Metric", "MetricContext", "MetricMeta", "DerivedMetric", "Score", "register_metric", "metric_class",
+__all__ = ["Metric", "MetricContext", "MetricMeta", "DerivedMetric", "ItemScore", "Score", "register_metric", "metric_class",
            "all_metrics", "resolve_metrics", "metric_meta"]
 
 #: the runner's own row: measured bitrate (payload bits / input seconds), first column of every table

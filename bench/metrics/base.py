@@ -41,6 +41,36 @@ class Score:
 
 
 @dataclass(frozen=True)
+class ItemScore:
+    """One item's score as :meth:`Metric.finalize` receives it (extras without the rows' ``x_``)."""
+
+    item: str
+    score: Score
+
+    @property
+    def ok(self) -> bool:
+        return self.score.error is None and not math.isnan(self.score.value)
+
+    @classmethod
+    def from_rows(cls, rows: pd.DataFrame) -> list[ItemScore]:
+        """Typed scores from long-form rows (as read back from a run directory), in row order.
+        A missing extra (NaN/None in its ``x_`` column) is left out of ``extra``."""
+        extras = [c for c in rows.columns if c.startswith("x_")]
+        out = []
+        for r in rows.to_dict("records"):
+            extra = {c[2:]: r[c] for c in extras if not _missing(r[c])}
+            value = math.nan if _missing(r.get("value")) else float(r["value"])
+            weight = 1.0 if _missing(r.get("weight")) else float(r["weight"])
+            error = None if _missing(r.get("error")) else str(r["error"])
+            out.append(cls(str(r["item"]), Score(value, weight, error, extra)))
+        return out
+
+
+def _missing(v: Any) -> bool:
+    return v is None or (isinstance(v, float) and math.isnan(v))
+
+
+@dataclass(frozen=True)
 class DerivedMetric:
     """A set-level value a metric adds in :meth:`Metric.finalize` (e.g. ``wer-original``)."""
 
@@ -161,6 +191,7 @@ class Metric(ABC):
     def score(self, *, reference: Audio, estimate: Audio, item: Item | None = None) -> Score | float:
         """Score one aligned pair of equal length. Raise MetricInputError for unscorable input."""
 
-    def finalize(self, rows: pd.DataFrame) -> list[dict[str, Any]]:
-        """Set-level rows computed from this metric's per-item rows (default: none)."""
+    def finalize(self, scores: list[ItemScore]) -> list[dict[str, Any]]:
+        """Set-level rows computed from this metric's per-item scores of one codec setting
+        (default: none)."""
         return []

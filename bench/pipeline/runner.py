@@ -19,7 +19,7 @@ import pandas as pd
 
 from bench.adapters import adapter_class, create_codec, parse_setting
 from bench.errors import BenchError
-from bench.metrics import MetricContext, metric_class, resolve_metrics
+from bench.metrics import ItemScore, MetricContext, metric_class, resolve_metrics
 from bench.pipeline.provenance import environment, git_state
 from bench.pipeline.rundir import RunDir
 from bench.pipeline.unit import RunOptions, UnitSpec, failed_unit
@@ -163,7 +163,7 @@ def _finalize(metric_names: list[str], ctx: MetricContext, rows: pd.DataFrame, l
         metric = metric_class(name)(ctx)
         for label in labels:
             sub = rows[(rows["metric"] == name) & (rows["label"] == label) & (rows["item"] != SET_ITEM)]
-            for r in metric.finalize(sub):
+            for r in metric.finalize(ItemScore.from_rows(sub)):
                 first = sub.iloc[0] if len(sub) else None
                 base = {"suite": ctx.suite, "item": SET_ITEM, "label": label,
                         "codec": first["codec"] if first is not None else label.split("@")[0],

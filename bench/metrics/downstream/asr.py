@@ -18,7 +18,7 @@ import pandas as pd
 from bench.audio import Audio
 from bench.errors import MetricInputError
 from bench.metrics import register_metric
-from bench.metrics.base import DerivedMetric, Metric, Score
+from bench.metrics.base import DerivedMetric, ItemScore, Metric, Score
 from bench.metrics.downstream import cache
 from bench.metrics.downstream.text import Errors, char_errors, normalizer_info, word_errors
 from bench.models import asr as asr_models
@@ -99,13 +99,14 @@ class _ErrorRate(Metric):
             "errors": err.errors, "ref_len": err.reference_length, "orig_errors": orig.errors,
             "hypothesis": hypothesis, "original_hypothesis": original})
 
-    def finalize(self, rows: pd.DataFrame) -> list[dict[str, Any]]:
-        if rows.empty or "x_orig_errors" not in rows:
+    def finalize(self, scores: list[ItemScore]) -> list[dict[str, Any]]:
+        if not scores:
             return []
-        ok = rows[rows["value"].notna() & rows["x_orig_errors"].notna()]
-        if ok.empty:
+        ok = [s.score for s in scores if s.ok and "orig_errors" in s.score.extra]
+        if not ok:
             return [{"metric": self.original_name, "value": float("nan"), "n": 0, "error": "no item scored"}]
-        errors, length = ok["x_orig_errors"].to_numpy(float), ok["x_ref_len"].to_numpy(float)
+        errors = np.array([s.extra["orig_errors"] for s in ok], dtype=float)
+        length = np.array([s.extra["ref_len"] for s in ok], dtype=float)
         return [{"metric": self.original_name, "value": float(100.0 * np.sum(errors) / np.sum(length)), "n": len(ok)}]
 
 

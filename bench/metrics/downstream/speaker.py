@@ -24,7 +24,7 @@ import pandas as pd
 from bench.audio import Audio
 from bench.errors import BenchError, MetricInputError
 from bench.metrics import register_metric
-from bench.metrics.base import DerivedMetric, Metric, Score
+from bench.metrics.base import DerivedMetric, ItemScore, Metric, Score
 from bench.metrics.downstream import cache
 from bench.metrics.downstream import verification as ver
 from bench.models import speaker as speaker_models
@@ -165,21 +165,23 @@ class EER(_SpeakerMetric):
             ver.write_trials(Path(out), trials)
         return trials, out
 
-    def finalize(self, rows: pd.DataFrame) -> list[dict[str, Any]]:
-        if rows.empty or self.context is None:
+    def finalize(self, scores: list[ItemScore]) -> list[dict[str, Any]]:
+        if not scores or self.context is None:
             return []
         names = ["eer", "eer-original", "min-dcf", "min-dcf-original"]
         try:
             trials, source = self.trials()
         except BenchError as exc:
             return [{"metric": m, "value": float("nan"), "n": 0, "error": str(exc)} for m in names]
-        ok = rows[rows["value"].notna()] if "x_embedding" in rows else rows.iloc[0:0]
         recon, orig = {}, {}
-        for r in ok.itertuples():
-            a = cache.read_npy(self.context.run_dir / r.x_embedding) if isinstance(r.x_embedding, str) else None
-            b = cache.read_npy(Path(r.x_orig_embedding)) if isinstance(r.x_orig_embedding, str) else None
+        for s in scores:
+            if not s.ok:
+                continue
+            emb, orig_emb = s.score.extra.get("embedding"), s.score.extra.get("orig_embedding")
+            a = cache.read_npy(self.context.run_dir / emb) if isinstance(emb, str) else None
+            b = cache.read_npy(Path(orig_emb)) if isinstance(orig_emb, str) else None
             if a is not None and b is not None:
-                recon[r.item], orig[r.item] = a, b
+                recon[s.item], orig[s.item] = a, b
         usable = [t for t in trials if t.enroll in recon and t.test in recon]
         speaker_of = {it.id: it.speaker or it.id for it in self.context.items}
         labels = [t.target for t in usable]

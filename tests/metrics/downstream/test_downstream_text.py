@@ -9,7 +9,7 @@ import pytest
 
 from bench.audio import Audio
 from bench.errors import MetricInputError
-from bench.metrics.base import MetricContext
+from bench.metrics.base import ItemScore, MetricContext
 from bench.metrics.downstream import asr as asr_metrics
 from bench.metrics.downstream.text import char_errors, normalize, normalizer_info, word_errors
 from bench.suites.items import Item
@@ -90,5 +90,9 @@ def test_wer_item_value_weight_and_original_cache(tmp_path: Path, monkeypatch):
 def test_wer_original_row_is_corpus_rate_over_scored_items():
     rows = pd.DataFrame({"item": ["a", "b", "c"], "value": [50.0, 0.0, math.nan],
                          "x_orig_errors": [1, 0, math.nan], "x_ref_len": [2, 8, math.nan]})
-    [row] = asr_metrics.WER(None).finalize(rows)
+    [row] = asr_metrics.WER(None).finalize(ItemScore.from_rows(rows))
     assert row == {"metric": "wer-original", "value": pytest.approx(10.0), "n": 2}
+    # every item failed: a counted failed set-level row, not a silently missing one
+    failed = pd.DataFrame({"item": ["a"], "value": [math.nan], "error": ["boom"]})
+    [row] = asr_metrics.WER(None).finalize(ItemScore.from_rows(failed))
+    assert row["n"] == 0 and math.isnan(row["value"]) and row["error"] == "no item scored"
