@@ -102,10 +102,14 @@ def register_executor(name: str):
     return wrap
 
 
-def create_executor(name: str, *, jobs: int) -> Executor:
+def executor_class(name: str) -> Callable[..., Executor]:
     if name not in _EXECUTORS:
         raise UnknownNameError("executor", name, _EXECUTORS)
-    return _EXECUTORS[name](jobs=jobs)
+    return _EXECUTORS[name]
+
+
+def create_executor(name: str, *, jobs: int) -> Executor:
+    return executor_class(name)(jobs=jobs)
 
 
 def init_worker() -> None:

@@ -83,8 +83,9 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
     All of these travel to the workers inside each unit (:class:`RunOptions`), not through
     environment variables.
     """
-    from bench.pipeline.executors import import_plugins
+    from bench.pipeline.executors import executor_class, import_plugins
 
+    executor_class(executor)  # an unknown name fails before any work
     options = RunOptions(allow_untrained=allow_untrained, device=device, timeout=timeout, plugins=tuple(plugins))
     import_plugins(options.plugins)
     return _run(codecs, suite, metrics, out=out, limit=limit, jobs=jobs, progress=progress, selection=selection,

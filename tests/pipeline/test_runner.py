@@ -103,3 +103,11 @@ def test_metric_failure_is_a_nan_row_not_a_crash(tmp_path, make_manifest):
     row = res.rows.set_index("metric")
     assert math.isfinite(row.loc["snr", "value"])
     assert math.isnan(row.loc["si-sdr", "value"]) and row.loc["si-sdr", "error"]
+
+
+def test_inline_executor_equals_worker_processes(tmp_path):
+    local = run(["opus@6"], "demo", ["snr"], out=tmp_path / "a", limit=2, jobs=1, progress=False)
+    inline = run(["opus@6"], "demo", ["snr"], out=tmp_path / "b", limit=2, jobs=1, progress=False, executor="inline")
+    pd.testing.assert_frame_equal(local.summary, inline.summary)
+    with pytest.raises(UnknownNameError, match="executor"):
+        run(["opus@6"], "demo", ["snr"], out=tmp_path / "c", limit=1, executor="nope", progress=False)

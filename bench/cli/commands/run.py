@@ -28,6 +28,8 @@ def register(app: typer.Typer) -> None:
                                                 "it is recorded as failed (default: 20 x the item's duration + "
                                                 "300 s; 0: no limit)"),
         device: str = typer.Option("cpu", "--device", help="torch device for neural codecs (cpu, cuda, cuda:1)"),
+        executor: str = typer.Option("local", "--executor", help="where units run: local (worker processes that "
+                                     "survive crashes and hangs) or inline (this process, for debugging)"),
         plugin: Optional[list[str]] = typer.Option(None, "--plugin", help="Python module to import first (here and "
                                                    "in every worker) that registers extra codecs/metrics/loaders"),
     ) -> None:
@@ -38,7 +40,8 @@ def register(app: typer.Typer) -> None:
                               max_duration=max_duration, max_per_speaker=max_per_speaker)
         result = api.run(codec, suite, metric, out=out, limit=limit, jobs=jobs, progress=progress,
                          selection=None if selection.is_all else selection,
-                         allow_untrained=allow_untrained, timeout=timeout, plugins=plugin or (), device=device)
+                         allow_untrained=allow_untrained, timeout=timeout, plugins=plugin or (), device=device,
+                         executor=executor)
         typer.echo(result.markdown)
         failed = int(result.summary["n_failed"].max()) if not result.summary.empty else 0
         typer.echo(f"\nrun directory: {result.path}  ({result.n_units} units, {result.n_skipped} resumed"
