@@ -90,12 +90,13 @@ def test_hung_unit_times_out_and_the_run_goes_on(tmp_path, clean, monkeypatch):
 
 
 def test_default_timeout_scales_with_duration():
+    from bench.adapters import parse_setting
     from bench.pipeline.executors import Unit
     from bench.pipeline.unit import RunOptions, UnitSpec
     from bench.suites.items import Item
 
     def unit(timeout, duration):
-        spec = UnitSpec("s", "opus@6", [], None, options=RunOptions(timeout=timeout))
+        spec = UnitSpec("s", parse_setting("opus@6"), [], None, options=RunOptions(timeout=timeout))
         return Unit(spec, Item("x", CLIPS[0], duration=duration))
 
     assert unit(None, 10.0).deadline_s() == 20 * 10.0 + 300
