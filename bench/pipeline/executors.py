@@ -79,11 +79,14 @@ class Failed:
     reason: str
 
 
-Outcome = "UnitResult | Failed"
-
-
 class Executor(Protocol):
-    """Runs units; yields ``(unit, UnitResult | Failed)`` once per unit, in completion order."""
+    """Runs units; yields ``(unit, UnitResult | Failed)`` exactly once per unit, in completion order.
+
+    A new backend (e.g. Ray) implements this, registers with ``@register_executor("ray")`` and
+    is constructed as ``cls(jobs=N)``. It must call :func:`init_worker` and
+    :func:`import_plugins` (``unit.spec.options.plugins``) wherever :func:`process_unit` runs, and
+    report a unit lost to its worker as ``Failed(reason)`` instead of raising.
+    """
 
     def run(self, units: Iterable[Unit]) -> Iterator[tuple[Unit, UnitResult | Failed]]: ...
 
