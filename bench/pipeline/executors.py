@@ -21,7 +21,7 @@ import os
 import signal
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from multiprocessing import get_context
 from multiprocessing.connection import wait
 from typing import Any, Callable, Iterable, Iterator, Protocol, TypeVar
@@ -151,9 +151,12 @@ class InlineExecutor:
 
 
 def _worker_main(conn, plugins: tuple[str, ...]) -> None:
-    """Worker loop: receive a unit, send back its result; ``None`` means stop."""
+    """Worker loop: receive ``(spec key, spec or None, item)``, send back the unit's result;
+    ``None`` means stop. A spec (which holds the suite's whole item list) crosses the pipe once
+    per worker, not once per unit."""
     init_worker()
     import_plugins(plugins)
+    specs: dict[int, UnitSpec] = {}
     while True:
         try:
             task = conn.recv()
@@ -161,9 +164,11 @@ def _worker_main(conn, plugins: tuple[str, ...]) -> None:
             return
         if task is None:
             return
-        unit: Unit = task
+        key, spec, item = task
+        if spec is not None:
+            specs[key] = spec
         conn.send("started")  # the deadline counts from here, not from the worker's start-up
-        conn.send(process_unit(unit.spec, unit.item))
+        conn.send(process_unit(specs[key], item))
 
 
 @dataclass
@@ -173,6 +178,8 @@ class _Slot:
     unit: Unit | None = None
     attempt: int = 0
     deadline: float | None = None
+    #: ids of the specs this worker already holds
+    specs: set[int] = field(default_factory=set)
 
 
 def _signal_name(code: int | None) -> str:
@@ -233,7 +240,9 @@ class LocalExecutor:
                         unit, attempt = queue.popleft()
                         slot.unit, slot.attempt, slot.deadline = unit, attempt, None
                         try:
-                            slot.conn.send(unit)
+                            key = id(unit.spec)  # the runner shares one spec per codec setting
+                            slot.conn.send((key, None if key in slot.specs else unit.spec, unit.item))
+                            slot.specs.add(key)
                         except (BrokenPipeError, OSError):
                             pass  # the worker died idle; found below as a crash and retried
                 busy = [s for s in slots if s.unit is not None]
