@@ -48,7 +48,9 @@ def untrained_allowed() -> bool:
 
 @contextlib.contextmanager
 def allow_untrained(flag: bool) -> Iterator[None]:
-    """Allow (or not) untrained weights for codecs created inside, including in spawned workers."""
+    """Allow (or not) untrained weights for codecs created inside *without* explicit options (it
+    sets the environment default that :meth:`CodecOptions.from_env` reads). The runner and the
+    CLI pass ``CodecOptions`` explicitly instead; this remains for scripts and tests."""
     old = os.environ.get(ALLOW_UNTRAINED_ENV)
     if flag:
         os.environ[ALLOW_UNTRAINED_ENV] = "1"
