@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from bench import stats
 from bench.audio import Audio
 from bench.errors import MetricInputError
 from bench.metrics import register_metric
@@ -106,8 +107,11 @@ class _ErrorRate(Metric):
         ok = rows[rows["value"].notna() & rows["x_orig_errors"].notna()]
         if ok.empty:
             return [{"metric": self.original_name, "value": float("nan"), "n": 0, "error": "no item scored"}]
-        errors, length = ok["x_orig_errors"].to_numpy(float), ok["x_ref_len"].to_numpy(float)
-        return [{"metric": self.original_name, "value": float(100.0 * np.sum(errors) / np.sum(length)), "n": len(ok)}]
+        errors, length = stats.ordered(ok["item"], ok["x_orig_errors"], ok["x_ref_len"])
+        # the corpus rate's 95 % CI: bootstrap over utterances of sum(errors) / sum(words)
+        ci = stats.mean_ci(100.0 * errors / length, length)
+        return [{"metric": self.original_name, "value": float(100.0 * np.sum(errors) / np.sum(length)), "n": len(ok),
+                 "ci_low": ci.low, "ci_high": ci.high}]
 
 
 @register_metric
