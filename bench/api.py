@@ -58,8 +58,9 @@ def report(run_dirs: list[Path], out: Path | None = None) -> Report:
     return rep
 
 
-def gate(baseline: Path, run_dir: Path, config: Path | None = None) -> GateResult:
-    return _gate(baseline, run_dir, config)
+def gate(baseline: Path, run_dir: Path, config: Path | None = None, strict: bool = False) -> GateResult:
+    """Paired statistical gate of a run against a baseline; see :mod:`bench.gate`."""
+    return _gate(baseline, run_dir, config, strict=strict)
 
 
 def _weights_problem(cls, card) -> str | None:

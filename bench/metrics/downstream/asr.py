@@ -101,6 +101,20 @@ class _ErrorRate(Metric):
             "errors": err.errors, "ref_len": err.reference_length, "orig_errors": orig.errors,
             "hypothesis": hypothesis, "original_hypothesis": original})
 
+    @classmethod
+    def derived_item_rows(cls, rows: pd.DataFrame) -> pd.DataFrame:
+        """Per-item rows of the set-level original rate (value = item rate on the original,
+        weight = reference length): their weighted mean is ``wer-original``, so the gate can pair
+        it item by item (bootstrap over utterances) like any per-item metric."""
+        mine = rows[(rows["metric"] == cls.name) & (rows["item"] != "*")] if len(rows) else rows
+        if mine.empty or "x_orig_errors" not in mine:
+            return pd.DataFrame(columns=["suite", "label", "metric", "item", "value", "weight"])
+        length = pd.to_numeric(mine["x_ref_len"], errors="coerce")
+        value = 100.0 * pd.to_numeric(mine["x_orig_errors"], errors="coerce") / length
+        out = mine[["suite", "label", "item"]].copy()
+        out["metric"], out["value"], out["weight"] = cls.original_name, value.where(mine["value"].notna()), length
+        return out
+
     def finalize(self, rows: pd.DataFrame) -> list[dict[str, Any]]:
         if rows.empty or "x_orig_errors" not in rows:
             return []
