@@ -20,7 +20,7 @@ from bench.suites import load_suite
 
 def test_default_whisper_is_the_official_tiny_en():
     info = asr.describe()
-    assert info["model_sha256"] == asr.TINY_EN_SHA256 and info["compute_type"] == "int8"
+    assert info["model_sha256"] == asr.TINY_EN_SHA256 and info["compute_type"] == "float32"
     assert Path(info["model_file"]).parent == asr.default_whisper_dir()
 
 
