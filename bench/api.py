@@ -16,8 +16,11 @@ from bench.pipeline.runner import run as _run
 from bench.reporting.render import render_html, render_markdown
 from bench.reporting.tables import summarize
 from bench.scoring import score  # noqa: F401  (bench score: score existing files)
+from bench.stats import Interval, mean_ci, paired_diff_ci  # noqa: F401  (CIs for your own comparisons)
+from bench.stats import summary_ci
 
-__all__ = ["run", "report", "gate", "listing", "RunResult", "GateResult", "Report"]
+__all__ = ["run", "report", "gate", "listing", "baseline_create", "baseline_update", "baseline_show", "summary_ci",
+           "RunResult", "GateResult", "Report"]
 
 
 def run(codecs, suite, metrics=None, **kwargs) -> RunResult:
@@ -61,6 +64,25 @@ def report(run_dirs: list[Path], out: Path | None = None) -> Report:
 def gate(baseline: Path, run_dir: Path, config: Path | None = None, strict: bool = False) -> GateResult:
     """Paired statistical gate of a run against a baseline; see :mod:`bench.gate`."""
     return _gate(baseline, run_dir, config, strict=strict)
+
+
+def baseline_create(run_dirs: list[Path], out: Path) -> list[Path]:
+    """New gate baseline (NAME.csv + NAME.rows.csv.gz + NAME.manifest.json) from run directories."""
+    from bench import baseline
+
+    return baseline.write(run_dirs, out, overwrite=False)
+
+
+def baseline_update(run_dirs: list[Path], out: Path) -> list[Path]:
+    from bench import baseline
+
+    return baseline.write(run_dirs, out, overwrite=True)
+
+
+def baseline_show(path: Path) -> dict:
+    from bench import baseline
+
+    return baseline.show(path)
 
 
 def _weights_problem(cls, card) -> str | None:
