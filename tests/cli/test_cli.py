@@ -91,3 +91,16 @@ def test_baseline_create_show_and_paired_gate_with_markdown(run_dir, tmp_path):
     r = bench("gate", "--baseline", str(base), "--run", str(run_dir), "--markdown", str(summary_md))
     assert r.returncode == 1 and "REGRESSION" in r.stdout
     assert "## codecbench gate: REGRESSION" in summary_md.read_text()
+
+
+def test_ci_workflow_calls_commands_that_exist():
+    import yaml
+
+    wf = yaml.safe_load((REPO / ".github/workflows/codec-gate.yml").read_text())
+    steps = " ".join(s.get("run", "") for s in wf["jobs"]["gate"]["steps"])
+    assert "bench run" in steps and "--out reports/runs/ci" in steps
+    assert "bench gate --baseline reports/baselines/demo.csv --run reports/runs/ci" in steps.replace("\\\n", "")
+    assert '--markdown "$GITHUB_STEP_SUMMARY"' in steps
+    assert wf["env"]["DEMO_CODECS"] in (REPO / "Makefile").read_text()  # same settings as the baseline
+    helptext = bench("gate", "--help").stdout
+    assert "--markdown" in helptext and "--strict" in helptext
