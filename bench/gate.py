@@ -170,6 +170,15 @@ def _cpu(manifest: dict[str, Any]) -> str:
     return cpu.get("model") or "unknown CPU"
 
 
+def _asr_setting(manifest: dict[str, Any]) -> str:
+    """'float32/AVX2'-style ASR kernel setting of a run or baseline manifest ('' if no WER)."""
+    info = manifest.get("asr") or (manifest.get("metrics") or {}).get("wer") or {}
+    if not info.get("compute_type"):
+        return ""
+    isa = (info.get("cpu_kernels") or {}).get("CT2_FORCE_CPU_ISA") or "auto ISA"
+    return f"{info['compute_type']}/{isa}"
+
+
 def _verdict(worse: stats.Interval, margin: float) -> str:
     """REGRESSION / ok / inconclusive from the CI of the worsening (positive = worse)."""
     if worse.low > 0 and worse.estimate > margin + 1e-12:
@@ -211,6 +220,10 @@ def compare(baseline: pd.DataFrame | Side, run: pd.DataFrame | Side, tolerances:
                      "no significance test); recreate the baseline with `bench baseline create` for a paired gate")
     if base.manifest or new.manifest:
         notes.append(f"baseline made on {_cpu(base.manifest)}; run on {_cpu(new.manifest)}")
+        a, b = _asr_setting(base.manifest), _asr_setting(new.manifest)
+        if a != b and (a or b):
+            notes.append(f"ASR setting differs: baseline {a or 'unknown'}, run {b or 'unknown'} "
+                         "(WER may shift for that reason alone)")
     groups_b = dict(tuple(base.items.groupby(["label", "metric"], sort=False))) if paired_possible else {}
     groups_r = dict(tuple(new.items.groupby(["label", "metric"], sort=False))) if paired_possible else {}
     exit_code = PASS
