@@ -190,19 +190,22 @@ def _verdict(worse: stats.Interval, margin: float) -> str:
 
 def _paired(b_items: pd.DataFrame, r_items: pd.DataFrame, sign: float) -> tuple[stats.Interval, set, set]:
     """CI of the worsening over items scored on both sides; also the two item sets."""
-    b = b_items.set_index("item")
-    r = r_items.set_index("item")
-    both = sorted(set(b.index[b["value"].notna()]) & set(r.index[r["value"].notna()]))
-    bv = b.loc[both, "value"].to_numpy(float)
-    rv = r.loc[both, "value"].to_numpy(float)
-    w = b.loc[both, "weight"].to_numpy(float)
+    b = b_items.sort_values("item", kind="stable")
+    r = r_items.sort_values("item", kind="stable")
+    b_ids, r_ids = b["item"].to_numpy(), r["item"].to_numpy()
+    bv, rv, w = b["value"].to_numpy(float), r["value"].to_numpy(float), b["weight"].to_numpy(float)
+    if len(b_ids) != len(r_ids) or not np.array_equal(b_ids, r_ids):
+        return stats.Interval(math.nan, math.nan, math.nan, 0), set(b_ids), set(r_ids)
+    ok = ~(np.isnan(bv) | np.isnan(rv))
+    bv, rv, w = bv[ok], rv[ok], w[ok]
     if len(w) and np.all(w == w[0]):
         ci = stats.paired_diff_ci(bv, rv)
     else:
         ci = stats.paired_diff_ci(bv, rv, w)
     lo, hi = sorted((sign * ci.low, sign * ci.high))
     worse = stats.Interval(sign * ci.estimate, lo, hi, ci.n, ci.se)
-    return worse, set(b.index), set(r.index)
+    ids = set(b_ids)
+    return worse, ids, ids
 
 
 def compare(baseline: pd.DataFrame | Side, run: pd.DataFrame | Side, tolerances: dict[str, Any],

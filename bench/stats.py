@@ -61,7 +61,7 @@ def _bootstrap(data: tuple[np.ndarray, ...], statistic, estimate: float, level: 
         return Interval(math.nan, math.nan, math.nan, 0)
     if n == 1 or not np.isfinite(estimate):
         return Interval(estimate, math.nan, math.nan, n)
-    if all(np.all(d == d[0]) for d in data):  # constant: the interval is the point (BCa is undefined)
+    if np.all(data[0] == data[0][0]):  # constant values (any weights): the interval is the point
         return Interval(estimate, estimate, estimate, n, 0.0)
     with warnings.catch_warnings():
         # BCa on near-degenerate data (e.g. almost all differences 0) warns and may return NaN:

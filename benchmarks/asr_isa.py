@@ -1,10 +1,13 @@
-"""Does Whisper tiny.en (CTranslate2) transcribe the same on another CPU? Measured here by forcing
-the instruction set CTranslate2 dispatches to (CT2_FORCE_CPU_ISA: a stand-in for "another CPU")
-per compute type, with MKL's conditional bitwise reproducibility (MKL_CBWR) pinned.
+"""Does Whisper tiny.en (CTranslate2) transcribe the same on another CPU? Stand-ins for other CPUs
+on this Intel AVX-512 machine: the kernel paths CTranslate2 would take there, forced by its
+environment variables (read when ctranslate2 loads, so each setting runs in its own process):
 
-Each setting runs in its own process (the variables are read when ctranslate2 loads) over the
-demo originals; prints seconds, corpus WER and how many transcripts differ from the AVX512 run of
-the same compute type. Usage: python benchmarks/asr_isa.py [N_CLIPS]
+- intel-avx512: what this Xeon does by default (MKL GEMM, AVX-512 kernels);
+- intel-avx2:   an Intel CPU without AVX-512 (MKL, AVX2; MKL_CBWR=AVX2 pins MKL's branch);
+- amd-avx2:     an AMD EPYC / any non-Intel CPU (oneDNN GEMM, AVX2) = codecbench's pinned default.
+
+Prints CPU seconds and corpus WER per compute type and setting, and how many transcripts differ
+between settings. Usage: python benchmarks/asr_isa.py [N_CLIPS]
 """
 
 from __future__ import annotations
@@ -17,7 +20,10 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SETTINGS = [("int8", "AVX512"), ("int8", "AVX2"), ("float32", "AVX512"), ("float32", "AVX2")]
+CPUS = {"intel-avx512": {"CT2_USE_MKL": "1", "CT2_FORCE_CPU_ISA": "AVX512", "ONEDNN_MAX_CPU_ISA": "ALL"},
+        "intel-avx2": {"CT2_USE_MKL": "1", "CT2_FORCE_CPU_ISA": "AVX2", "ONEDNN_MAX_CPU_ISA": "ALL", "MKL_CBWR": "AVX2"},
+        "amd-avx2": {"CT2_USE_MKL": "0", "CT2_FORCE_CPU_ISA": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}}
+SETTINGS = [(ct, cpu) for ct in ("int8", "float32") for cpu in CPUS]
 
 CHILD = r"""
 import json, sys, time
@@ -30,9 +36,10 @@ compute, n = sys.argv[1], int(sys.argv[2])
 items = load_suite("demo").items[:n]
 m = asr.WhisperCT2(asr.default_whisper_dir(), expected_sha256=asr.TINY_EN_SHA256, name="whisper-tiny.en", compute_type=compute)
 audios = [resample(load_audio(it.path), 16000) for it in items]
-t = time.perf_counter()
+m.transcribe(audios[0])
+t = time.process_time()
 out = [m.transcribe(a) for a in audios]
-sec = time.perf_counter() - t
+sec = time.process_time() - t
 errs = [word_errors(it.text, h) for it, h in zip(items, out)]
 wer = 100 * sum(e.errors for e in errs) / sum(e.reference_length for e in errs)
 print(json.dumps({"seconds": sec, "wer": wer, "hyp": out}))
@@ -43,8 +50,8 @@ def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 96
     results = {}
     for compute, isa in SETTINGS:
-        env = {**os.environ, "CT2_FORCE_CPU_ISA": isa, "MKL_CBWR": "COMPATIBLE", "PYTHONPATH": str(ROOT),
-               "OMP_NUM_THREADS": "1"}
+        env = {k: v for k, v in os.environ.items() if k not in ("MKL_CBWR", *CPUS["intel-avx2"])}
+        env.update({**CPUS[isa], "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"})
         t = time.perf_counter()
         out = subprocess.run([sys.executable, "-c", CHILD, compute, str(n)], env=env, capture_output=True, text=True)
         if out.returncode:
@@ -52,18 +59,20 @@ def main() -> None:
             continue
         results[(compute, isa)] = json.loads(out.stdout.strip().splitlines()[-1])
         r = results[(compute, isa)]
-        print(f"{compute:8s} {isa:7s} {r['seconds']:7.1f} s for {n} clips, WER {r['wer']:.2f} %  "
+        print(f"{compute:8s} {isa:12s} {r['seconds']:7.1f} CPU s for {n} clips, WER {r['wer']:.2f} %  "
               f"(wall {time.perf_counter() - t:.0f} s)", flush=True)
     for compute in ("int8", "float32"):
-        a, b = results.get((compute, "AVX512")), results.get((compute, "AVX2"))
-        if a and b:
-            diff = sum(x != y for x, y in zip(a["hyp"], b["hyp"]))
-            print(f"{compute}: {diff} of {n} transcripts differ between AVX512 and AVX2; "
-                  f"WER {a['wer']:.2f} vs {b['wer']:.2f}")
-    a, b = results.get(("int8", "AVX512")), results.get(("float32", "AVX512"))
+        for a_name, b_name in (("intel-avx512", "intel-avx2"), ("intel-avx512", "amd-avx2"), ("intel-avx2", "amd-avx2")):
+            a, b = results.get((compute, a_name)), results.get((compute, b_name))
+            if a and b:
+                diff = sum(x != y for x, y in zip(a["hyp"], b["hyp"]))
+                print(f"{compute}: {diff} of {n} transcripts differ {a_name} vs {b_name} "
+                      f"(WER {a['wer']:.2f} vs {b['wer']:.2f})")
+    a, b = results.get(("int8", "intel-avx512")), results.get(("float32", "amd-avx2"))
     if a and b:
-        print(f"float32 / int8 time: {b['seconds'] / a['seconds']:.2f}x; "
-              f"{sum(x != y for x, y in zip(a['hyp'], b['hyp']))} of {n} transcripts differ int8 vs float32")
+        print(f"pinned default (float32, amd-avx2) / old default (int8 on this Xeon) CPU time: "
+              f"{b['seconds'] / a['seconds']:.2f}x; {sum(x != y for x, y in zip(a['hyp'], b['hyp']))} of {n} "
+              f"transcripts differ")
 
 
 if __name__ == "__main__":

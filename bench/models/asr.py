@@ -12,11 +12,11 @@ Choose with ``BENCH_ASR_MODEL`` (or the ``model`` argument of :func:`load_asr`):
 Decoding is deterministic (greedy temperature 0 with a fixed beam, no sampling fallback), so
 transcripts and thus WER reproduce run to run.
 
-Across CPUs: CTranslate2's int8 kernels differ per instruction set (an AMD EPYC gave 13 of 96
-different demo transcripts vs an Intel Xeon), so the default is ``float32`` with the instruction
-set pinned (``CT2_FORCE_CPU_ISA``, default AVX2, which every x86-64 CI runner has) and MKL's
-conditional bitwise reproducibility (``MKL_CBWR=COMPATIBLE``); both are set before ctranslate2 is
-first imported (an already-set value wins) and recorded in the backend info and cache key.
+Across CPUs: CTranslate2 picks its GEMM library by CPU vendor (MKL on Intel, oneDNN on AMD) and
+its kernels by instruction set, and int8 results differ between them (an AMD EPYC gave 13 of 96
+different demo transcripts vs an Intel Xeon). The default is ``float32`` with the kernels pinned
+(:data:`REPRODUCIBLE_ENV`: oneDNN, AVX2), set before ctranslate2 is first imported (an
+already-set value wins) and recorded in the backend info and the transcript cache key.
 ``BENCH_ASR_COMPUTE_TYPE=int8`` restores the faster, CPU-dependent setting.
 See benchmarks/asr_isa.py for the measurement.
 """
@@ -64,9 +64,12 @@ def default_whisper_dir() -> Path:
 
 COMPUTE_ENV = "BENCH_ASR_COMPUTE_TYPE"
 DEFAULT_COMPUTE_TYPE = "float32"
-#: environment CTranslate2 / MKL read when ctranslate2 loads: same instruction set and MKL code
-#: path on every x86-64 CPU, so float32 transcripts do not depend on the CI machine
-REPRODUCIBLE_ENV = {"CT2_FORCE_CPU_ISA": "AVX2", "MKL_CBWR": "COMPATIBLE"}
+#: environment CTranslate2 / oneDNN read when ctranslate2 loads. By default CTranslate2 does its
+#: GEMMs with Intel MKL on GenuineIntel CPUs and with oneDNN elsewhere (AMD), each dispatching on
+#: the instruction set: the same model gives different transcripts per CPU. Pinned: oneDNN on
+#: every CPU (CT2_USE_MKL=0), AVX2 kernels in CTranslate2 and oneDNN (every x86-64 CI runner has
+#: AVX2). MKL_CBWR=COMPATIBLE would also pin MKL, but measured 2.8x slower than this.
+REPRODUCIBLE_ENV = {"CT2_USE_MKL": "0", "CT2_FORCE_CPU_ISA": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 
 
 def default_compute_type() -> str:
@@ -116,7 +119,8 @@ class WhisperCT2:
         self.folder, self.name, self.threads = folder, name or folder.name, threads
         # the originals' transcript cache must not mix compute types / instruction sets
         isa = self.kernels.get("CT2_FORCE_CPU_ISA") or "auto"
-        self.key = f"whisper-ct2-{self.sha256[:12]}-{self.compute_type}-{isa}"
+        gemm = "mkl" if self.kernels.get("CT2_USE_MKL", "") not in ("0", "false", "False") else "dnnl"
+        self.key = f"whisper-ct2-{self.sha256[:12]}-{self.compute_type}-{isa}-{gemm}"
 
     def transcribe(self, audio: Audio) -> str:
         if audio.sample_rate != SAMPLE_RATE:

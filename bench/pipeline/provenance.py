@@ -43,7 +43,7 @@ def package_versions() -> dict[str, str]:
 ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512dq",
              "avx512_vnni", "avx512_bf16", "amx_tile", "asimd", "sve")
 #: environment variables that pin those kernels (recorded when set)
-KERNEL_ENV = ("CT2_FORCE_CPU_ISA", "MKL_CBWR", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
+KERNEL_ENV = ("CT2_FORCE_CPU_ISA", "CT2_USE_MKL", "ONEDNN_MAX_CPU_ISA", "MKL_CBWR", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
               "BENCH_ASR_COMPUTE_TYPE", "BENCH_ASR_THREADS")
 
 
