@@ -60,26 +60,35 @@ def main() -> None:
     base = Side(light_summary(base_items), base_items, {}, args.run)
     sd = {k: float(v) for k, v in (s.split("=") for s in args.sd)}
 
-    # measured WER noise: per-item differences between the two ASR settings
-    flip = pd.Series(0.0, index=base_items.index)
+    # measured WER noise: per-item differences in errors between the two ASR settings, on the items
+    # the noise run scored; each simulated rerun draws, for every item, one measured difference of
+    # the same codec setting and metric (with replacement) with a random sign
+    pools: dict[tuple[str, str], np.ndarray] = {}
     if args.noise_run:
         other = item_rows(RunDir(args.noise_run).rows()).set_index(["label", "metric", "item"])["value"]
         key = pd.MultiIndex.from_frame(base_items[["label", "metric", "item"]])
-        d = pd.Series(other.reindex(key).to_numpy() - base_items["value"].to_numpy(), index=base_items.index)
-        is_wer = base_items["metric"].isin(["wer", "wer-original"])
-        flip[is_wer] = d[is_wer].fillna(0.0)
+        d = other.reindex(key).to_numpy() - base_items["value"].to_numpy()
+        errs = d * base_items["weight"].to_numpy(float) / 100.0  # in word errors
         for m in ("wer", "wer-original"):
-            sel = base_items["metric"] == m
-            print(f"measured {m} noise: {int((flip[sel] != 0).sum())} of {int(sel.sum())} item values differ, "
-                  f"per-item sd {flip[sel].std():.3f} pt")
+            for label in base_items["label"].unique():
+                sel = ((base_items["metric"] == m) & (base_items["label"] == label)).to_numpy() & ~np.isnan(d)
+                if sel.any():
+                    pools[(label, m)] = errs[sel]
+                    print(f"measured {label} {m} noise: {int((errs[sel] != 0).sum())} of {int(sel.sum())} "
+                          f"utterances differ; |errors| mean {np.abs(errs[sel]).mean():.3f}")
     sd_vec = base_items["metric"].map(lambda m: sd.get(m, 0.0)).to_numpy(float)
+    pool_idx = {k: np.flatnonzero(((base_items["label"] == k[0]) & (base_items["metric"] == k[1])).to_numpy())
+                for k in pools}
 
     metric = base_items["metric"].to_numpy()
     words = base_items["weight"].to_numpy(float)
 
     def simulate(rng: np.random.Generator, scenario: str) -> pd.DataFrame:
         v = base_items["value"].to_numpy(float).copy()
-        v += flip.to_numpy() * rng.choice([-1.0, 1.0], size=len(v)) + rng.normal(0, 1, len(v)) * sd_vec
+        v += rng.normal(0, 1, len(v)) * sd_vec
+        for k, idx in pool_idx.items():
+            e = rng.choice(pools[k], size=len(idx)) * rng.choice([-1.0, 1.0], size=len(idx))
+            v[idx] += 100.0 * e / words[idx]  # mean zero (not clamped at 0 errors)
         if scenario == "visqol-speech -0.1 all":
             v[metric == "visqol-speech"] -= 0.1
         elif scenario == "pesq-wb -0.05 half":
