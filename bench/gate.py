@@ -162,7 +162,11 @@ def load_tolerances(path: Path | None) -> dict[str, Any]:
     for name, tol in (raw.get("metrics") or {}).items():
         if not isinstance(tol, dict) or not set(tol) <= {"abs", "rel", "higher_is_better", "ignore"}:
             raise ConfigError(f"{path}: metrics.{name} must map to abs/rel/higher_is_better/ignore")
-    return {"default": raw.get("default") or {"abs": 0.0, "rel": 0.0}, "metrics": raw.get("metrics") or {}}
+    level = raw.get("confidence", stats.LEVEL)
+    if not isinstance(level, (int, float)) or not 0.5 < float(level) < 1.0:
+        raise ConfigError(f"{path}: confidence must be a number between 0.5 and 1 (e.g. 0.95), got {level!r}")
+    return {"default": raw.get("default") or {"abs": 0.0, "rel": 0.0}, "metrics": raw.get("metrics") or {},
+            "confidence": float(level)}
 
 
 def _cpu(manifest: dict[str, Any]) -> str:
@@ -188,7 +192,8 @@ def _verdict(worse: stats.Interval, margin: float) -> str:
     return "inconclusive"
 
 
-def _paired(b_items: pd.DataFrame, r_items: pd.DataFrame, sign: float) -> tuple[stats.Interval, set, set]:
+def _paired(b_items: pd.DataFrame, r_items: pd.DataFrame, sign: float,
+            level: float = stats.LEVEL) -> tuple[stats.Interval, set, set]:
     """CI of the worsening over items scored on both sides; also the two item sets."""
     b = b_items.sort_values("item", kind="stable")
     r = r_items.sort_values("item", kind="stable")
@@ -199,9 +204,9 @@ def _paired(b_items: pd.DataFrame, r_items: pd.DataFrame, sign: float) -> tuple[
     ok = ~(np.isnan(bv) | np.isnan(rv))
     bv, rv, w = bv[ok], rv[ok], w[ok]
     if len(w) and np.all(w == w[0]):
-        ci = stats.paired_diff_ci(bv, rv)
+        ci = stats.paired_diff_ci(bv, rv, level=level)
     else:
-        ci = stats.paired_diff_ci(bv, rv, w)
+        ci = stats.paired_diff_ci(bv, rv, w, level=level)
     lo, hi = sorted((sign * ci.low, sign * ci.high))
     worse = stats.Interval(sign * ci.estimate, lo, hi, ci.n, ci.se)
     ids = set(b_ids)
@@ -254,7 +259,7 @@ def compare(baseline: pd.DataFrame | Side, run: pd.DataFrame | Side, tolerances:
         bi, ri = groups_b.get((b.label, b.metric)), groups_r.get((b.label, b.metric))
         lo = hi = mde = math.nan
         if bi is not None and ri is not None and len(bi) and len(ri):
-            worse, b_set, r_set = _paired(bi, ri, sign)
+            worse, b_set, r_set = _paired(bi, ri, sign, float(tolerances.get("confidence", stats.LEVEL)))
             if b_set != r_set:
                 problems.append(f"{b.label} / {b.metric}: different item set ({len(b_set - r_set)} baseline items "
                                 f"not in the run, {len(r_set - b_set)} new)")

@@ -156,3 +156,17 @@ def test_wer_original_is_paired_over_utterances():
     t = res.table.set_index("metric")
     assert t.loc["wer", "status"] == "ok"
     assert t.loc["wer-original", "test"] == "paired bootstrap" and t.loc["wer-original", "status"] == "REGRESSION"
+
+
+def test_confidence_level_is_configurable_and_checked(tmp_path):
+    cfg = tmp_path / "g.yaml"
+    cfg.write_text("confidence: 0.99\ndefault: {abs: 0.0}\nmetrics: {visqol-speech: {abs: 0.02}}\n")
+    tol = load_tolerances(cfg)
+    assert tol["confidence"] == 0.99
+    run = BASE - 0.03 + np.random.default_rng(5).normal(0, 0.1, 96)
+    wide = compare(_side(_rows(BASE)), _side(_rows(run)), tol).table.iloc[0]
+    narrow = compare(_side(_rows(BASE)), _side(_rows(run)), PTOL).table.iloc[0]
+    assert wide["delta_ci_high"] - wide["delta_ci_low"] > narrow["delta_ci_high"] - narrow["delta_ci_low"]
+    cfg.write_text("confidence: 95\n")
+    with pytest.raises(ConfigError, match="confidence"):
+        load_tolerances(cfg)
