@@ -18,10 +18,13 @@ from bench.pipeline.runner import split_names
 from bench.reporting.render import render_html, render_markdown
 from bench.reporting.tables import summarize
 from bench.scoring import score  # noqa: F401  (bench score: score existing files)
+from bench.stats import Interval, mean_ci, paired_diff_ci  # noqa: F401  (CIs for your own comparisons)
+from bench.stats import summary_ci
 from bench.suites.selection import Selection
 
 __all__ = ["run", "score", "report", "gate", "listing", "info", "speed", "tokens", "data_check", "data_fetch",
-           "split_names", "Selection", "ESC_PAPER", "RunResult", "GateResult", "Report"]
+           "split_names", "Selection", "ESC_PAPER", "baseline_create", "baseline_update", "baseline_show",
+           "summary_ci", "RunResult", "GateResult", "Report"]
 
 
 def run(codecs, suite, metrics=None, **kwargs) -> RunResult:
@@ -62,8 +65,28 @@ def report(run_dirs: list[Path], out: Path | None = None) -> Report:
     return rep
 
 
-def gate(baseline: Path, run_dir: Path, config: Path | None = None) -> GateResult:
-    return _gate(baseline, run_dir, config)
+def gate(baseline: Path, run_dir: Path, config: Path | None = None, strict: bool = False) -> GateResult:
+    """Paired statistical gate of a run against a baseline; see :mod:`bench.gate`."""
+    return _gate(baseline, run_dir, config, strict=strict)
+
+
+def baseline_create(run_dirs: list[Path], out: Path) -> list[Path]:
+    """New gate baseline (NAME.csv + NAME.rows.csv.gz + NAME.manifest.json) from run directories."""
+    from bench import baseline
+
+    return baseline.write(run_dirs, out, overwrite=False)
+
+
+def baseline_update(run_dirs: list[Path], out: Path) -> list[Path]:
+    from bench import baseline
+
+    return baseline.write(run_dirs, out, overwrite=True)
+
+
+def baseline_show(path: Path) -> dict:
+    from bench import baseline
+
+    return baseline.show(path)
 
 
 def _weights_problem(cls, card) -> str | None:

@@ -11,6 +11,14 @@ Choose with ``BENCH_ASR_MODEL`` (or the ``model`` argument of :func:`load_asr`):
 
 Decoding is deterministic (greedy temperature 0 with a fixed beam, no sampling fallback), so
 transcripts and thus WER reproduce run to run.
+
+Across CPUs: CTranslate2 picks its GEMM library by CPU vendor (MKL on Intel, oneDNN on AMD) and
+its kernels by instruction set, and int8 results differ between them (an AMD EPYC gave 13 of 96
+different demo transcripts vs an Intel Xeon). The default is ``float32`` with the kernels pinned
+(:data:`REPRODUCIBLE_ENV`: oneDNN, AVX2), set before ctranslate2 is first imported (an
+already-set value wins) and recorded in the backend info and the transcript cache key.
+``BENCH_ASR_COMPUTE_TYPE=int8`` restores the faster, CPU-dependent setting.
+See benchmarks/asr_isa.py for the measurement.
 """
 
 from __future__ import annotations
@@ -54,17 +62,45 @@ def default_whisper_dir() -> Path:
     return Path(next(iter(spec.submodule_search_locations))) / "model"
 
 
-class WhisperCT2:
-    """faster-whisper on CPU, int8, one thread: parallelism comes from the runner's workers."""
+COMPUTE_ENV = "BENCH_ASR_COMPUTE_TYPE"
+DEFAULT_COMPUTE_TYPE = "float32"
+#: environment CTranslate2 / oneDNN read when ctranslate2 loads. By default CTranslate2 does its
+#: GEMMs with Intel MKL on GenuineIntel CPUs and with oneDNN elsewhere (AMD), each dispatching on
+#: the instruction set: the same model gives different transcripts per CPU. Pinned: oneDNN on
+#: every CPU (CT2_USE_MKL=0), AVX2 kernels in CTranslate2 and oneDNN (every x86-64 CI runner has
+#: AVX2). MKL_CBWR=COMPATIBLE would also pin MKL, but measured 2.8x slower than this.
+REPRODUCIBLE_ENV = {"CT2_USE_MKL": "0", "CT2_FORCE_CPU_ISA": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
 
-    compute_type = "int8"
+
+def default_compute_type() -> str:
+    return os.environ.get(COMPUTE_ENV) or DEFAULT_COMPUTE_TYPE
+
+
+def pin_cpu_kernels() -> dict[str, str]:
+    """Set the reproducibility variables (unless set) before ctranslate2 is imported; returns the
+    values in effect. After import they are read already, so a late call cannot change them."""
+    import sys
+
+    if "ctranslate2" not in sys.modules:
+        for key, value in REPRODUCIBLE_ENV.items():
+            os.environ.setdefault(key, value)
+    return {key: os.environ.get(key, "") for key in REPRODUCIBLE_ENV}
+
+
+class WhisperCT2:
+    """faster-whisper on CPU, float32 with a pinned instruction set (see the module docstring),
+    one thread: parallelism comes from the runner's workers."""
+
     options: dict[str, Any] = {
         "language": "en", "task": "transcribe", "beam_size": 5, "temperature": 0.0,
         "condition_on_previous_text": False, "without_timestamps": True, "vad_filter": False,
     }
 
-    def __init__(self, folder: Path, expected_sha256: str | None = None, name: str = "") -> None:
+    def __init__(self, folder: Path, expected_sha256: str | None = None, name: str = "",
+                 compute_type: str | None = None) -> None:
         folder = Path(folder)
+        self.compute_type = compute_type or default_compute_type()
+        self.kernels = pin_cpu_kernels()
         weights = folder / "model.bin"
         if not weights.is_file():
             raise UnavailableError(f"{folder}: no CTranslate2 model.bin there; {HOW_TO}")
@@ -81,7 +117,10 @@ class WhisperCT2:
         self.model = WhisperModel(str(folder), device="cpu", compute_type=self.compute_type,
                                   cpu_threads=threads, num_workers=1, local_files_only=True)
         self.folder, self.name, self.threads = folder, name or folder.name, threads
-        self.key = f"whisper-ct2-{self.sha256[:12]}"
+        # the originals' transcript cache must not mix compute types / instruction sets
+        isa = self.kernels.get("CT2_FORCE_CPU_ISA") or "auto"
+        gemm = "mkl" if self.kernels.get("CT2_USE_MKL", "") not in ("0", "false", "False") else "dnnl"
+        self.key = f"whisper-ct2-{self.sha256[:12]}-{self.compute_type}-{isa}-{gemm}"
 
     def transcribe(self, audio: Audio) -> str:
         if audio.sample_rate != SAMPLE_RATE:
@@ -93,7 +132,8 @@ class WhisperCT2:
         return {"asr_backend": "faster-whisper", "asr_backend_version": dist_version("faster-whisper"),
                 "ctranslate2": dist_version("ctranslate2"), "asr_model": self.name,
                 "model_file": str(self.folder / "model.bin"), "model_sha256": self.sha256,
-                "compute_type": self.compute_type, "cpu_threads": self.threads, "decoding": dict(self.options)}
+                "compute_type": self.compute_type, "cpu_kernels": dict(self.kernels), "cpu_threads": self.threads,
+                "decoding": dict(self.options)}
 
 
 class NemoASR:
@@ -143,7 +183,8 @@ def describe(model: str | None = None) -> dict[str, Any]:
                            "asr_backend_version": dist_version("nemo-toolkit" if nemo else "faster-whisper"),
                            "model_file": str(path), "model_sha256": sha256_file(path)}
     if not nemo:
-        out.update(ctranslate2=dist_version("ctranslate2"), compute_type=WhisperCT2.compute_type,
+        kernels = {k: os.environ.get(k, v) for k, v in REPRODUCIBLE_ENV.items()}
+        out.update(ctranslate2=dist_version("ctranslate2"), compute_type=default_compute_type(), cpu_kernels=kernels,
                    cpu_threads=int(os.environ.get("BENCH_ASR_THREADS", "1")), decoding=dict(WhisperCT2.options))
     return out
 

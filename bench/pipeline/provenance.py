@@ -38,6 +38,40 @@ def package_versions() -> dict[str, str]:
     return out
 
 
+#: instruction-set flags that change which kernels numeric libraries dispatch to (CTranslate2,
+#: oneDNN/MKL, numpy's SIMD), i.e. the ones that can change a float result from one CPU to another
+ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512dq",
+             "avx512_vnni", "avx512_bf16", "amx_tile", "asimd", "sve")
+#: environment variables that pin those kernels (recorded when set)
+KERNEL_ENV = ("CT2_FORCE_CPU_ISA", "CT2_USE_MKL", "ONEDNN_MAX_CPU_ISA", "MKL_CBWR", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
+              "BENCH_ASR_COMPUTE_TYPE", "BENCH_ASR_THREADS")
+
+
+def cpu_info(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict[str, Any]:
+    """CPU model, vendor, core count and the ISA flags that matter, so a gate can say 'baseline
+    made on X, run on Y'. Linux reads /proc/cpuinfo; elsewhere platform's processor string."""
+    import os
+
+    model, vendor, flags = platform.processor() or platform.machine(), "", set()
+    try:
+        for line in cpuinfo.read_text(errors="replace").splitlines():
+            key, _, value = line.partition(":")
+            key = key.strip()
+            if key in ("model name", "Model") and model in ("", platform.processor(), platform.machine()):
+                model = value.strip()
+            elif key == "vendor_id" and not vendor:
+                vendor = value.strip()
+            elif key in ("flags", "Features") and not flags:
+                flags = set(value.split())
+    except OSError:
+        pass
+    return {"model": model, "vendor": vendor, "machine": platform.machine(), "logical_cores": os.cpu_count(),
+            "isa": [f for f in ISA_FLAGS if f in flags]}
+
+
 def environment() -> dict[str, Any]:
-    return {"python": sys.version.split()[0], "platform": platform.platform(),
+    import os
+
+    return {"python": sys.version.split()[0], "platform": platform.platform(), "cpu": cpu_info(),
+            "kernel_env": {k: os.environ[k] for k in KERNEL_ENV if k in os.environ},
             "packages": package_versions(), "resampler": RESAMPLER}

@@ -61,7 +61,9 @@ def render_markdown(summary: pd.DataFrame, manifests: list[dict[str, Any]]) -> s
         lines.append(f"- resampler: {', '.join(prov['resampler'])}")
     if prov["untrained"]:
         lines.append(f"- **UNTRAINED weights** (not a quality claim): {', '.join(prov['untrained'])}")
-    lines += ["", summary_markdown(summary), ""]
+    lines += ["", summary_markdown(summary), "",
+              "± is half the 95 % bootstrap confidence interval (over items; corpus WER/CER over utterances, "
+              "EER over speakers); `summary.csv` has the exact bounds (`ci_low`, `ci_high`).", ""]
     mt = _metrics_table(prov)
     if not mt.empty:
         lines += ["## How each metric was computed", "", mt.to_markdown(index=False), ""]

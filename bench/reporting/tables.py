@@ -7,6 +7,8 @@ import math
 import numpy as np
 import pandas as pd
 
+from bench.stats import summary_ci
+
 #: item id of set-level rows (EER over trials, corpus statistics) produced by Metric.finalize
 SET_ITEM = "*"
 
@@ -28,12 +30,15 @@ def display_name(name: str) -> str:
 
 
 def summarize(rows: pd.DataFrame, order: list[str] | None = None) -> pd.DataFrame:
-    """Weighted mean, n and n_failed per (suite, codec setting, metric).
+    """Weighted mean, its 95 % CI, n and n_failed per (suite, codec setting, metric).
 
     A failed item counts in n_failed and never silently vanishes from the mean's denominator
-    without trace. Set-level rows (item == '*') give the value directly.
+    without trace. Set-level rows (item == '*') give the value directly, and their interval when
+    the metric computed one (``ci_low``/``ci_high``, or EER's ``eer_ci_low``/``eer_ci_high``).
+    Per-item means get a seeded bootstrap over items (:mod:`bench.stats`), so reruns are
+    bit-identical.
     """
-    cols = [*KEYS, "mean", "n", "n_failed", "unit", "higher_is_better"]
+    cols = [*KEYS, "mean", "ci_low", "ci_high", "n", "n_failed", "unit", "higher_is_better"]
     if rows.empty:
         return pd.DataFrame(columns=cols)
     out = []
@@ -43,18 +48,26 @@ def summarize(rows: pd.DataFrame, order: list[str] | None = None) -> pd.DataFram
         per_item = g[g["item"] != SET_ITEM]
         set_level = g[g["item"] == SET_ITEM]
         ok = per_item[per_item["value"].notna()]
+        low = high = math.nan
         if len(set_level):
-            mean = float(set_level["value"].iloc[-1])
-            n = int(set_level["n"].iloc[-1]) if "n" in set_level and pd.notna(set_level["n"].iloc[-1]) else len(ok)
+            last = set_level.iloc[-1]
+            mean = float(last["value"])
+            n = int(last["n"]) if "n" in set_level and pd.notna(last["n"]) else len(ok)
+            for lo_col, hi_col in (("ci_low", "ci_high"), ("eer_ci_low", "eer_ci_high")):
+                if lo_col in set_level and pd.notna(last.get(lo_col)):
+                    low, high = float(last[lo_col]), float(last[hi_col])
+                    break
         elif len(ok):
             w = ok["weight"].fillna(1.0).to_numpy(dtype=float)
             v = ok["value"].to_numpy(dtype=float)
             mean = float(np.sum(w * v) / np.sum(w)) if np.sum(w) > 0 else float(np.mean(v))
             n = len(ok)
+            ci = summary_ci(ok)
+            low, high = ci.low, ci.high
         else:
             mean, n = math.nan, 0
         n_failed = int(per_item["value"].isna().sum()) + int(set_level["value"].isna().sum())
-        row = {**dict(zip(KEYS, key)), "mean": mean, "n": n, "n_failed": n_failed, **_metric_meta(key[-1])}
+        row = {**dict(zip(KEYS, key)), "mean": mean, "ci_low": low, "ci_high": high, "n": n, "n_failed": n_failed, **_metric_meta(key[-1])}
         if "weights" in g and g["weights"].notna().any():  # neural codecs: trained / untrained
             row["weights"] = g["weights"].dropna().iloc[-1]
         out.append(row)
@@ -107,14 +120,34 @@ def _header(metric: str, summary: pd.DataFrame) -> str:
     return f"{shown} ({unit}) {arrow}" if unit else f"{shown} {arrow}"
 
 
+def _half_widths(summary: pd.DataFrame, table: pd.DataFrame) -> pd.DataFrame:
+    """Half the 95 % CI width per cell, aligned with :func:`wide_table` (markdown shows
+    ``mean ± half-width``; the exact, possibly asymmetric bounds are in summary.csv)."""
+    if "ci_low" not in summary:
+        return pd.DataFrame(index=table.index)
+    hw = summary.assign(hw=(summary["ci_high"] - summary["ci_low"]) / 2.0)
+    wide = hw.pivot_table(index="label", columns="metric", values="hw", aggfunc="first", sort=False, dropna=False)
+    labels = list(dict.fromkeys(summary["label"]))
+    wide = wide.reindex(index=labels, columns=[c for c in table.columns if c in wide.columns])
+    wide.index = table.index
+    return wide
+
+
 def summary_markdown(summary: pd.DataFrame, floatfmt: str = ".3f") -> str:
     table = wide_table(summary)
     if table.empty:
         return "(no results)"
     shown = table.astype(object)
+    half = _half_widths(summary, table)
     for col in table.columns:
         fmt = "{:d}" if col in ("items", "failed") else "{:" + floatfmt + "}"
-        shown[col] = [("n/a" if pd.isna(v) else fmt.format(int(v) if col in ("items", "failed") else v))
-                      for v in table[col]]
+        cells = []
+        for i, v in enumerate(table[col]):
+            cell = "n/a" if pd.isna(v) else fmt.format(int(v) if col in ("items", "failed") else v)
+            hw = half[col].iloc[i] if col in half else math.nan
+            if cell != "n/a" and pd.notna(hw):
+                cell += " ± " + ("{:" + floatfmt + "}").format(hw)
+            cells.append(cell)
+        shown[col] = cells
     shown = shown.rename(columns={m: _header(m, summary) for m in table.columns if m not in ("items", "failed")})
     return shown.to_markdown(disable_numparse=True, colalign=["left"] + ["right"] * len(shown.columns))

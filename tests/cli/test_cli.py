@@ -76,3 +76,44 @@ def test_every_command_goes_through_bench_api():
                 assert node.module == "bench.api" or [a.name for a in node.names] == ["api"], path.name
             if isinstance(node, ast.Import):
                 assert not any(a.name.startswith("bench") for a in node.names), path.name
+
+
+def test_baseline_create_show_and_paired_gate_with_markdown(run_dir, tmp_path):
+    base = tmp_path / "b" / "demo.csv"
+    r = bench("baseline", "create", str(run_dir), "--out", str(base))
+    assert r.returncode == 0, r.stderr
+    rows_file = base.with_name("demo.rows.csv.gz")
+    assert rows_file.exists() and base.with_name("demo.manifest.json").exists()
+    first = rows_file.read_bytes()
+    assert bench("baseline", "create", str(run_dir), "--out", str(base)).returncode == 2  # no silent overwrite
+    assert bench("baseline", "update", str(run_dir), "--out", str(base)).returncode == 0
+    assert rows_file.read_bytes() == first  # byte-reproducible: regenerating gives no diff
+    r = bench("baseline", "show", str(base))
+    assert r.returncode == 0 and "paired gate" in r.stdout and "git" in r.stdout and "cpu" in r.stdout
+    s = pd.read_csv(base)
+    assert {"ci_low", "ci_high"} <= set(s.columns)
+
+    summary_md = tmp_path / "step_summary.md"
+    r = bench("gate", "--baseline", str(base), "--run", str(run_dir), "--markdown", str(summary_md))
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "paired bootstrap" in r.stdout and "## codecbench gate: PASS" in summary_md.read_text()
+    # the baseline's opus@6 SI-SDR was 1 dB better on every item: a paired regression
+    rows = pd.read_csv(rows_file, dtype={"item": str})
+    rows.loc[(rows.label == "opus@6") & (rows.metric == "si-sdr"), "value"] += 1.0
+    rows.to_csv(rows_file, index=False)
+    r = bench("gate", "--baseline", str(base), "--run", str(run_dir), "--markdown", str(summary_md))
+    assert r.returncode == 1 and "REGRESSION" in r.stdout
+    assert "## codecbench gate: REGRESSION" in summary_md.read_text()
+
+
+def test_ci_workflow_calls_commands_that_exist():
+    import yaml
+
+    wf = yaml.safe_load((REPO / ".github/workflows/codec-gate.yml").read_text())
+    steps = " ".join(s.get("run", "") for s in wf["jobs"]["gate"]["steps"])
+    assert "bench run" in steps and "--out reports/runs/ci" in steps
+    assert "bench gate --baseline reports/baselines/demo.csv --run reports/runs/ci" in steps.replace("\\\n", "")
+    assert '--markdown "$GITHUB_STEP_SUMMARY"' in steps
+    assert wf["env"]["DEMO_CODECS"] in (REPO / "Makefile").read_text()  # same settings as the baseline
+    helptext = bench("gate", "--help").stdout
+    assert "--markdown" in helptext and "--strict" in helptext

@@ -20,7 +20,7 @@ from bench.suites import load_suite
 
 def test_default_whisper_is_the_official_tiny_en():
     info = asr.describe()
-    assert info["model_sha256"] == asr.TINY_EN_SHA256 and info["compute_type"] == "int8"
+    assert info["model_sha256"] == asr.TINY_EN_SHA256 and info["compute_type"] == "float32"
     assert Path(info["model_file"]).parent == asr.default_whisper_dir()
 
 
@@ -72,3 +72,19 @@ def test_ge2e_embeddings_separate_speakers():
     same = float(emb["arctic_slt_a0006"] @ emb["arctic_slt_a0007"])
     other = float(emb["arctic_slt_a0006"] @ emb["2414-128291-0000"])
     assert same > other
+
+
+def test_asr_compute_type_and_pinned_isa_are_in_info_and_cache_key(monkeypatch):
+    import os
+    import sys
+
+    default = asr.load_asr()
+    assert default.compute_type == "float32"
+    if "ctranslate2" in sys.modules and os.environ.get("CT2_FORCE_CPU_ISA") is None:
+        pytest.skip("ctranslate2 was imported before pin_cpu_kernels could run")
+    assert default.info()["cpu_kernels"]["CT2_FORCE_CPU_ISA"] == os.environ["CT2_FORCE_CPU_ISA"]
+    int8 = asr.WhisperCT2(asr.default_whisper_dir(), compute_type="int8")
+    # the originals' transcript cache must not mix compute types
+    assert int8.key != default.key and "int8" in int8.key and "float32" in default.key
+    monkeypatch.setenv(asr.COMPUTE_ENV, "int8")
+    assert asr.describe()["compute_type"] == "int8"

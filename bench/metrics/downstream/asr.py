@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from bench import stats
 from bench.audio import Audio
 from bench.errors import MetricInputError
 from bench.metrics import register_metric
@@ -99,15 +100,32 @@ class _ErrorRate(Metric):
             "errors": err.errors, "ref_len": err.reference_length, "orig_errors": orig.errors,
             "hypothesis": hypothesis, "original_hypothesis": original})
 
+    @classmethod
+    def derived_item_rows(cls, rows: pd.DataFrame) -> pd.DataFrame:
+        """Per-item rows of the set-level original rate (value = item rate on the original,
+        weight = reference length): their weighted mean is ``wer-original``, so the gate can pair
+        it item by item (bootstrap over utterances) like any per-item metric."""
+        mine = rows[(rows["metric"] == cls.name) & (rows["item"] != "*")] if len(rows) else rows
+        if mine.empty or "x_orig_errors" not in mine:
+            return pd.DataFrame(columns=["suite", "label", "metric", "item", "value", "weight"])
+        length = pd.to_numeric(mine["x_ref_len"], errors="coerce")
+        value = 100.0 * pd.to_numeric(mine["x_orig_errors"], errors="coerce") / length
+        out = mine[["suite", "label", "item"]].copy()
+        out["metric"], out["value"], out["weight"] = cls.original_name, value.where(mine["value"].notna()), length
+        return out
+
     def finalize(self, scores: list[ItemScore]) -> list[dict[str, Any]]:
         if not scores:
             return []
-        ok = [s.score for s in scores if s.ok and "orig_errors" in s.score.extra]
-        if not ok:
+        ok_scores = [s for s in scores if s.ok and "orig_errors" in s.score.extra]
+        if not ok_scores:
             return [{"metric": self.original_name, "value": float("nan"), "n": 0, "error": "no item scored"}]
-        errors = np.array([s.extra["orig_errors"] for s in ok], dtype=float)
-        length = np.array([s.extra["ref_len"] for s in ok], dtype=float)
-        return [{"metric": self.original_name, "value": float(100.0 * np.sum(errors) / np.sum(length)), "n": len(ok)}]
+        errors, length = stats.ordered([s.item for s in ok_scores], [s.score.extra["orig_errors"] for s in ok_scores],
+                                       [s.score.extra["ref_len"] for s in ok_scores])
+        # the corpus rate's 95 % CI: bootstrap over utterances of sum(errors) / sum(words)
+        ci = stats.mean_ci(100.0 * errors / length, length)
+        return [{"metric": self.original_name, "value": float(100.0 * np.sum(errors) / np.sum(length)), "n": len(ok_scores),
+                 "ci_low": ci.low, "ci_high": ci.high}]
 
 
 @register_metric

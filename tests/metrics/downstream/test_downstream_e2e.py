@@ -66,7 +66,8 @@ def test_set_rows_carry_trials_ci_and_provenance(demo_run):
     assert len([t for t in trials if t]) == eer["n_trials"]
     manifest = (base / "run" / "manifest.json").read_text()
     assert "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a" in manifest
-    assert "int8" in manifest and "EnglishTextNormalizer" in manifest and "pretrained.pt" in manifest
+    assert '"compute_type": "float32"' in manifest and '"CT2_FORCE_CPU_ISA": "AVX2"' in manifest
+    assert "EnglishTextNormalizer" in manifest and "pretrained.pt" in manifest
     # originals: one transcript and one embedding per item in the suite cache, shared by both codecs
     cache = next((base / "cache").iterdir())
     assert len(list((cache / "asr").glob("*/*.json"))) == 4

@@ -91,7 +91,10 @@ def test_wer_original_row_is_corpus_rate_over_scored_items():
     rows = pd.DataFrame({"item": ["a", "b", "c"], "value": [50.0, 0.0, math.nan],
                          "x_orig_errors": [1, 0, math.nan], "x_ref_len": [2, 8, math.nan]})
     [row] = asr_metrics.WER(None).finalize(ItemScore.from_rows(rows))
+    ci = {k: row.pop(k) for k in ("ci_low", "ci_high")}
     assert row == {"metric": "wer-original", "value": pytest.approx(10.0), "n": 2}
+    # bootstrap over the two utterances: {a,a} -> 50 %, {b,b} -> 0 %
+    assert ci == {"ci_low": 0.0, "ci_high": 50.0}
     # every item failed: a counted failed set-level row, not a silently missing one
     failed = pd.DataFrame({"item": ["a"], "value": [math.nan], "error": ["boom"]})
     [row] = asr_metrics.WER(None).finalize(ItemScore.from_rows(failed))

@@ -1,0 +1,98 @@
+"""Gate baselines: a summary CSV plus the item-level rows and the manifest of the run(s) it came from.
+
+``NAME.csv`` (summary with CIs, readable by people and by the unpaired gate of old),
+``NAME.rows.csv.gz`` (long-form item values: label, metric, item, value, weight, ... so the gate
+compares each item with itself), ``NAME.manifest.json`` (how it was made: git sha, CPU, packages,
+ASR compute type, date; the source runs' manifests). The rows file is written byte-reproducibly
+(sorted, gzip mtime 0), so regenerating an unchanged baseline gives no diff.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from bench.errors import BenchError
+from bench.gate import ROW_COLUMNS, item_rows, manifest_path, read_rows_file, rows_path
+from bench.pipeline.rundir import RunDir
+from bench.reporting.tables import summarize
+
+
+def _merged_rows(run_dirs: list[Path]) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
+    frames, manifests = [], []
+    for d in run_dirs:
+        run = RunDir(Path(d))
+        rows = run.rows()
+        if rows.empty:
+            raise BenchError(f"{d}: no rows (not a run directory, or the run produced nothing)")
+        frames.append(rows)
+        try:
+            manifests.append({"run_dir": str(d), **run.read_manifest()})
+        except Exception as exc:
+            raise BenchError(f"{d}: no readable manifest.json ({exc}); a baseline must say how it was made") from exc
+    rows = pd.concat(frames, ignore_index=True).drop_duplicates(["suite", "item", "label", "metric"], keep="last")
+    return rows, manifests
+
+
+def write(run_dirs: list[Path], out: Path, *, overwrite: bool) -> list[Path]:
+    """Write NAME.csv, NAME.rows.csv.gz, NAME.manifest.json from run directories."""
+    out = Path(out)
+    if out.suffix != ".csv":
+        raise BenchError(f"{out}: a baseline is named NAME.csv (its rows go to NAME.rows.csv.gz)")
+    if out.exists() and not overwrite:
+        raise BenchError(f"{out}: exists; use `bench baseline update` to replace it")
+    if not out.exists() and overwrite:
+        raise BenchError(f"{out}: no such baseline to update; use `bench baseline create`")
+    rows, manifests = _merged_rows(run_dirs)
+    summary = summarize(rows, order=list(dict.fromkeys(rows["label"])))
+    items = item_rows(rows).sort_values(["label", "metric", "item"], kind="stable")[ROW_COLUMNS]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    summary.to_csv(out, index=False)
+    rp, mp = rows_path(out), manifest_path(out)
+    items.to_csv(rp, index=False, compression={"method": "gzip", "mtime": 0})
+    first = manifests[0]
+    meta = {"baseline": out.name, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            "from_runs": [m["run_dir"] for m in manifests], "git": first.get("git"),
+            "started": first.get("started"), "environment": first.get("environment"),
+            "suite": first.get("suite"), "asr": _asr(first), "runs": manifests}
+    mp.write_text(json.dumps(meta, indent=1, sort_keys=True, default=str) + "\n")
+    return [out, rp, mp]
+
+
+def _asr(manifest: dict[str, Any]) -> dict[str, Any]:
+    for name in ("wer", "cer"):
+        info = (manifest.get("metrics") or {}).get(name)
+        if info:
+            return {k: info.get(k) for k in ("asr_model", "compute_type", "cpu_kernels", "model_sha256")}
+    return {}
+
+
+def show(path: Path) -> dict[str, Any]:
+    """What a baseline holds and where/how it was made."""
+    from bench.gate import load_summary
+
+    path = Path(path)
+    summary = load_summary(path)
+    rp, mp = rows_path(path), manifest_path(path)
+    meta = json.loads(mp.read_text()) if mp.exists() else {}
+    env = meta.get("environment") or {}
+    cpu = env.get("cpu") or {}
+    out: dict[str, Any] = {
+        "baseline": str(path),
+        "settings": list(dict.fromkeys(summary["label"])),
+        "metrics": list(dict.fromkeys(summary["metric"])),
+        "items": int((summary["n"] + summary["n_failed"]).max()) if len(summary) else 0,
+        "item_rows": (f"{rp} ({len(read_rows_file(rp))} rows: paired gate)" if rp.exists()
+                      else "none (summary only: unpaired gate)"),
+        "git": (meta.get("git") or {}).get("sha") or "unknown",
+        "made": meta.get("started") or "unknown",
+        "cpu": f"{cpu.get('model', 'unknown')} ({', '.join(cpu.get('isa', [])) or 'ISA unknown'})",
+        "python": env.get("python", "unknown"),
+        "asr": meta.get("asr") or {},
+        "from_runs": meta.get("from_runs", []),
+    }
+    return out
