@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 EXTRAS ?= dev,corpora,metrics,downstream,nemo
-DEMO_CODECS ?= original,opus@6,opus@12,codec2@3.2,codec2@1.3,mp3@8,amrnb@12.2
+DEMO_CODECS ?= original,opus@6,opus@12,codec2@3.2,codec2@1.3,mp3@8,amrnb@12.2,lyra@3.2,lyra@6,lyra@9.2
 export HF_HUB_OFFLINE := 1
 export NUMBA_CACHE_DIR ?= $(CURDIR)/reports/cache/numba
 

@@ -26,6 +26,9 @@ class Payload:
     num_bits: int
     duration: float  # seconds of input audio the payload represents
     meta: dict[str, Any] = field(default_factory=dict)  # whatever decode needs besides data
+    #: codebook indices (codebooks x frames) when ``data`` is a packed bitstream of them (Lyra), so
+    #: ``bench tokens`` sees the tokens while decode consumes the real bytes
+    tokens: np.ndarray | None = None
 
     @property
     def kbps(self) -> float:

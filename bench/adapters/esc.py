@@ -1,9 +1,24 @@
-"""ESC (Gu & Wang, arXiv 2404.19441): a user-supplied checkout plus a checkpoint folder.
+"""ESC (Gu & Deng, arXiv 2404.19441) run through its own model code.
 
-ESC is not on PyPI and its code imports torchaudio; the user points the card (or
-``$BENCH_ESC_REPO`` / ``$BENCH_ESC_CHECKPOINT``) at a checkout of its repository and at a checkpoint
-folder holding ``config.yaml`` and ``model.pth``. Bitrate = number of streams x 1.5 kbps (1-6).
-Without them the codec is listed as unavailable with the reason.
+ESC is not on PyPI. Its MIT-licensed model code is vendored unchanged in ``third_party/esc`` (with
+its LICENSE and SOURCES.md; the card's ``options.repo``), and ``$BENCH_ESC_REPO`` points to another
+checkout instead. Weights: ``$BENCH_ESC_CHECKPOINT`` (or the card's ``weights.path``) is a folder
+with ``config.yaml`` + ``model.pth`` as ESC's releases ship them; without one, ``--allow-untrained``
+builds the card's config (ESC-Base, ``options.config``) with random weights, labelled untrained.
+Bitrate = number of streams x 1.5 kbps (1-6 streams).
+
+Imports. ESC's package imports more than inference needs, and two of those imports fail here:
+``esc/__init__`` and ``esc/models/__init__`` also import the GAN discriminator (training only,
+needs descript-audiotools), and the STFT front end uses ``torchaudio.transforms.Spectrogram`` /
+``InverseSpectrogram`` while the torchaudio wheel on the index does not import with the CPU torch.
+So, without editing ESC's files: the two re-exporting ``__init__`` modules are skipped (bare package
+objects; ``esc.models.codecs`` is imported directly), and only when the real package cannot be
+imported, two minimal stand-ins are visible *while ESC's modules load* (then removed from
+``sys.modules``, so no other code sees them): ``torchaudio.transforms`` with exactly torchaudio's
+``Spectrogram``/``InverseSpectrogram`` computation (``torch.stft``/``torch.istft`` with a Hann
+window buffer named ``window``, so ESC checkpoints load), and ``timm.models.layers`` with
+``trunc_normal_`` (timm's is a copy of ``torch.nn.init.trunc_normal_``) and ``to_2tuple``. The
+mel-spectrogram loss that also imports torchaudio is training-only and never instantiated.
 """
 
 from __future__ import annotations
@@ -12,6 +27,7 @@ import importlib
 import math
 import os
 import sys
+import types
 from pathlib import Path
 from typing import Any
 
@@ -22,28 +38,157 @@ from bench.adapters import register_adapter
 from bench.adapters.base import CodecCard, CodecSpec
 from bench.adapters.hf import read_state_dict
 from bench.adapters.neural import NeuralCodec, WeightsRef, param_count_m
-from bench.errors import BenchError
+from bench.errors import BenchError, ConfigError
 
 REPO_ENV, CKPT_ENV = "BENCH_ESC_REPO", "BENCH_ESC_CHECKPOINT"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+def _repo_path(value: str | None) -> Path | None:
+    if not value:
+        return None
+    p = Path(value).expanduser()
+    return p if p.is_absolute() else REPO_ROOT / p
 
 
 def _paths(card: CodecCard) -> tuple[Path | None, Path | None]:
     repo = os.environ.get(REPO_ENV) or card.options.get("repo")
     ckpt = os.environ.get(CKPT_ENV) or (card.weights or {}).get("path")
-    return (Path(repo).expanduser() if repo else None), (Path(ckpt).expanduser() if ckpt else None)
+    return _repo_path(repo), _repo_path(ckpt)
+
+
+def _torchaudio_standin() -> dict[str, types.ModuleType]:
+    """``torchaudio.transforms`` with the two STFT transforms ESC's model uses, computed as torchaudio does."""
+    import torch
+
+    class Spectrogram(torch.nn.Module):
+        def __init__(self, n_fft: int = 400, win_length: int | None = None, hop_length: int | None = None,
+                     pad: int = 0, window_fn=torch.hann_window, power: float | None = 2.0,
+                     normalized: bool = False, wkwargs: dict | None = None, center: bool = True,
+                     pad_mode: str = "reflect", onesided: bool = True) -> None:
+            super().__init__()
+            if pad or normalized:
+                raise NotImplementedError("codecbench's torchaudio stand-in supports pad=0, normalized=False only")
+            self.n_fft, self.win_length = n_fft, win_length or n_fft
+            self.hop_length = hop_length or self.win_length // 2
+            self.power, self.center, self.pad_mode, self.onesided = power, center, pad_mode, onesided
+            self.register_buffer("window", window_fn(self.win_length, **(wkwargs or {})))
+
+        def forward(self, waveform):
+            shape = waveform.size()
+            spec = torch.stft(waveform.reshape(-1, shape[-1]), n_fft=self.n_fft, hop_length=self.hop_length,
+                              win_length=self.win_length, window=self.window, center=self.center,
+                              pad_mode=self.pad_mode, normalized=False, onesided=self.onesided, return_complex=True)
+            spec = spec.reshape(shape[:-1] + spec.shape[-2:])
+            if self.power is None:
+                return spec
+            return spec.abs() if self.power == 1.0 else spec.abs().pow(self.power)
+
+    class InverseSpectrogram(torch.nn.Module):
+        def __init__(self, n_fft: int = 400, win_length: int | None = None, hop_length: int | None = None,
+                     pad: int = 0, window_fn=torch.hann_window, normalized: bool = False,
+                     wkwargs: dict | None = None, center: bool = True, pad_mode: str = "reflect",
+                     onesided: bool = True) -> None:
+            super().__init__()
+            if pad or normalized:
+                raise NotImplementedError("codecbench's torchaudio stand-in supports pad=0, normalized=False only")
+            self.n_fft, self.win_length = n_fft, win_length or n_fft
+            self.hop_length = hop_length or self.win_length // 2
+            self.center, self.onesided = center, onesided
+            self.register_buffer("window", window_fn(self.win_length, **(wkwargs or {})))
+
+        def forward(self, spectrogram, length: int | None = None):
+            if not spectrogram.is_complex():
+                raise ValueError("Expected `spectrogram` to be complex dtype.")
+            shape = spectrogram.size()
+            wave = torch.istft(spectrogram.reshape(-1, shape[-2], shape[-1]), n_fft=self.n_fft,
+                               hop_length=self.hop_length, win_length=self.win_length, window=self.window,
+                               center=self.center, normalized=False, onesided=self.onesided, length=length,
+                               return_complex=False)
+            return wave.reshape(shape[:-2] + wave.shape[-1:])
+
+    top = types.ModuleType("torchaudio")
+    transforms = types.ModuleType("torchaudio.transforms")
+    transforms.Spectrogram, transforms.InverseSpectrogram = Spectrogram, InverseSpectrogram
+    top.transforms = transforms
+    top.__codecbench_standin__ = True
+    return {"torchaudio": top, "torchaudio.transforms": transforms}
+
+
+def _timm_standin() -> dict[str, types.ModuleType]:
+    import torch
+
+    def to_2tuple(x):
+        return tuple(x) if isinstance(x, (list, tuple)) else (x, x)
+
+    top, models, layers = (types.ModuleType(n) for n in ("timm", "timm.models", "timm.models.layers"))
+    layers.trunc_normal_, layers.to_2tuple = torch.nn.init.trunc_normal_, to_2tuple
+    top.models, models.layers = models, layers
+    return {"timm": top, "timm.models": models, "timm.models.layers": layers}
+
+
+def _importable(module: str) -> bool:
+    """Whether the real package imports (torchaudio's CUDA wheel raises OSError here); no leftovers."""
+    before = set(sys.modules)
+    try:
+        importlib.import_module(module)
+        return True
+    except Exception:
+        for name in set(sys.modules) - before:
+            del sys.modules[name]
+        return False
+
+
+_ESC_CLASS: dict[str, Any] = {}
 
 
 def _import_esc(repo: Path):
-    """The ESC class from the checkout (newer layout: package ``esc``; older: module ``models``)."""
-    if str(repo) not in sys.path:
-        sys.path.insert(0, str(repo))
+    """ESC's model class from a checkout (layout ``esc/models/codecs.py``; older: module ``models``)."""
+    key = str(repo.resolve())
+    if key in _ESC_CLASS:
+        return _ESC_CLASS[key]
+    if _ESC_CLASS:
+        raise BenchError(f"{repo}: ESC was already imported from {next(iter(_ESC_CLASS))} in this process; "
+                         "use one ESC checkout per run")
+    standins: dict[str, types.ModuleType] = {}
+    if not _importable("torchaudio.transforms"):
+        standins.update(_torchaudio_standin())
+    if not _importable("timm.models.layers"):
+        standins.update(_timm_standin())
+    saved = {name: sys.modules.get(name) for name in standins}
+    sys.modules.update(standins)
     errors = []
-    for module in ("esc", "models"):
-        try:
-            return getattr(importlib.import_module(module), "ESC")
-        except Exception as exc:  # ImportError, or torchaudio failing inside the checkout
-            errors.append(f"{module}: {type(exc).__name__}: {exc}")
-    raise BenchError(f"{repo}: cannot import ESC from this checkout ({'; '.join(errors)})")
+    try:
+        if (repo / "esc" / "models" / "codecs.py").is_file():
+            for name, folder in (("esc", repo / "esc"), ("esc.models", repo / "esc" / "models")):
+                package = types.ModuleType(name)
+                package.__path__ = [str(folder)]  # a bare package: its __init__ (re-exports) is not run
+                sys.modules[name] = package
+            try:
+                cls = importlib.import_module("esc.models.codecs").ESC
+            except Exception as exc:
+                for name in [n for n in sys.modules if n == "esc" or n.startswith("esc.")]:
+                    del sys.modules[name]
+                errors.append(f"esc.models.codecs: {type(exc).__name__}: {exc}")
+                cls = None
+        else:
+            cls = None
+            if str(repo) not in sys.path:
+                sys.path.insert(0, str(repo))
+            try:
+                cls = getattr(importlib.import_module("models"), "ESC")
+            except Exception as exc:
+                errors.append(f"models: {type(exc).__name__}: {exc}")
+    finally:
+        for name, module in saved.items():  # stand-ins stay visible to ESC's modules only
+            if module is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module
+    if cls is None:
+        raise BenchError(f"{repo}: cannot import ESC from this checkout ({'; '.join(errors)})")
+    _ESC_CLASS[key] = cls
+    return cls
 
 
 @register_adapter("esc")
@@ -55,30 +200,37 @@ class Esc(NeuralCodec):
         reason = super().availability(card)
         if reason:
             return reason
-        repo, ckpt = _paths(card)
+        repo, _ = _paths(card)
         if repo is None or not repo.is_dir():
-            return (f"no ESC checkout: set ${REPO_ENV} (or options.repo in {card.source}) to a clone of the ESC "
+            return (f"no ESC code: set ${REPO_ENV} (or options.repo in {card.source}) to a checkout of the ESC "
                     "repository (not on PyPI)" + (f"; {repo} does not exist" if repo else ""))
-        if ckpt is None or not (ckpt / "config.yaml").is_file() or not (ckpt / "model.pth").is_file():
-            return (f"no ESC checkpoint: set ${CKPT_ENV} (or weights.path in {card.source}) to a folder with "
-                    "config.yaml and model.pth" + (f"; {ckpt} lacks them" if ckpt else ""))
         return None
 
-    def _build(self):
-        repo, ckpt = _paths(self.card)
-        cfg = yaml.safe_load((ckpt / "config.yaml").read_text()) or {}
+    def _build(self, config: Path):
+        repo, _ = _paths(self.card)
+        if not config.is_file():
+            raise BenchError(f"codec {self.card.name!r}: ESC config {config} not found")
+        cfg = yaml.safe_load(config.read_text()) or {}
         cfg = cfg.get("model", cfg) if isinstance(cfg, dict) else cfg
         if not isinstance(cfg, dict):
-            raise BenchError(f"{ckpt / 'config.yaml'}: expected a mapping of ESC constructor arguments")
+            raise BenchError(f"{config}: expected a mapping of ESC constructor arguments (or a 'model:' section)")
         self._cfg = cfg
+        self._config_file = config
         return _import_esc(repo)(**cfg)
 
     def build_random(self):
-        return self._build()
+        config = _repo_path(self.card.options.get("config"))
+        if config is None:
+            raise ConfigError(f"{self.card.source}: options.config (the ESC model config to build) is not set")
+        return self._build(config)
 
     def load(self, ref: WeightsRef):
-        model = self._build()
-        path = Path(_paths(self.card)[1]) / "model.pth"
+        ckpt = Path(ref.location or "")
+        if not (ckpt / "config.yaml").is_file() or not (ckpt / "model.pth").is_file():
+            raise BenchError(f"codec {self.card.name!r}: checkpoint folder {ckpt} ({ref.via}) must hold "
+                             "config.yaml and model.pth")
+        model = self._build(ckpt / "config.yaml")
+        path = ckpt / "model.pth"
         sd = read_state_dict(path)  # weights_only=True; unwraps "model_state_dict"-style wrappers
         sd = sd.get("model_state_dict", sd)
         result = model.load_state_dict(sd, strict=False)
@@ -105,8 +257,19 @@ class Esc(NeuralCodec):
                          num_codebooks=self._streams() * int(self._cfg.get("group_size", 3)),
                          frame_rate=per * 1000 / math.log2(size) / int(self._cfg.get("group_size", 3)))
 
+    def _frame(self) -> tuple[int, int]:
+        """(STFT hop, samples per token frame): hop x time patch x frames quantized together."""
+        hop = int(float(self._cfg.get("hop_len", 5)) * int(self._cfg.get("sr", 16000)) * 1e-3)
+        return hop, hop * int((self._cfg.get("patch_size") or [3, 2])[1]) * int(self._cfg.get("overlap", 2))
+
     def encode_tokens(self, x) -> tuple[np.ndarray, dict[str, Any]]:
-        codes, pshape = self.model.encode(x.view(1, -1), num_streams=self._streams())
+        # ESC quantizes whole token frames (320 samples for ESC-Base) and its inverse STFT drops
+        # the last hop, so pad with zeros to whole frames covering the input plus one hop; the
+        # padding's tokens are sent (and counted), the decoded padding is trimmed off.
+        hop, frame = self._frame()
+        n = x.shape[-1]
+        x = self.torch.nn.functional.pad(x.view(1, -1), (0, frame * math.ceil((n + hop) / frame) - n))
+        codes, pshape = self.model.encode(x, num_streams=self._streams())
         shape = tuple(codes.shape)
         # ESC's codes are (batch, streams, groups, frames)-like: flatten everything but time
         return codes.reshape(-1, shape[-1]).cpu().numpy(), {"shape": shape, "pshape": pshape}

@@ -33,7 +33,7 @@ def _safe(name: str) -> str:
 
 def save_tokens(run_dir: Path | None, label: str, item_id: str, payload) -> Path | None:
     """Write the payload's token array when it is one (neural codecs); classical payloads are skipped."""
-    data = payload.data
+    data = payload.tokens if getattr(payload, "tokens", None) is not None else payload.data
     if run_dir is None or not isinstance(data, np.ndarray) or data.ndim != 2 or data.dtype.kind not in "iu":
         return None
     size = payload.meta.get("codebook_size")

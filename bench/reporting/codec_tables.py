@@ -1,8 +1,8 @@
 """The model card's spec table, built from loaded codecs (never typed in).
 
 ``info_table``: sample rate, parameters, latent dim, codebook size, codebooks, frame rate and
-bitrate read off each loaded model. (Timing codecs is benchmarking, not reporting: see
-:mod:`bench.pipeline.perf`.)
+bitrate read off each loaded model, and the codec delay where the adapter states it (measured).
+(Timing codecs is benchmarking, not reporting: see :mod:`bench.pipeline.perf`.)
 """
 
 from __future__ import annotations
@@ -32,9 +32,10 @@ def info_table(codec_specs: list[str], allow_untrained: bool = False) -> pd.Data
             _fmt(s.sample_rate, "{:d}"), _fmt(s.params_m, "{:.2f}"), _fmt(s.latent_dim, "{:d}"),
             _fmt(s.codebook_size, "{:d}"), _fmt(s.num_codebooks, "{:d}"), _fmt(s.frame_rate, "{:g}"),
             _fmt(None if s.nominal_kbps is None else float(s.nominal_kbps), "{:g}"),
+            _fmt(s.delay_samples, "{:d}"),
             w.get("status") or "n/a (no weights)",
             (w.get("sha256") or "")[:12] or "-",
         ]
     index = ["sample rate (Hz)", "parameters (M)", "latent dim", "codebook size", "codebooks",
-             "frame rate (Hz)", "bitrate (kbps)", "weights", "weights sha256"]
+             "frame rate (Hz)", "bitrate (kbps)", "delay (samples)", "weights", "weights sha256"]
     return pd.DataFrame(cols, index=index)
