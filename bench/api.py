@@ -17,7 +17,7 @@ from bench.reporting.render import render_html, render_markdown
 from bench.reporting.tables import summarize
 from bench.scoring import score  # noqa: F401  (bench score: score existing files)
 
-__all__ = ["run", "report", "gate", "listing", "RunResult", "GateResult", "Report"]
+__all__ = ["run", "report", "card", "gate", "listing", "RunResult", "GateResult", "Report"]
 
 
 def run(codecs, suite, metrics=None, **kwargs) -> RunResult:
@@ -56,6 +56,17 @@ def report(run_dirs: list[Path], out: Path | None = None) -> Report:
         html.write_text(render_html(summary, manifests))
         rep.files = [md, csv, html]
     return rep
+
+
+def card(run_dirs: list[Path], layout: str | Path = "nemo-card", out: Path | None = None, *,
+         formats: tuple[str, ...] = ("md", "csv", "latex", "html"), speed: list[Path] | None = None,
+         worst: int = 3, listen: int = 0, listen_metric: str | None = None, bd_method: str = "akima"):
+    """Card-layout report (tables as DataFrames, BD table, rate-quality plots, HTML with audio);
+    see :func:`bench.reporting.card.build_card`. Returns the :class:`~bench.reporting.formats.Card`."""
+    from bench.reporting.card import build_card
+
+    return build_card(run_dirs, layout, out, formats=formats, speed=speed, worst=worst, listen=listen,
+                      listen_metric=listen_metric, bd_method=bd_method)
 
 
 def gate(baseline: Path, run_dir: Path, config: Path | None = None) -> GateResult:
