@@ -76,16 +76,18 @@ def _init_worker() -> None:
 
 def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = None, *,
         out: Path | None = None, limit: int | None = None, jobs: int | None = None,
-        progress: bool = True, selection: Selection | None = None, allow_untrained: bool = False) -> RunResult:
+        progress: bool = True, selection: Selection | None = None, allow_untrained: bool = False,
+        save_audio: bool = False) -> RunResult:
     """``allow_untrained``: run codecs with random-init weights (refused otherwise); every row,
     summary and table of such a codec is then labelled untrained."""
     from bench.adapters.neural import allow_untrained as _allow_untrained
 
     with _allow_untrained(allow_untrained):
-        return _run(codecs, suite, metrics, out=out, limit=limit, jobs=jobs, progress=progress, selection=selection)
+        return _run(codecs, suite, metrics, out=out, limit=limit, jobs=jobs, progress=progress, selection=selection,
+                    save_audio=save_audio)
 
 
-def _run(codecs, suite, metrics, *, out, limit, jobs, progress, selection) -> RunResult:
+def _run(codecs, suite, metrics, *, out, limit, jobs, progress, selection, save_audio=False) -> RunResult:
     codec_specs = _split(codecs)
     if not codec_specs:
         raise BenchError("no codec given (e.g. --codec opus@6,codec2@3.2)")
@@ -133,7 +135,8 @@ def _run(codecs, suite, metrics, *, out, limit, jobs, progress, selection) -> Ru
 
     done = rundir.done_units(["kbps", *metric_names])
     todo = [(s.label, it) for s in settings for it in items if (it.id, s.label) not in done]
-    spec_for = {s.label: UnitSpec(the_suite.name, s.label, metric_names, ctx, the_suite.policy) for s in settings}
+    spec_for = {s.label: UnitSpec(the_suite.name, s.label, metric_names, ctx, the_suite.policy, save_audio)
+                for s in settings}
     _execute(todo, spec_for, rundir, jobs or os.cpu_count() or 1, progress)
 
     rows = rundir.rows()

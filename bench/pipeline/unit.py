@@ -33,6 +33,7 @@ class UnitSpec:
     metrics: list[str]
     context: MetricContext
     policy: AudioPolicy = field(default_factory=AudioPolicy)
+    save_audio: bool = False  # keep RUN/audio/LABEL/ITEM.wav (decoded, aligned: what was scored)
 
 
 _CODECS: dict[str, Any] = {}
@@ -91,6 +92,8 @@ def process_unit(spec: UnitSpec, item: Item) -> tuple[list[dict[str, Any]], dict
             raise BenchError(f"{item.path}: codec {setting.label} returned no samples")
         recon = resample(decoded, reference.sample_rate)
         estimate, alignment = align(reference, recon)
+        if spec.save_audio:
+            save_reconstruction(spec.context.run_dir, setting.label, item.id, estimate)
         record.update(alignment.as_dict(), duration=reference.duration, encode_s=t1 - t0,
                       decode_s=t2 - t1, kbps=payload.kbps)
     except Exception as exc:  # one item's failure must never abort the run
@@ -104,6 +107,17 @@ def process_unit(spec: UnitSpec, item: Item) -> tuple[list[dict[str, Any]], dict
     for name in spec.metrics:
         rows.append({**base, "metric": name, **_score(name, spec.context, reference, estimate, item)})
     return rows, record
+
+
+def save_reconstruction(run_dir, label: str, item_id: str, audio: Audio) -> None:
+    """RUN/audio/LABEL/ITEM.wav, 16-bit PCM, for the report's listening section."""
+    import soundfile as sf
+
+    from bench.pipeline.rundir import audio_path
+
+    path = audio_path(run_dir, label, item_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), audio.samples, audio.sample_rate, subtype="PCM_16")
 
 
 def _score(name: str, ctx: MetricContext, reference: Audio, estimate: Audio, item: Item) -> dict[str, Any]:

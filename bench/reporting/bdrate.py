@@ -60,7 +60,8 @@ def _overlap(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def bd_table(summary: pd.DataFrame, metrics: list[str], method: str = "akima") -> pd.DataFrame:
-    """One row per (suite, metric, anchor A, test B) with BD-rate (%) and BD-quality.
+    """One row per (suite, metric, anchor A, test B) with BD-rate (%) and BD-quality; each pair of
+    families once, A being the one that appears first in the runs (swap by reading -saving).
 
     "bitrate saving of B vs A at equal METRIC" = -BD-rate. Pairs whose rate or quality ranges do
     not overlap, or with fewer than two settings, get NaN and the reason.
@@ -72,11 +73,10 @@ def bd_table(summary: pd.DataFrame, metrics: list[str], method: str = "akima") -
         pts = curve_points(summary, metric)
         for suite in dict.fromkeys(pts["suite"]):
             fam = {f: g for f, g in pts[pts["suite"] == suite].groupby("family", sort=False)}
-            names = list(fam)
-            for a in names:
-                for b in names:
-                    if a == b:
-                        continue
+            order = list(dict.fromkeys(summary["codec"]))  # families in the order the runs list them
+            names = sorted(fam, key=lambda f: order.index(f) if f in order else len(order))
+            for i, a in enumerate(names):  # each pair once, anchor = the family listed first
+                for b in names[i + 1:]:
                     ra, qa, why_a = _curve(fam[a])
                     rb, qb, why_b = _curve(fam[b])
                     rec = {"suite": suite, "metric": metric, "A": a, "B": b, "method": method,

@@ -5,14 +5,13 @@ the per-item table sorts with a few lines of inline JS (no CDN, no framework).
 
 from __future__ import annotations
 
-import hashlib
-import re
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import pandas as pd
 
+from bench.pipeline.rundir import safe_name  # noqa: F401  (re-exported for the report's file names)
 from bench.reporting.formats import Card, bd_display, register_format
 
 _ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
@@ -30,7 +29,7 @@ th.sort{cursor:pointer}th.sort:after{content:" \\2195";color:#999}.spec img{widt
 {% if card.layout.description %}<p>{{ card.layout.description }}</p>{% endif %}
 <ul>
 <li>layout: <code>{{ card.layout.source }}</code></li>
-{% for run in runs %}<li>run <code>{{ run.name }}</code>: suite <b>{{ run.suite }}</b>, {{ run.items }} items ({{ run.subset }}), content hash <code>{{ run.hash }}</code></li>{% endfor %}
+{% for run in runs %}<li>run <code>{{ run.name }}</code>: suite <b>{{ run.suite }}</b>, {{ run.n_items }} items ({{ run.subset }}), content hash <code>{{ run.hash }}</code></li>{% endfor %}
 {% if prov.git %}<li>code: git {{ prov.git|join(', ') }}</li>{% endif %}
 {% if prov.resampler %}<li>resampler: {{ prov.resampler|join(', ') }}</li>{% endif %}
 {% if prov.untrained %}<li class="warn">UNTRAINED weights (not a quality claim): {{ prov.untrained|join(', ') }}</li>{% endif %}
@@ -84,12 +83,6 @@ document.body.setAttribute("data-ready", "1");
 """)
 
 
-def safe_name(text: str) -> str:
-    """A file name for a label or item id from user data (no slashes, no markup), unique by hash."""
-    clean = re.sub(r"[^A-Za-z0-9._@-]+", "_", str(text)).strip("._")[:60] or "x"
-    return clean if clean == str(text) else f"{clean}-{hashlib.sha256(str(text).encode()).hexdigest()[:8]}"
-
-
 def _table_ctx(card: Card) -> list[dict[str, Any]]:
     out = []
     for t in card.tables:
@@ -123,7 +116,7 @@ def render_html(card: Card) -> str:
     runs = []
     for run in card.runs:
         s = run.manifest.get("suite") or {}
-        runs.append({"name": run.name, "suite": s.get("name"), "items": s.get("n_items"),
+        runs.append({"name": run.name, "suite": s.get("name"), "n_items": s.get("n_items"),
                      "subset": s.get("subset", "all"), "hash": str(s.get("hash", ""))[:12]})
     bd = None
     if not card.bd.empty:

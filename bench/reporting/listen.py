@@ -86,7 +86,7 @@ def listening_blocks(runs: list[RunData], items: pd.DataFrame, metric: str, n: i
                      out: Path, redecode: bool) -> list[dict[str, Any]]:
     """Blocks for the HTML page; copies/re-decodes audio and draws spectrograms under ``out``."""
     from bench.audio import load_audio
-    from bench.reporting.html_report import safe_name
+    from bench.pipeline.rundir import audio_path, safe_name
     from bench.reporting.plots import spectrogram_png
 
     worst = worst_items(items, metric, n, higher_is_better)
@@ -108,7 +108,7 @@ def listening_blocks(runs: list[RunData], items: pd.DataFrame, metric: str, n: i
                 if suite not in suite_items:
                     suite_items[suite] = _suite_items(run)
                 item = suite_items[suite].get(item_id)
-                saved = run.path / AUDIO_DIR / safe_name(label) / f"{safe_name(item_id)}.wav"
+                saved = audio_path(run.path, label, item_id)
                 orig_rel = Path(AUDIO_DIR) / "original" / safe_name(suite) / f"{safe_name(item_id)}.wav"
                 rec_rel = Path(AUDIO_DIR) / safe_name(label) / f"{safe_name(item_id)}.wav"
                 reference = estimate = None

@@ -24,6 +24,9 @@ def register(app: typer.Typer) -> None:
         allow_untrained: bool = typer.Option(False, "--allow-untrained",
                                              help="run neural codecs with random-init weights when no trained "
                                                   "weights are found; results are labelled untrained"),
+        save_audio: bool = typer.Option(False, "--save-audio", help="keep each decoded, aligned reconstruction as "
+                                                                    "RUN/audio/LABEL/ITEM.wav (for bench report's "
+                                                                    "listening section)"),
     ) -> None:
         """Code every item of a suite with each codec setting and score it."""
         from bench import api
@@ -34,7 +37,7 @@ def register(app: typer.Typer) -> None:
                               max_duration=max_duration, max_per_speaker=max_per_speaker)
         result = api.run(codec, suite, metric, out=out, limit=limit, jobs=jobs, progress=progress,
                          selection=None if selection.is_all else selection,
-                         allow_untrained=allow_untrained)
+                         allow_untrained=allow_untrained, save_audio=save_audio)
         typer.echo(result.markdown)
         failed = int(result.summary["n_failed"].max()) if not result.summary.empty else 0
         typer.echo(f"\nrun directory: {result.path}  ({result.n_units} units, {result.n_skipped} resumed"

@@ -1,0 +1,260 @@
+"""Card layouts, report formats, plots, BD-rate and the HTML report, on hand-made run directories
+(no codec runs: the values are known, so every cell can be checked)."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench.pipeline.rundir import RunDir
+from bench.reporting.bdrate import bd_quality, bd_rate, bd_table
+from bench.reporting.layouts import build_tables, load_layout, load_runs, merged_summary
+from bench.reporting.paths import portable_path
+
+EVIL = "<script>alert(1)</script>"
+
+# (label, kbps, visqol-speech, wer) per codec setting
+POINTS = [("opus@6", 5.5, 2.0, 20.0), ("opus@12", 11.5, 3.8, 12.0), ("opus@24", 23.0, 4.3, 10.0),
+          ("codec2@1.3", 1.3, 1.6, 40.0), ("codec2@3.2", 3.2, 2.2, 18.0), (EVIL, 8.0, 2.5, 30.0)]
+
+
+def _row(suite, item, label, metric, value, **kw):
+    codec = label.split("@")[0]
+    return {"suite": suite, "item": item, "label": label, "codec": codec, "setting": label.split("@")[-1],
+            "metric": metric, "value": value, "weight": 1.0, "error": None, **kw}
+
+
+def make_run(root, name="demo-aaaa", suite="demo", points=POINTS, items=("a", "b", EVIL), model_file=None):
+    rd = RunDir(root / name)
+    rd.create()
+    rows = []
+    for k, (label, kbps, vq, wer) in enumerate(points):
+        for j, item in enumerate(items):
+            rows.append(_row(suite, item, label, "kbps", kbps))
+            rows.append(_row(suite, item, label, "visqol-speech", vq + 0.1 * (j - 1)))
+            rows.append(_row(suite, item, label, "wer", wer + (j - 1)))
+        rows.append(_row(suite, "*", label, "wer-original", 8.0))
+    rd.append(rows, {"item": "x", "label": "y", "error": None})
+    manifest = {
+        "suite": {"name": suite, "n_items": len(items), "hash": "f" * 64, "subset": "all",
+                  "source": "/home/someone/checkout/data/speech_demo/manifest.csv"},
+        "git": {"sha": "0123456789abcdef", "dirty": False},
+        "codecs": {label: {"spec": {"sample_rate": 16000, "nominal_kbps": kbps, "frame_rate": 50.0,
+                                    "num_codebooks": None, "codebook_size": None, "latent_dim": None,
+                                    "params_m": None}} for label, kbps, _, _ in points},
+        "metrics": {"visqol-speech": {"unit": "MOS-LQO", "higher_is_better": True,
+                                      "model_file": model_file or "/opt/x/lib/python3.11/site-packages/pkg/m.bin"}},
+    }
+    (rd.path / "manifest.json").write_text(json.dumps(manifest))
+    return rd.path
+
+
+# ------------------------------------------------------------------------------------------ layouts
+
+
+def test_nemo_card_marks_missing_suites_and_names_the_run_of_every_cell(tmp_path):
+    run = make_run(tmp_path)
+    tables = build_tables(load_layout("nemo-card"), load_runs([run]))
+    by = {(t.id, t.section): t for t in tables}
+    clean = by[("librispeech", "librispeech-test-clean")]
+    # every card column is there, every cell says missing, none came from a run
+    assert list(clean.values.columns) == ["ViSQOL (audio mode)", "ViSQOL (speech mode)", "SI-SDR (dB)", "SNR (dB)",
+                                          "WER %", "WER % / original audio"]
+    assert (clean.status == "missing").all().all() and (clean.runs == "").all().all()
+    assert "missing" in clean.text_frame().to_string()
+    demo = by[("librispeech", "demo")]  # the demo suite is shown under its own name, with real values
+    assert demo.values.at["opus@12", "ViSQOL (speech mode)"] == pytest.approx(3.8)
+    assert demo.values.at["opus@12", "WER %"] == pytest.approx(12.0)
+    assert demo.values.at["opus@12", "WER % / original audio"] == pytest.approx(8.0)
+    assert demo.status.at["opus@12", "ViSQOL (audio mode)"] == "missing"  # metric not run
+    assert demo.runs.at["opus@12", "WER %"] == "demo-aaaa"
+    wer = by[("wer-datasets", "")]
+    assert list(wer.values.columns) == ["Fisher", "MCV11", "SPGI", "VoxPopuli", "demo"]
+    assert wer.values.index[0] == "Original audio" and wer.values.at["Original audio", "demo"] == pytest.approx(8.0)
+    assert (wer.status[["Fisher", "MCV11", "SPGI", "VoxPopuli"]] == "missing").all().all()
+    spec = by[("spec", "")]
+    assert spec.values.at["Bitrate (kbps)", "opus@24"] == 23.0 and spec.cell_text("Codebook size", "opus@24") == "-"
+    speed = by[("speed", "")]
+    assert (speed.status == "missing").all().all() and "no timings" in speed.note
+
+
+def test_each_cell_names_the_run_it_came_from_when_runs_are_merged(tmp_path):
+    a = make_run(tmp_path, "demo-first", points=POINTS[:2])
+    b = make_run(tmp_path, "demo-second", points=[("opus@12", 11.5, 3.9, 11.0), POINTS[2]])
+    t = [t for t in build_tables(load_layout("nemo-card"), load_runs([a, b])) if t.section == "demo"][0]
+    assert t.runs.at["opus@6", "WER %"] == "demo-first"
+    assert t.runs.at["opus@12", "WER %"] == "demo-second"  # the later run replaces the cell
+    assert t.values.at["opus@12", "ViSQOL (speech mode)"] == pytest.approx(3.9)
+    long = t.long()
+    assert set(long.columns) >= {"table", "section", "row", "column", "value", "status", "run"}
+
+
+def test_alias_lets_a_suite_stand_for_a_card_suite(tmp_path):
+    run = make_run(tmp_path, suite="librispeech")
+    t = [t for t in build_tables(load_layout("nemo-card"), load_runs([run])) if t.id == "librispeech"]
+    clean = [x for x in t if x.section == "librispeech-test-clean"][0]
+    assert clean.values.at["opus@6", "WER %"] == pytest.approx(20.0) and "alias" in clean.note
+    assert not [x for x in t if x.section == "librispeech"]  # not shown twice
+
+
+def test_paper_layout_shows_confidence_intervals_when_summaries_have_them(tmp_path):
+    runs = load_runs([make_run(tmp_path)])
+    lay = load_layout("paper")
+    plain = build_tables(lay, runs)[0]
+    assert "[" not in plain.cell_text("opus@6", "ViSQOL speech")
+    s = runs[0].summary
+    s["ci_low"], s["ci_high"] = s["mean"] - 0.25, s["mean"] + 0.25
+    ci = build_tables(lay, runs)[0]
+    assert ci.cell_text("opus@6", "ViSQOL speech") == "2.00 [1.75, 2.25]"
+    assert ci.cell_text("opus@6", "Mel distance") == "missing"
+
+
+def test_bad_layout_files_are_refused_with_the_file_name(tmp_path):
+    from bench.errors import BenchError
+
+    p = tmp_path / "mine.yaml"
+    p.write_text("tables:\n  - {kind: pie}\n")
+    with pytest.raises(BenchError, match="mine.yaml.*kind 'pie'"):
+        load_layout(p)
+    with pytest.raises(BenchError, match="no file"):
+        load_layout("no-such-layout")
+
+
+# ---------------------------------------------------------------------------------------- renderers
+
+
+def test_every_format_renders_the_card(tmp_path):
+    from bench.api import card
+
+    run = make_run(tmp_path)
+    out = tmp_path / "report"
+    c = card([run], "nemo-card", out, worst=1)
+    md = (out / "card.md").read_text()
+    assert "## Table 1: signal quality and WER per LibriSpeech split — librispeech-test-other" in md
+    assert "| opus@12" in md and "missing" in md and "demo-aaaa" in md
+    csv = pd.read_csv(out / "card.csv")
+    cell = csv[(csv["table"] == "librispeech") & (csv["section"] == "demo") & (csv["row"] == "opus@24")
+               & (csv["column"] == "WER %")].iloc[0]
+    assert cell["value"] == pytest.approx(10.0) and cell["status"] == "ok" and cell["run"] == "demo-aaaa"
+    assert (csv[csv["section"] == "librispeech-test-other"]["status"] == "missing").all()
+    tex = (out / "card.tex").read_text()
+    assert tex.count("\\begin{table}") >= 7 and "WER \\%" in tex and "\\toprule" in tex
+    html = (out / "index.html").read_text()
+    assert "Table 4: codec specification" in html and 'title="run: demo-aaaa"' in html
+    assert (out / "bd.csv").exists() and c.tables
+
+
+def test_html_escapes_labels_and_item_ids_and_opens_offline(tmp_path):
+    from bench.api import card
+
+    out = tmp_path / "report"
+    card([make_run(tmp_path)], "nemo-card", out, worst=2, listen_metric="visqol-speech")
+    html = (out / "index.html").read_text()
+    assert EVIL not in html and "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    # the one script is ours (the sorter); no markup from data, nothing fetched from the network
+    assert html.count("<script>") == 1
+    assert not re.search(r"https?://", html)
+    assert 'class="sortable"' in html and 'data-v="' in html
+
+
+def test_reports_carry_no_absolute_paths_of_the_machine(tmp_path):
+    from bench.api import card, report
+
+    run = make_run(tmp_path)
+    out = tmp_path / "report"
+    card([run], "nemo-card", out)
+    for name in ("card.md", "index.html", "card.tex", "card.csv"):
+        text = (out / name).read_text()
+        assert "/opt/x" not in text and "site-packages" not in text and str(tmp_path) not in text, name
+    assert "pkg:m.bin" in (out / "card.md").read_text()
+    assert "pkg:m.bin" in report([run]).markdown
+
+
+def test_portable_path():
+    assert portable_path("/w/.venv/lib/python3.11/site-packages/resemblyzer/pretrained.pt") == "resemblyzer:pretrained.pt"
+    assert portable_path("/a/b/checkout/reports/runs/demo-1") == "reports/runs/demo-1"
+    assert portable_path("/srv/models/tiny.bin") == "tiny.bin"
+    assert portable_path("libsvm_nu_svr_model.txt") == "libsvm_nu_svr_model.txt"
+
+
+# ------------------------------------------------------------------------------------------- BD-rate
+
+# Published curve pairs: "Sample 3" of the VCEG-M33 reference scripts and "Test 1" of the FAU-LMS
+# bjontegaard package (rates kbit/s, PSNR dB).
+M33 = ([686.76, 309.58, 157.11, 85.95], [40.28, 37.18, 34.24, 31.42],
+       [893.34, 407.8, 204.93, 112.75], [40.39, 37.21, 34.17, 31.24])
+FAU1 = ([9487.76, 4593.60, 2486.44, 1358.24], [40.037, 38.615, 36.845, 34.851],
+        [9787.80, 4469.00, 2451.52, 1356.24], [40.121, 38.651, 36.970, 34.987])
+
+
+def _vceg_m33(r1, p1, r2, p2):
+    """Bjøntegaard's VCEG-M33 formula written out (cubic fit of log-rate over PSNR, integrated over
+    the common PSNR range): an independent reference for the package's 'cubic' method."""
+    f1, f2 = np.polyfit(p1, np.log(r1), 3), np.polyfit(p2, np.log(r2), 3)
+    lo, hi = max(min(p1), min(p2)), min(max(p1), max(p2))
+    i1 = np.polyval(np.polyint(f1), hi) - np.polyval(np.polyint(f1), lo)
+    i2 = np.polyval(np.polyint(f2), hi) - np.polyval(np.polyint(f2), lo)
+    return (math.exp((i2 - i1) / (hi - lo)) - 1) * 100
+
+
+def test_bd_rate_matches_reference_values():
+    # VCEG-M33 cubic: 31.3974 % and -4.4205 % (also the values other implementations test against)
+    assert bd_rate(*M33, method="cubic") == pytest.approx(31.397374054908, abs=1e-6)
+    assert bd_rate(*FAU1, method="cubic") == pytest.approx(-4.420462706090, abs=1e-6)
+    assert bd_rate(*M33, method="cubic") == pytest.approx(_vceg_m33(*M33), abs=1e-8)
+    # PCHIP / Akima stay close to the cubic fit on these smooth curves
+    for method in ("pchip", "akima"):
+        assert bd_rate(*M33, method=method) == pytest.approx(31.4, abs=0.05)
+        assert bd_rate(*FAU1, method=method) == pytest.approx(-4.42, abs=0.02)
+
+
+@pytest.mark.parametrize("method", ["akima", "pchip", "cubic"])
+def test_bd_rate_is_exact_for_scaled_and_shifted_curves(method):
+    r, q = np.array(M33[0]), np.array(M33[1])
+    assert bd_rate(r, q, r * 0.8, q, method) == pytest.approx(-20.0, abs=1e-9)
+    assert bd_quality(r, q, r, q + 0.5, method) == pytest.approx(0.5, abs=1e-9)
+    assert bd_rate(r, q, r, q, method) == pytest.approx(0.0, abs=1e-9)
+
+
+def test_bd_table_compares_families_and_says_why_not(tmp_path):
+    summary = merged_summary(load_runs([make_run(tmp_path)]))
+    bd = bd_table(summary, ["visqol-speech", "wer"])
+    row = bd[(bd["metric"] == "wer") & (bd["A"] == "opus") & (bd["B"] == "codec2")].iloc[0]
+    # WER (lower is better) works like quality: codec2 needs far fewer bits where WER overlaps
+    assert row["bitrate_saving_pct"] == -row["bd_rate_pct"] and np.isfinite(row["bd_rate_pct"])
+    single = bd[bd["B"] == EVIL.split("@")[0]]
+    assert single["bd_rate_pct"].isna().all() and single["note"].str.contains("1 setting").all()
+    assert (bd["note"].str.contains("no common bitrate range")).any()  # codec2 <= 3.2 kbps < opus 5.5 kbps
+
+
+# --------------------------------------------------------------------------------------------- plots
+
+
+def test_rate_quality_plots_are_written_and_deterministic(tmp_path):
+    from bench.reporting.plots import curve_points, rate_quality_plot
+
+    summary = merged_summary(load_runs([make_run(tmp_path)]))
+    pts = curve_points(summary, "visqol-speech")
+    assert list(pts[pts["family"] == "opus"]["kbps"]) == [5.5, 11.5, 23.0]
+    a = rate_quality_plot(summary, "wer", tmp_path / "a")
+    b = rate_quality_plot(summary, "wer", tmp_path / "b")
+    assert [p.name for p in a] == ["rq-wer.png", "rq-wer.svg"] and all(p.stat().st_size > 1000 for p in a)
+    assert a[1].read_bytes() == b[1].read_bytes()
+    assert a[0].read_bytes() == b[0].read_bytes()
+    svg = a[1].read_text()
+    assert "<dc:date>" not in svg and "opus" in svg.lower() or "path" in svg
+
+
+def test_plots_draw_error_bars_from_confidence_intervals(tmp_path):
+    from bench.reporting.plots import rate_quality_plot
+
+    summary = merged_summary(load_runs([make_run(tmp_path)]))
+    plain = rate_quality_plot(summary, "visqol-speech", tmp_path / "p")[1].read_text()
+    summary["ci_low"], summary["ci_high"] = summary["mean"] - 0.3, summary["mean"] + 0.3
+    with_ci = rate_quality_plot(summary, "visqol-speech", tmp_path / "c")[1].read_text()
+    assert with_ci.count("<path") > plain.count("<path")  # caps and bars
