@@ -258,3 +258,60 @@ def test_plots_draw_error_bars_from_confidence_intervals(tmp_path):
     summary["ci_low"], summary["ci_high"] = summary["mean"] - 0.3, summary["mean"] + 0.3
     with_ci = rate_quality_plot(summary, "visqol-speech", tmp_path / "c")[1].read_text()
     assert with_ci.count("<path") > plain.count("<path")  # caps and bars
+
+
+def test_speed_table_reads_bench_speed_csv(tmp_path):
+    run = make_run(tmp_path)
+    pd.DataFrame([{"codec": "opus@6", "device": "cpu", "encode_s": 0.04, "decode_s": 0.01, "rtf": 0.005,
+                   "kbps": 5.9}]).to_csv(run / "speed.csv", index=False)
+    speed = [t for t in build_tables(load_layout("nemo-card"), load_runs([run])) if t.id == "speed"][0]
+    assert speed.values.at["opus@6 (cpu)", "Encode (s)"] == pytest.approx(0.04)
+    assert speed.runs.at["opus@6 (cpu)", "RTF"] == "demo-aaaa"
+
+
+def test_html_report_in_headless_chromium(tmp_path):
+    """The page opens from its folder, its script runs, nothing is logged to the console."""
+    from bench.api import card
+    from bench.reporting.browser import check_page, chromium
+
+    if chromium() is None:
+        pytest.skip("chromium not installed (Debian package `chromium`); the browser check needs it")
+    out = tmp_path / "report"
+    card([make_run(tmp_path)], "nemo-card", out, worst=2)
+    res = check_page(out / "index.html", tmp_path / "shot.png")
+    assert res.ready and res.console == [] and res.missing_files == [], res
+    assert res.screenshot is not None and res.screenshot.stat().st_size > 10_000
+    # and the checker does catch a broken page
+    bad = tmp_path / "bad" / "index.html"
+    bad.parent.mkdir()
+    bad.write_text('<html><body><img src="nothere.png"><script>undefinedFn();</script></body></html>')
+    broken = check_page(bad)
+    assert not broken.ok and any("undefinedFn" in m for m in broken.console) and broken.missing_files == ["nothere.png"]
+
+
+def test_saved_and_redecoded_audio_reach_the_listening_section(tmp_path):
+    """bench run --save-audio keeps the aligned reconstruction; bench report --listen re-decodes it
+    instead; both give the same samples, and the page plays original and reconstruction."""
+    import soundfile as sf
+
+    from bench.api import card, run
+    from bench.pipeline.rundir import audio_path
+
+    saved = run(["opus@6"], "demo", ["snr"], out=tmp_path / "saved", limit=2, jobs=1, progress=False,
+                save_audio=True)
+    plain = run(["opus@6"], "demo", ["snr"], out=tmp_path / "plain", limit=2, jobs=1, progress=False)
+    items = sorted(saved.rows.loc[saved.rows["item"] != "*", "item"].unique())
+    wav = audio_path(saved.path, "opus@6", items[0])
+    assert wav.exists() and not (plain.path / "audio").exists()
+    a = card([saved.path], "nemo-card", tmp_path / "ra", worst=1, listen_metric="snr")
+    b = card([plain.path], "nemo-card", tmp_path / "rb", listen=1, listen_metric="snr")
+    ea, eb = a.listening[0]["items"][0], b.listening[0]["items"][0]
+    assert ea["item"] == eb["item"] and ea["recon"] and ea["original"] and len(ea["spectrograms"]) == 2
+    xa, ra = sf.read(tmp_path / "ra" / ea["recon"])
+    xb, rb = sf.read(tmp_path / "rb" / eb["recon"])
+    assert ra == rb == 16000 and np.array_equal(xa, xb)
+    html = (tmp_path / "ra" / "index.html").read_text()
+    assert f'<audio controls preload="none" src="{ea["recon"]}">' in html
+    c = card([plain.path], "nemo-card", tmp_path / "rc", worst=1, listen_metric="snr")
+    assert c.listening[0]["items"][0]["recon"] is None  # not kept, not asked: no audio, and the page says how
+    assert "bench run --save-audio" in (tmp_path / "rc" / "index.html").read_text()
