@@ -23,7 +23,7 @@ body{font-family:system-ui,sans-serif;margin:1.5rem;max-width:80rem}
 table{border-collapse:collapse;margin:.5rem 0 1.2rem}td,th{border:1px solid #ccc;padding:.25rem .5rem;text-align:right}
 th:first-child,td:first-child{text-align:left}.missing{color:#999;font-style:italic}.failed{color:#a00}
 .note{color:#555;font-size:.9em}.warn{color:#a00;font-weight:bold}.plots img{width:32rem;max-width:100%}
-th.sort{cursor:pointer}th.sort:after{content:" \\2195";color:#999}.spec img{width:15rem}
+th.sort{cursor:pointer}th.sort:after{content:" \\2195";color:#999}.spec{white-space:nowrap}.spec img{width:14rem;display:inline-block}
 </style></head><body>
 <h1>{{ card.layout.title }}</h1>
 {% if card.layout.description %}<p>{{ card.layout.description }}</p>{% endif %}

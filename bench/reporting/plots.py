@@ -78,6 +78,14 @@ def rate_quality_plot(summary: pd.DataFrame, metric: str, out_dir: Path, stem: s
             if not r.empty:
                 ax.axhline(float(r["mean"].iloc[0]), color="0.4", ls="--", lw=1, label=display_name(ref))
         ax.set_xscale("log")
+        if not pts.empty:  # plain kbps ticks (1, 2, 4, ...) instead of 2x10^0 on the log axis
+            from matplotlib.ticker import FixedLocator, NullFormatter, ScalarFormatter
+
+            lo, hi = float(pts["kbps"].min()), float(pts["kbps"].max())
+            ticks = [t for t in (0.5, 1, 2, 4, 8, 16, 32, 64, 128, 256) if lo / 1.5 <= t <= hi * 1.5] or [lo, hi]
+            ax.xaxis.set_major_locator(FixedLocator(ticks))
+            ax.xaxis.set_major_formatter(ScalarFormatter())
+            ax.xaxis.set_minor_formatter(NullFormatter())
         ax.set_xlabel("measured bitrate (kbps, log scale)")
         ax.set_ylabel(f"{display_name(metric)}" + (f" ({unit})" if unit else "") + (" ↑" if hib else " ↓"))
         ax.set_title(f"{display_name(metric)} vs bitrate")
@@ -105,7 +113,8 @@ def spectrogram_png(audio, path: Path, title: str = "") -> Path:
         fig, ax = plt.subplots(figsize=(3.0, 1.6), dpi=80)
         nfft = 512 if audio.sample_rate >= 16000 else 256
         if len(x) >= nfft:
-            ax.specgram(x, NFFT=nfft, Fs=audio.sample_rate, noverlap=nfft // 2, cmap="magma", vmin=-120)
+            # one fixed dB scale for every spectrogram, so an original and its reconstruction compare
+            ax.specgram(x, NFFT=nfft, Fs=audio.sample_rate, noverlap=nfft // 2, cmap="magma", vmin=-130, vmax=-30)
         ax.set_title(title, fontsize=7)
         ax.set_xlabel("s")
         ax.set_ylabel("Hz")
