@@ -73,7 +73,8 @@ def bd_table(summary: pd.DataFrame, metrics: list[str], method: str = "akima") -
         pts = curve_points(summary, metric)
         for suite in dict.fromkeys(pts["suite"]):
             fam = {f: g for f, g in pts[pts["suite"] == suite].groupby("family", sort=False)}
-            order = list(dict.fromkeys(summary["codec"]))  # families in the order the runs list them
+            order = list(dict.fromkeys(pts["family"]))
+            order = [f for f in dict.fromkeys(summary["codec"]) if f in order] + order  # order of the runs
             names = sorted(fam, key=lambda f: order.index(f) if f in order else len(order))
             for i, a in enumerate(names):  # each pair once, anchor = the family listed first
                 for b in names[i + 1:]:

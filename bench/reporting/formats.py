@@ -76,7 +76,8 @@ def bd_display(bd: pd.DataFrame) -> pd.DataFrame:
 
 
 def _md_table(df: pd.DataFrame) -> str:
-    return df.to_markdown(disable_numparse=True, index=df.index.name is not None)
+    return df.to_markdown(disable_numparse=True, index=True,
+                          colalign=["left"] + ["right"] * (len(df.columns) - 1) + ["left"])
 
 
 def markdown(card: Card) -> str:

@@ -292,8 +292,9 @@ def _suites_table(spec: dict, layout: Layout, summary: pd.DataFrame, present: se
     if spec.get("other_suites"):
         cols += [(s, s) for s in others]
     titles = [t for t, _ in cols]
-    labels = _labels(summary)
     orig = spec.get("original")
+    # with an "Original audio" row, the uncoded 'original' pseudo-codec would repeat it
+    labels = [lab for lab in _labels(summary) if not (orig and lab == "original")]
     index = ([orig.get("title", "Original audio")] if orig else []) + [_shown_label(summary, lab) for lab in labels]
     values, status, runs, ci = _frames(index, titles, bool(spec.get("ci")))
     for title, suite in cols:

@@ -39,6 +39,8 @@ def curve_points(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
     for c in ("ci_low", "ci_high"):
         if c not in q:
             q[c] = float("nan")
+    if "weights" in q:  # random-weight numbers never pass for a codec's quality, in a legend either
+        q["codec"] = [f"{c} (untrained)" if w == "untrained" else c for c, w in zip(q["codec"], q["weights"])]
     out = q.rename(columns={"codec": "family", "mean": "value"})[
         ["suite", "family", "label", "kbps", "value", "ci_low", "ci_high"]]
     out = out[out["kbps"].notna() & out["value"].notna()]

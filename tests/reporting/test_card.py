@@ -315,3 +315,14 @@ def test_saved_and_redecoded_audio_reach_the_listening_section(tmp_path):
     c = card([plain.path], "nemo-card", tmp_path / "rc", worst=1, listen_metric="snr")
     assert c.listening[0]["items"][0]["recon"] is None  # not kept, not asked: no audio, and the page says how
     assert "bench run --save-audio" in (tmp_path / "rc" / "index.html").read_text()
+
+
+def test_untrained_codecs_are_labelled_in_curves_and_bd_table(tmp_path):
+    from bench.reporting.plots import curve_points
+
+    summary = merged_summary(load_runs([make_run(tmp_path)]))
+    summary["weights"] = np.where(summary["codec"] == "opus", "untrained", None)
+    fams = set(curve_points(summary, "wer")["family"])
+    assert "opus (untrained)" in fams and "opus" not in fams and "codec2" in fams
+    bd = bd_table(summary, ["wer"])
+    assert "opus (untrained)" in set(bd["A"]) | set(bd["B"])
