@@ -58,6 +58,11 @@ class Card:
     items: pd.DataFrame = field(default_factory=pd.DataFrame)  # per-item wide table
     options: dict[str, Any] = field(default_factory=dict)
 
+    def dataframes(self) -> dict[str, pd.DataFrame]:
+        """The card's tables as numeric DataFrames, keyed ``TABLE`` or ``TABLE/SECTION``
+        (statuses and source runs: ``card.tables[i].status`` / ``.runs``)."""
+        return {t.id + (f"/{t.section}" if t.section else ""): t.values for t in self.tables}
+
     def heading(self, t: CardTable) -> str:
         return t.title + (f" — {t.section}" if t.section else "")
 

@@ -326,3 +326,13 @@ def test_untrained_codecs_are_labelled_in_curves_and_bd_table(tmp_path):
     assert "opus (untrained)" in fams and "opus" not in fams and "codec2" in fams
     bd = bd_table(summary, ["wer"])
     assert "opus (untrained)" in set(bd["A"]) | set(bd["B"])
+
+
+def test_python_api_gives_dataframes(tmp_path):
+    from bench.api import card
+
+    c = card([make_run(tmp_path)], "paper")  # no out: nothing written, tables only
+    frames = c.dataframes()
+    assert list(frames) == ["paper/demo"]
+    df = frames["paper/demo"]
+    assert df.at["opus@24", "kbps"] == pytest.approx(23.0) and math.isnan(df.at["opus@24", "STOI"])
