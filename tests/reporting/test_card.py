@@ -213,6 +213,55 @@ def test_bd_rate_matches_reference_values():
         assert bd_rate(*FAU1, method=method) == pytest.approx(-4.42, abs=0.02)
 
 
+def _pchip_bd_rate(r1, q1, r2, q2):
+    """PCHIP BD-rate written out from Fritsch & Carlson (the slopes MATLAB's pchip and the JCT-VC
+    CTC sheet use), integrated exactly by 3-point Gauss-Legendre per knot interval: a reference
+    that shares no code with scipy or the bjontegaard package."""
+
+    def slopes(x, y):
+        h, dl = np.diff(x), np.diff(y) / np.diff(x)
+        d = np.zeros(len(x))
+        for k in range(1, len(x) - 1):
+            if dl[k - 1] * dl[k] > 0:
+                w1, w2 = 2 * h[k] + h[k - 1], h[k] + 2 * h[k - 1]
+                d[k] = (w1 + w2) / (w1 / dl[k - 1] + w2 / dl[k])
+        for i, (j, a, b) in enumerate([(0, 0, 1), (-1, -1, -2)]):
+            ha, hb = h[a], h[b]
+            e = ((2 * ha + hb) * dl[a] - ha * dl[b]) / (ha + hb)
+            if np.sign(e) != np.sign(dl[a]):
+                e = 0.0
+            elif np.sign(dl[a]) != np.sign(dl[b]) and abs(e) > 3 * abs(dl[a]):
+                e = 3 * dl[a]
+            d[j] = e
+        return d
+
+    def integral(x, y, lo, hi):
+        o = np.argsort(x)
+        x, y = np.asarray(x, float)[o], np.asarray(y, float)[o]
+        d = slopes(x, y)
+        total = 0.0
+        gx, gw = np.polynomial.legendre.leggauss(3)
+        for k in range(len(x) - 1):
+            a, b = max(lo, x[k]), min(hi, x[k + 1])
+            if b <= a:
+                continue
+            h = x[k + 1] - x[k]
+            t = ((b - a) / 2 * gx + (a + b) / 2 - x[k]) / h
+            v = ((2 * t**3 - 3 * t**2 + 1) * y[k] + (t**3 - 2 * t**2 + t) * h * d[k]
+                 + (-2 * t**3 + 3 * t**2) * y[k + 1] + (t**3 - t**2) * h * d[k + 1])
+            total += (b - a) / 2 * np.sum(gw * v)
+        return total
+
+    lo, hi = max(min(q1), min(q2)), min(max(q1), max(q2))
+    i1, i2 = integral(q1, np.log10(r1), lo, hi), integral(q2, np.log10(r2), lo, hi)
+    return (10 ** ((i2 - i1) / (hi - lo)) - 1) * 100
+
+
+def test_pchip_bd_rate_matches_the_written_out_method():
+    for pair in (M33, FAU1):
+        assert bd_rate(*pair, method="pchip") == pytest.approx(_pchip_bd_rate(*pair), abs=1e-9)
+
+
 @pytest.mark.parametrize("method", ["akima", "pchip", "cubic"])
 def test_bd_rate_is_exact_for_scaled_and_shifted_curves(method):
     r, q = np.array(M33[0]), np.array(M33[1])
@@ -247,7 +296,7 @@ def test_rate_quality_plots_are_written_and_deterministic(tmp_path):
     assert a[1].read_bytes() == b[1].read_bytes()
     assert a[0].read_bytes() == b[0].read_bytes()
     svg = a[1].read_text()
-    assert "<dc:date>" not in svg and "opus" in svg.lower() or "path" in svg
+    assert "<dc:date>" not in svg and "<path" in svg
 
 
 def test_plots_draw_error_bars_from_confidence_intervals(tmp_path):
