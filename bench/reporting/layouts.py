@@ -23,7 +23,10 @@ Table kinds (``kind:``):
 
 ``aliases:`` maps a suite named in the layout to the run suites that count as it, first found wins
 (``librispeech-test-clean: [librispeech-test-clean, librispeech]``). ``ci: true`` on a table shows
-``ci_low``/``ci_high`` when the summaries carry them.
+``ci_low``/``ci_high`` when the summaries carry them. ``plots:`` lists the metrics drawn against
+kbps (default: every quality metric in the runs) and ``bd_metrics:`` those the BD table compares
+at. A column may set ``format: "{:.3f}"``. When several runs hold the same (suite, codec, metric),
+the run given last on the command line wins, and its name is what the cell records.
 """
 
 from __future__ import annotations
