@@ -47,11 +47,12 @@ from bench.suites import REPO_ROOT
 LAYOUT_DIR = REPO_ROOT / "reports" / "layouts"
 KINDS = ("metrics", "suites", "spec", "speed")
 
-#: spec fields in the order and wording of the model card's spec table (what ``bench info`` shows)
-SPEC_FIELDS = [("sample_rate", "Sample rate (Hz)", "{:d}"), ("params_m", "Size (M)", "{:.2f}"),
-               ("latent_dim", "Latent dim", "{:d}"), ("codebook_size", "Codebook size", "{:d}"),
-               ("num_codebooks", "Number of codebooks", "{:d}"), ("frame_rate", "Frame rate (Hz)", "{:g}"),
-               ("nominal_kbps", "Bitrate (kbps)", "{:g}")]
+#: spec columns in the order and wording of the model card's spec table (what ``bench info`` shows):
+#: (manifest spec field, column title, format, scale); the card gives the sampling rate in kHz
+SPEC_FIELDS = [("sample_rate", "Sampling rate (kHz)", "{:g}", 1e-3), ("params_m", "Size (M)", "{:.2f}", 1),
+               ("latent_dim", "Latent dim", "{:d}", 1), ("codebook_size", "Codebook size", "{:d}", 1),
+               ("num_codebooks", "Num of codebooks", "{:d}", 1), ("frame_rate", "Framerate (fps)", "{:g}", 1),
+               ("nominal_kbps", "Bitrate (kbps)", "{:g}", 1)]
 
 
 @dataclass
@@ -313,30 +314,34 @@ def _suites_table(spec: dict, layout: Layout, summary: pd.DataFrame, present: se
 
 
 def _spec_table(spec: dict, runs_data: list[RunData], summary: pd.DataFrame) -> CardTable:
+    """Rows = codec settings, columns = spec fields, as on the card; from the run manifests."""
     codecs: dict[str, tuple[dict, str]] = {}
     for run in runs_data:
         for label, info in (run.manifest.get("codecs") or {}).items():
             codecs[label] = (info, run.name)
-    labels = [lab for lab in _labels(summary) if lab in codecs] + [lab for lab in codecs if lab not in _labels(summary)]
-    fields = [(f, t, fmt) for f, t, fmt in SPEC_FIELDS if f in (spec.get("fields") or [f for f, _, _ in SPEC_FIELDS])]
-    index = [t for _, t, _ in fields]
-    columns = [_shown_label(summary, lab) if not summary.empty else lab for lab in labels]
-    values, status, runs, _ = _frames(index, columns, False)
-    for lab, col in zip(labels, columns):
+    known = _labels(summary)
+    labels = [lab for lab in known if lab in codecs] + [lab for lab in codecs if lab not in known]
+    wanted = spec.get("fields") or [f[0] for f in SPEC_FIELDS]
+    fields = [f for f in SPEC_FIELDS if f[0] in wanted]
+    titles = [t for _, t, _, _ in fields]
+    index = [_shown_label(summary, lab) if not summary.empty else lab for lab in labels]
+    values, status, runs, _ = _frames(index, titles, False)
+    for lab, row in zip(labels, index):
         info, run = codecs[lab]
         s = info.get("spec") or {}
-        for f, title, _ in fields:
+        for f, title, _, scale in fields:
             if f not in s:
                 continue  # an older manifest without the field: missing
-            runs.at[title, col] = run
+            runs.at[row, title] = run
             if s[f] is None:
-                status.at[title, col] = "none"  # e.g. Opus has no codebook: not applicable
+                status.at[row, title] = "none"  # e.g. Opus has no codebook: not applicable
             else:
-                values.at[title, col], status.at[title, col] = s[f], "ok"
-    values.index.name = "field"
+                values.at[row, title] = s[f] * scale if scale != 1 else s[f]
+                status.at[row, title] = "ok"
+    values.index.name = "codec"
     return CardTable(spec.get("id", "spec"), spec.get("title", ""), values, status, runs,
                      note="from each run manifest's codec spec (what `bench info` shows); '-' = not applicable",
-                     formats={t: fmt for _, t, fmt in fields})
+                     formats={t: fmt for _, t, fmt, _ in fields})
 
 
 SPEED_COLUMNS = [("encode_s", "Encode (s)", "{:.3f}"), ("decode_s", "Decode (s)", "{:.3f}"),

@@ -78,7 +78,8 @@ def test_nemo_card_marks_missing_suites_and_names_the_run_of_every_cell(tmp_path
     assert wer.values.index[0] == "Original audio" and wer.values.at["Original audio", "demo"] == pytest.approx(8.0)
     assert (wer.status[["Fisher", "MCV11", "SPGI", "VoxPopuli"]] == "missing").all().all()
     spec = by[("spec", "")]
-    assert spec.values.at["Bitrate (kbps)", "opus@24"] == 23.0 and spec.cell_text("Codebook size", "opus@24") == "-"
+    assert spec.values.at["opus@24", "Bitrate (kbps)"] == 23.0 and spec.cell_text("opus@24", "Codebook size") == "-"
+    assert spec.cell_text("opus@24", "Sampling rate (kHz)") == "16"
     speed = by[("speed", "")]
     assert (speed.status == "missing").all().all() and "no timings" in speed.note
 
