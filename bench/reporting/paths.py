@@ -42,13 +42,3 @@ def portable_path(value: str | None, repo_root: str | None = None) -> str:
             return str(PurePosixPath(*parts[parts.index(top):]))
     return PurePosixPath(text).name
 
-
-def scrub(obj, repo_root: str | None = None):
-    """Apply :func:`portable_path` to every absolute-path string inside a JSON-like object."""
-    if isinstance(obj, dict):
-        return {k: scrub(v, repo_root) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [scrub(v, repo_root) for v in obj]
-    if isinstance(obj, str) and obj.startswith("/"):
-        return portable_path(obj, repo_root)
-    return obj
