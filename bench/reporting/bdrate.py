@@ -106,7 +106,8 @@ def bd_table(summary: pd.DataFrame, metrics: list[str], method: str = "akima") -
                     notes = []
                     joint = max(qa.max(), qb.max()) - min(qa.min(), qb.min())
                     if 0 < q_overlap < 0.75 * joint:  # the package's own warning threshold
-                        notes.append(f"quality ranges overlap {100 * q_overlap / joint:.0f} %: BD-rate rests on that part")
+                        notes.append(f"quality ranges overlap {100 * q_overlap / joint:.0f} %: "
+                                     "BD-rate rests on that part")
                     if q_overlap == 0:
                         notes.append("no common quality range (no BD-rate)")
                     if r_overlap == 0:
