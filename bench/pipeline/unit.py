@@ -120,6 +120,16 @@ def save_reconstruction(run_dir, label: str, item_id: str, audio: Audio) -> None
     sf.write(str(path), audio.samples, audio.sample_rate, subtype="PCM_16")
 
 
+def reconstruct(codec_spec: str, item: Item, policy: AudioPolicy | None = None) -> tuple[Audio, Audio]:
+    """(reference, aligned reconstruction) of one item, by the same steps as :func:`process_unit`;
+    for re-decoding a few items to listen to (``bench report --listen``) without a new run."""
+    reference = load_audio(item.path, policy or AudioPolicy())
+    codec = _codec(codec_spec)
+    decoded = codec.decode(codec.encode(resample(reference, codec.sample_rate)))
+    estimate, _ = align(reference, resample(decoded, reference.sample_rate))
+    return reference, estimate
+
+
 def _score(name: str, ctx: MetricContext, reference: Audio, estimate: Audio, item: Item) -> dict[str, Any]:
     try:
         metric = _metric(name, ctx)

@@ -51,7 +51,7 @@ Hover a cell to see the run directory it comes from.</p>
 {% for block in listening %}<h3>{{ block.label }}</h3><table><thead><tr><th>item</th><th>{{ listen_metric }}</th><th>original</th><th>reconstruction</th><th>spectrograms (original, reconstruction)</th></tr></thead><tbody>
 {% for it in block['items'] %}<tr><td>{{ it.item }}</td><td>{{ it.value }}</td>
 <td>{% if it.original %}<audio controls preload="none" src="{{ it.original }}"></audio>{% else %}-{% endif %}</td>
-<td>{% if it.recon %}<audio controls preload="none" src="{{ it.recon }}"></audio>{% else %}<span class="note">not saved (bench run --save-audio, or bench report --listen N)</span>{% endif %}</td>
+<td>{% if it.recon %}<audio controls preload="none" src="{{ it.recon }}"></audio>{% elif it.error %}<span class="failed">{{ it.error }}</span>{% else %}<span class="note">not saved (bench run --save-audio, or bench report --listen N)</span>{% endif %}</td>
 <td class="spec">{% for s in it.spectrograms %}<img src="{{ s }}" alt="spectrogram">{% endfor %}</td></tr>
 {% endfor %}</tbody></table>{% endfor %}{% endif %}
 {% if items %}<h2>Per item</h2><p class="note">click a column heading to sort</p>

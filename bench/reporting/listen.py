@@ -46,7 +46,8 @@ def worst_items(items: pd.DataFrame, metric: str, n: int, higher_is_better: bool
     return out
 
 
-def _suite_items(run: RunData) -> dict[str, Any]:
+def _suite_items(run: RunData) -> tuple[dict[str, Any], Any]:
+    """The run's suite items by id and its audio policy (empty when the suite is not here)."""
     from bench.suites import load_suite
 
     s = run.manifest.get("suite") or {}
@@ -54,24 +55,11 @@ def _suite_items(run: RunData) -> dict[str, Any]:
         if not ref:
             continue
         try:
-            return {it.id: it for it in load_suite(ref).items}
-        except Exception:  # noqa: BLE001 - a suite not present here: no audio, say so in the page
+            suite = load_suite(ref)
+        except Exception:  # noqa: BLE001 - a suite not present here: no audio, the page says so
             continue
-    return {}
-
-
-def reconstruct(label: str, item, policy=None):
-    """Code ``item`` with codec ``label`` and align it to the original: the run path's steps
-    (load, resample to the codec rate, encode, decode, resample back, align), for listening only."""
-    from bench.adapters import create_codec
-    from bench.audio import load_audio, resample
-    from bench.pipeline.align import align
-
-    reference = load_audio(item.path, policy) if policy is not None else load_audio(item.path)
-    codec = create_codec(label)
-    decoded = codec.decode(codec.encode(resample(reference, codec.sample_rate)))
-    estimate, _ = align(reference, resample(decoded, reference.sample_rate))
-    return reference, estimate
+        return {it.id: it for it in suite.items}, suite.policy
+    return {}, None
 
 
 def _write_wav(audio, path: Path) -> Path:
@@ -87,10 +75,11 @@ def listening_blocks(runs: list[RunData], items: pd.DataFrame, metric: str, n: i
     """Blocks for the HTML page; copies/re-decodes audio and draws spectrograms under ``out``."""
     from bench.audio import load_audio
     from bench.pipeline.rundir import audio_path, safe_name
+    from bench.pipeline.unit import reconstruct
     from bench.reporting.plots import spectrogram_png
 
     worst = worst_items(items, metric, n, higher_is_better)
-    suite_items: dict[str, dict[str, Any]] = {}
+    suite_items: dict[str, tuple[dict[str, Any], Any]] = {}
     run_for_label: dict[tuple[str, str], RunData] = {}
     for run in runs:
         suite = (run.manifest.get("suite") or {}).get("name", "")
@@ -103,13 +92,14 @@ def listening_blocks(runs: list[RunData], items: pd.DataFrame, metric: str, n: i
             suite, item_id = rec["suite"], rec["item"]
             run = run_for_label.get((suite, label))
             entry = {"item": item_id, "value": f"{rec[metric]:.3f}", "original": None, "recon": None,
-                     "spectrograms": []}
+                     "spectrograms": [], "error": ""}
             if run is not None:
                 if suite not in suite_items:
                     suite_items[suite] = _suite_items(run)
-                item = suite_items[suite].get(item_id)
+                found, policy = suite_items[suite]
+                item = found.get(item_id)
                 saved = audio_path(run.path, label, item_id)
-                orig_rel = Path(AUDIO_DIR) / "original" / safe_name(suite) / f"{safe_name(item_id)}.wav"
+                orig_rel = Path(AUDIO_DIR) / "_original" / safe_name(suite) / f"{safe_name(item_id)}.wav"
                 rec_rel = Path(AUDIO_DIR) / safe_name(label) / f"{safe_name(item_id)}.wav"
                 reference = estimate = None
                 if saved.exists():
@@ -117,10 +107,16 @@ def listening_blocks(runs: list[RunData], items: pd.DataFrame, metric: str, n: i
                     shutil.copyfile(saved, out / rec_rel)
                     estimate = load_audio(saved)
                     if item is not None:
-                        reference = load_audio(item.path)
+                        reference = load_audio(item.path, policy)
                 elif redecode and item is not None:
-                    reference, estimate = reconstruct(label, item)
-                    _write_wav(estimate, out / rec_rel)
+                    try:
+                        reference, estimate = reconstruct(label, item, policy)  # the run path's own steps
+                        _write_wav(estimate, out / rec_rel)
+                    except Exception as exc:  # noqa: BLE001 - one item must not sink the report
+                        entry["error"] = f"re-decoding failed: {exc}"
+                elif redecode:
+                    entry["error"] = (f"item not in suite {suite!r} as found here" if found else
+                                      f"suite {suite!r} is not available here") + ", so it cannot be re-decoded"
                 if estimate is not None:
                     entry["recon"] = rec_rel.as_posix()
                     spec = Path("spec") / f"{safe_name(label)}-{safe_name(item_id)}.png"

@@ -386,3 +386,13 @@ def test_python_api_gives_dataframes(tmp_path):
     assert list(frames) == ["paper/demo"]
     df = frames["paper/demo"]
     assert df.at["opus@24", "kbps"] == pytest.approx(23.0) and math.isnan(df.at["opus@24", "STOI"])
+
+
+def test_listen_on_a_suite_that_is_not_here_says_why(tmp_path):
+    from bench.api import card
+
+    c = card([make_run(tmp_path, suite="no-such-suite")], "nemo-card", tmp_path / "r", listen=1,
+             listen_metric="wer")
+    entry = c.listening[0]["items"][0]
+    assert entry["recon"] is None and "not available here" in entry["error"]
+    assert "not available here" in (tmp_path / "r" / "index.html").read_text()
