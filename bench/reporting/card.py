@@ -65,5 +65,5 @@ def build_card(run_dirs: list[Path], layout: str | Path = "nemo-card", out: Path
     files: list[Path] = []
     for name in formats:
         files += get_format(name)(card, out)
-    card.options["files"] = files + card.plots
+    card.files = files + card.plots
     return card

@@ -56,6 +56,7 @@ class Card:
     plots: list[Path] = field(default_factory=list)  # PNG/SVG inside the output folder
     listening: list[dict[str, Any]] = field(default_factory=list)  # filled by the html writer's helpers
     items: pd.DataFrame = field(default_factory=pd.DataFrame)  # per-item wide table
+    files: list[Path] = field(default_factory=list)  # everything written (after build_card with out)
     options: dict[str, Any] = field(default_factory=dict)
 
     def dataframes(self) -> dict[str, pd.DataFrame]:

@@ -41,5 +41,5 @@ def register(app: typer.Typer) -> None:
         if out is None:
             typer.echo(markdown(card))
         else:
-            typer.echo(f"wrote {len(card.options['files'])} files to {out} "
-                       f"({', '.join(p.name for p in card.options['files'] if p.parent == Path(out))}, plots/)")
+            typer.echo(f"wrote {len(card.files)} files to {out} "
+                       f"({', '.join(p.name for p in card.files if p.parent == Path(out))}, plots/)")
