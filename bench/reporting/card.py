@@ -10,7 +10,7 @@ import pandas as pd
 from bench.errors import BenchError
 from bench.reporting.bdrate import bd_table
 from bench.reporting.formats import Card, get_format
-from bench.reporting.layouts import build_tables, load_layout, load_runs, merged_summary
+from bench.reporting.layouts import shown_label, build_tables, load_layout, load_runs, merged_summary
 from bench.reporting.listen import item_table, listening_blocks
 from bench.reporting.plots import plottable_metrics, rate_quality_plot
 from bench.reporting.render import provenance
@@ -61,6 +61,8 @@ def build_card(run_dirs: list[Path], layout: str | Path = "nemo-card", out: Path
     n = listen if listen > 0 else worst
     if metric is not None and n > 0:
         card.listening = listening_blocks(runs, card.items, metric, n, hib, out, redecode=listen > 0)
+        for block in card.listening:  # random-weight audio is labelled where it is played, too
+            block["label"] = shown_label(summary, block["label"])
     card.options.update(worst=n, listen_metric=metric or "")
     files: list[Path] = []
     for name in formats:

@@ -210,7 +210,8 @@ def _labels(summary: pd.DataFrame) -> list[str]:
     return list(dict.fromkeys(summary["label"])) if not summary.empty else []
 
 
-def _shown_label(summary: pd.DataFrame, label: str) -> str:
+def shown_label(summary: pd.DataFrame, label: str) -> str:
+    """The label a person reads: 'enc@6 (untrained)' for random-weight codecs."""
     if "weights" in summary and (summary.loc[summary["label"] == label, "weights"] == "untrained").any():
         return f"{label} (untrained)"
     return label
@@ -274,7 +275,7 @@ def _metrics_tables(spec: dict, layout: Layout, summary: pd.DataFrame, present: 
     tables = []
     for shown_suite, suite in sections:
         labels = _labels(summary)
-        index = [_shown_label(summary, lab) for lab in labels]
+        index = [shown_label(summary, lab) for lab in labels]
         values, status, runs, ci = _frames(index, titles, bool(spec.get("ci")))
         for lab, r in zip(labels, index):
             for c, title in zip(cols, titles):
@@ -299,7 +300,7 @@ def _suites_table(spec: dict, layout: Layout, summary: pd.DataFrame, present: se
     orig = spec.get("original")
     # with an "Original audio" row, the uncoded 'original' pseudo-codec would repeat it
     labels = [lab for lab in _labels(summary) if not (orig and lab == "original")]
-    index = ([orig.get("title", "Original audio")] if orig else []) + [_shown_label(summary, lab) for lab in labels]
+    index = ([orig.get("title", "Original audio")] if orig else []) + [shown_label(summary, lab) for lab in labels]
     values, status, runs, ci = _frames(index, titles, bool(spec.get("ci")))
     for title, suite in cols:
         if orig:
@@ -324,7 +325,7 @@ def _spec_table(spec: dict, runs_data: list[RunData], summary: pd.DataFrame) -> 
     wanted = spec.get("fields") or [f[0] for f in SPEC_FIELDS]
     fields = [f for f in SPEC_FIELDS if f[0] in wanted]
     titles = [t for _, t, _, _ in fields]
-    index = [_shown_label(summary, lab) if not summary.empty else lab for lab in labels]
+    index = [shown_label(summary, lab) if not summary.empty else lab for lab in labels]
     values, status, runs, _ = _frames(index, titles, False)
     for lab, row in zip(labels, index):
         info, run = codecs[lab]
@@ -356,7 +357,7 @@ def _speed_table(spec: dict, runs_data: list[RunData], summary: pd.DataFrame,
     for source, df in frames:
         for _, row in df.iterrows():
             recs[f"{row['codec']} ({row.get('device', 'cpu')})"] = (row, source)
-    index = list(recs) or [_shown_label(summary, lab) for lab in _labels(summary) if lab != "original"]
+    index = list(recs) or [shown_label(summary, lab) for lab in _labels(summary) if lab != "original"]
     values, status, runs, _ = _frames(index, titles, False)
     for key, (row, source) in recs.items():
         for f, title, _ in SPEED_COLUMNS:
