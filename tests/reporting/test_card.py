@@ -396,3 +396,18 @@ def test_listen_on_a_suite_that_is_not_here_says_why(tmp_path):
     entry = c.listening[0]["items"][0]
     assert entry["recon"] is None and "not available here" in entry["error"]
     assert "not available here" in (tmp_path / "r" / "index.html").read_text()
+
+
+def test_untrained_label_in_tables_and_listening(tmp_path):
+    from bench.api import card
+
+    run = make_run(tmp_path)
+    rows = [json.loads(x) for x in (run / "rows.jsonl").read_text().splitlines()]
+    for r in rows:
+        if r["codec"] == "opus":
+            r["weights"] = "untrained"
+    (run / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    c = card([run], "nemo-card", tmp_path / "r", worst=1, listen_metric="wer")
+    demo = [t for t in c.tables if t.section == "demo"][0]
+    assert "opus@6 (untrained)" in demo.values.index and "codec2@1.3" in demo.values.index
+    assert "opus@6 (untrained)" in {b["label"] for b in c.listening}
