@@ -76,6 +76,12 @@ def bd_table(summary: pd.DataFrame, metrics: list[str], method: str = "akima") -
             order = list(dict.fromkeys(pts["family"]))
             order = [f for f in dict.fromkeys(summary["codec"]) if f in order] + order  # order of the runs
             names = sorted(fam, key=lambda f: order.index(f) if f in order else len(order))
+            single = [f for f in names if len(fam[f]) < 2]
+            for f in single:  # one line per family that cannot form a curve, not one per pair
+                recs.append({"suite": suite, "metric": metric, "A": f, "B": "-", "method": method,
+                             "bd_rate_pct": math.nan, "bitrate_saving_pct": math.nan, "bd_quality": math.nan,
+                             "note": f"{f}: 1 setting (needs 2+ for a curve): not compared"})
+            names = [f for f in names if f not in single]
             for i, a in enumerate(names):  # each pair once, anchor = the family listed first
                 for b in names[i + 1:]:
                     ra, qa, why_a = _curve(fam[a])
