@@ -22,7 +22,7 @@ from bench.stats import Interval, mean_ci, paired_diff_ci  # noqa: F401  (CIs fo
 from bench.stats import summary_ci
 from bench.suites.selection import Selection
 
-__all__ = ["run", "score", "report", "gate", "listing", "info", "speed", "tokens", "data_check", "data_fetch",
+__all__ = ["run", "score", "report", "card", "gate", "listing", "info", "speed", "tokens", "data_check", "data_fetch",
            "split_names", "Selection", "ESC_PAPER", "baseline_create", "baseline_update", "baseline_show",
            "summary_ci", "RunResult", "GateResult", "Report"]
 
@@ -63,6 +63,17 @@ def report(run_dirs: list[Path], out: Path | None = None) -> Report:
         html.write_text(render_html(summary, manifests))
         rep.files = [md, csv, html]
     return rep
+
+
+def card(run_dirs: list[Path], layout: str | Path = "nemo-card", out: Path | None = None, *,
+         formats: tuple[str, ...] = ("md", "csv", "latex", "html"), speed: list[Path] | None = None,
+         worst: int = 3, listen: int = 0, listen_metric: str | None = None, bd_method: str = "akima"):
+    """Card-layout report (tables as DataFrames, BD table, rate-quality plots, HTML with audio);
+    see :func:`bench.reporting.card.build_card`. Returns the :class:`~bench.reporting.formats.Card`."""
+    from bench.reporting.card import build_card
+
+    return build_card(run_dirs, layout, out, formats=formats, speed=speed, worst=worst, listen=listen,
+                      listen_metric=listen_metric, bd_method=bd_method)
 
 
 def gate(baseline: Path, run_dir: Path, config: Path | None = None, strict: bool = False) -> GateResult:

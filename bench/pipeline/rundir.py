@@ -12,14 +12,29 @@ Layout::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import re
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 ROWS, ITEMS, MANIFEST = "rows.jsonl", "items.jsonl", "manifest.json"
+AUDIO = "audio"
+
+
+def safe_name(text: str) -> str:
+    """A file name for a codec label or item id from user data (no slashes, no markup); a name
+    that had to be changed gets a hash suffix so two ids never share a file."""
+    clean = re.sub(r"[^A-Za-z0-9._@-]+", "_", str(text)).strip("._")[:60] or "x"
+    return clean if clean == str(text) else f"{clean}-{hashlib.sha256(str(text).encode()).hexdigest()[:8]}"
+
+
+def audio_path(run_dir: Path, label: str, item_id: str) -> Path:
+    """Where ``bench run --save-audio`` keeps a reconstruction: RUN/audio/LABEL/ITEM.wav."""
+    return Path(run_dir) / AUDIO / safe_name(label) / f"{safe_name(item_id)}.wav"
 
 
 def _clean(obj: dict[str, Any]) -> dict[str, Any]:

@@ -68,7 +68,8 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
         out: Path | None = None, limit: int | None = None, jobs: int | None = None,
         progress: bool = True, selection: Selection | None = None, allow_untrained: bool = False,
         timeout: float | None = None, plugins: list[str] | tuple[str, ...] = (),
-        executor: str = "local", device: str = "cpu", cache_dir: Path | None = None) -> RunResult:
+        executor: str = "local", device: str = "cpu", cache_dir: Path | None = None,
+        save_audio: bool = False) -> RunResult:
     """``allow_untrained``: run codecs with random-init weights (refused otherwise); every row,
     summary and table of such a codec is then labelled untrained.
 
@@ -76,7 +77,8 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
     the unit recorded as failed (None: 20 x the item's duration + 300 s; 0: no limit).
     ``plugins``: modules to import first, here and in every worker, that register extra codecs,
     metrics or corpus loaders. ``executor``: where units run (``local`` worker processes, which
-    survive crashes and hangs; ``inline`` in this process, for debugging). ``device``: torch
+    survive crashes and hangs; ``inline`` in this process, for debugging). ``save_audio``: keep each
+    decoded, aligned reconstruction as RUN/audio/LABEL/ITEM.wav. ``device``: torch
     device for neural codecs. ``cache_dir``: where per-suite original-side work (transcripts,
     embeddings) is kept (default: ``$BENCH_CACHE`` or reports/cache).
 
@@ -89,10 +91,12 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
     options = RunOptions(allow_untrained=allow_untrained, device=device, timeout=timeout, plugins=tuple(plugins))
     import_plugins(options.plugins)
     return _run(codecs, suite, metrics, out=out, limit=limit, jobs=jobs, progress=progress, selection=selection,
-                options=options, executor=executor, cache_dir=Path(cache_dir) if cache_dir else default_cache_dir())
+                options=options, executor=executor, cache_dir=Path(cache_dir) if cache_dir else default_cache_dir(),
+                save_audio=save_audio)
 
 
-def _run(codecs, suite, metrics, *, out, limit, jobs, progress, selection, options, executor, cache_dir) -> RunResult:
+def _run(codecs, suite, metrics, *, out, limit, jobs, progress, selection, options, executor, cache_dir,
+         save_audio=False) -> RunResult:
     codec_specs = split_names(codecs)
     if not codec_specs:
         raise BenchError("no codec given (e.g. --codec opus@6,codec2@3.2)")
@@ -141,7 +145,8 @@ def _run(codecs, suite, metrics, *, out, limit, jobs, progress, selection, optio
 
     done = rundir.done_units(["kbps", *metric_names])
     todo = [(s.label, it) for s in settings for it in items if (it.id, s.label) not in done]
-    spec_for = {s.label: UnitSpec(the_suite.name, s, metric_names, ctx, the_suite.policy, options)
+    spec_for = {s.label: UnitSpec(the_suite.name, s, metric_names, ctx, the_suite.policy, options,
+                            save_audio)
                 for s in settings}
     _execute(todo, spec_for, rundir, jobs or os.cpu_count() or 1, progress, executor)
 

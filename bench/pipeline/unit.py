@@ -54,6 +54,7 @@ class UnitSpec:
     context: MetricContext
     policy: AudioPolicy = field(default_factory=AudioPolicy)
     options: RunOptions = field(default_factory=RunOptions)
+    save_audio: bool = False  # keep RUN/audio/LABEL/ITEM.wav (decoded, aligned: what was scored)
 
 
 #: (rows, record): long-form metric rows and the unit's item-level record
@@ -123,6 +124,8 @@ def process_unit(spec: UnitSpec, item: Item) -> UnitResult:
             raise BenchError(f"{item.path}: codec {setting.label} returned no samples")
         recon = resample(decoded, reference.sample_rate)
         estimate, alignment = align(reference, recon)
+        if spec.save_audio:
+            save_reconstruction(spec.context.run_dir, setting.label, item.id, estimate)
         record.update(alignment.as_dict(), duration=reference.duration, encode_s=t1 - t0,
                       decode_s=t2 - t1, kbps=payload.kbps)
     except Exception as exc:  # one item's failure must never abort the run
@@ -134,6 +137,27 @@ def process_unit(spec: UnitSpec, item: Item) -> UnitResult:
     for name in spec.metrics:
         rows.append({**base, "metric": name, **_score(name, spec.context, reference, estimate, item)})
     return rows, record
+
+
+def save_reconstruction(run_dir, label: str, item_id: str, audio: Audio) -> None:
+    """RUN/audio/LABEL/ITEM.wav, 16-bit PCM, for the report's listening section."""
+    import soundfile as sf
+
+    from bench.pipeline.rundir import audio_path
+
+    path = audio_path(run_dir, label, item_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    sf.write(str(path), audio.samples, audio.sample_rate, subtype="PCM_16")
+
+
+def reconstruct(codec_spec: str, item: Item, policy: AudioPolicy | None = None) -> tuple[Audio, Audio]:
+    """(reference, aligned reconstruction) of one item, by the same steps as :func:`process_unit`;
+    for re-decoding a few items to listen to (``bench report --listen``) without a new run."""
+    reference = load_audio(item.path, policy or AudioPolicy())
+    codec = _codec(codec_spec)
+    decoded = codec.decode(codec.encode(resample(reference, codec.sample_rate)))
+    estimate, _ = align(reference, resample(decoded, reference.sample_rate))
+    return reference, estimate
 
 
 def _score(name: str, ctx: MetricContext, reference: Audio, estimate: Audio, item: Item) -> dict[str, Any]:

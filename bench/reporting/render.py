@@ -11,6 +11,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
+from bench.reporting.paths import portable_path
 from bench.reporting.tables import summary_markdown, wide_table
 
 
@@ -45,7 +46,7 @@ def _metrics_table(prov: dict[str, Any]) -> pd.DataFrame:
                      "better": "higher" if info.get("higher_is_better", True) else "lower",
                      "rate (Hz)": info.get("sample_rate") or "native",
                      "backend": f"{info.get('backend', '')} {info.get('version', '')}".strip(),
-                     "mode": info.get("mode", ""), "model": info.get("model_file", "") or "",
+                     "mode": info.get("mode", ""), "model": portable_path(info.get("model_file", "") or ""),
                      "model sha256": str(info.get("model_sha256", "") or "")[:12]})
     return pd.DataFrame(rows)
 

@@ -117,3 +117,18 @@ def test_ci_workflow_calls_commands_that_exist():
     assert wf["env"]["DEMO_CODECS"] in (REPO / "Makefile").read_text()  # same settings as the baseline
     helptext = bench("gate", "--help").stdout
     assert "--markdown" in helptext and "--strict" in helptext
+
+
+def test_report_with_a_card_layout(run_dir, tmp_path):
+    out = tmp_path / "card"
+    r = bench("report", str(run_dir), "--layout", "nemo-card", "--out", str(out), "--format", "md,csv,html")
+    assert r.returncode == 0, r.stderr
+    assert {p.name for p in out.iterdir()} >= {"card.md", "card.csv", "index.html", "plots"}
+    assert not (out / "card.tex").exists()  # only the formats asked for
+    md = (out / "card.md").read_text()
+    assert "librispeech-test-clean" in md and "missing" in md and run_dir.name in md
+    assert (out / "plots" / "rq-si-sdr.svg").exists()
+    r = bench("report", str(run_dir), "--layout", "nemo-card", "--out", str(out), "--format", "pdf")
+    assert r.returncode != 0 and "report format 'pdf'" in r.stderr
+    r = bench("report", str(run_dir), "--layout", "no-such")
+    assert r.returncode != 0 and "nemo-card" in r.stderr  # the error lists the shipped layouts

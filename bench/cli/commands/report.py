@@ -10,12 +10,36 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def report(
         runs: list[Path] = typer.Argument(..., help="run directories to merge"),
-        out: Optional[Path] = typer.Option(None, "--out", "-o", help="write OUT.md, OUT.csv and OUT.html"),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="without --layout: write OUT.md, OUT.csv and "
+                                                                     "OUT.html; with --layout: the report folder"),
+        layout: Optional[str] = typer.Option(None, "--layout", "-l", help="card layout: a name in reports/layouts/ "
+                                                                          "(nemo-card, paper) or a YAML file"),
+        fmt: str = typer.Option("md,csv,latex,html", "--format", "-f", help="formats to write with --layout"),
+        speed: Optional[list[Path]] = typer.Option(None, "--speed", help="`bench speed --out` CSV(s) for the speed "
+                                                                         "table (RUN/speed.csv is found by itself)"),
+        worst: int = typer.Option(3, "--worst", help="worst items per codec shown in the HTML listening section"),
+        listen: int = typer.Option(0, "--listen", help="re-decode the N worst items per codec for listening when the "
+                                                       "run did not keep audio (bench run --save-audio)"),
+        listen_metric: Optional[str] = typer.Option(None, "--listen-metric", help="metric that ranks the worst items "
+                                                                                  "(default: visqol-speech, pesq-wb, ...)"),
+        bd_method: str = typer.Option("akima", "--bd-method", help="BD interpolation: akima, pchip or cubic"),
     ) -> None:
-        """Merge runs into one table (markdown on stdout; CSV/HTML/markdown files with --out)."""
+        """Merge runs into tables: one wide table, or a card layout (--layout) with plots, BD-rate and HTML."""
         from bench import api
 
-        rep = api.report(runs, out=out)
-        typer.echo(rep.markdown)
-        if out:
-            typer.echo(f"\nwrote {', '.join(str(p) for p in rep.files)}")
+        if layout is None:
+            rep = api.report(runs, out=out)
+            typer.echo(rep.markdown)
+            if out:
+                typer.echo(f"\nwrote {', '.join(str(p) for p in rep.files)}")
+            return
+        from bench.reporting.formats import markdown
+
+        formats = tuple(f.strip() for f in fmt.split(",") if f.strip())
+        card = api.card(runs, layout, out, formats=formats, speed=speed, worst=worst, listen=listen,
+                        listen_metric=listen_metric, bd_method=bd_method)
+        if out is None:
+            typer.echo(markdown(card))
+        else:
+            typer.echo(f"wrote {len(card.files)} files to {out} "
+                       f"({', '.join(p.name for p in card.files if p.parent == Path(out))}, plots/)")

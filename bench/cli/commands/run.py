@@ -32,6 +32,9 @@ def register(app: typer.Typer) -> None:
                                      "survive crashes and hangs) or inline (this process, for debugging)"),
         plugin: Optional[list[str]] = typer.Option(None, "--plugin", help="Python module to import first (here and "
                                                    "in every worker) that registers extra codecs/metrics/loaders"),
+        save_audio: bool = typer.Option(False, "--save-audio", help="keep each decoded, aligned reconstruction as "
+                                                                    "RUN/audio/LABEL/ITEM.wav (for bench report's "
+                                                                    "listening section)"),
     ) -> None:
         """Code every item of a suite with each codec setting and score it."""
         from bench import api
@@ -41,7 +44,7 @@ def register(app: typer.Typer) -> None:
         result = api.run(codec, suite, metric, out=out, limit=limit, jobs=jobs, progress=progress,
                          selection=None if selection.is_all else selection,
                          allow_untrained=allow_untrained, timeout=timeout, plugins=plugin or (), device=device,
-                         executor=executor)
+                         executor=executor, save_audio=save_audio)
         typer.echo(result.markdown)
         failed = int(result.summary["n_failed"].max()) if not result.summary.empty else 0
         typer.echo(f"\nrun directory: {result.path}  ({result.n_units} units, {result.n_skipped} resumed"

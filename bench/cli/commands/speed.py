@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 import typer
@@ -16,6 +17,8 @@ def register(app: typer.Typer) -> None:
         allow_untrained: bool = typer.Option(False, "--allow-untrained",
                                              help="time a random-init model when no weights are found (same "
                                                   "compute as a trained one; labelled untrained)"),
+        out: Optional[Path] = typer.Option(None, "--out", help="also write the table as CSV (e.g. RUN/speed.csv, "
+                                                               "which bench report --layout nemo-card shows)"),
     ) -> None:
         """Encode/decode time and real-time factor, next to the ESC paper's 0.78 s / 0.59 s (CPU)."""
         from bench import api
@@ -23,6 +26,9 @@ def register(app: typer.Typer) -> None:
 
         table = api.speed(codec, device, seconds, repeats, allow_untrained)
         typer.echo(table.to_markdown(index=False, floatfmt=".3f"))
+        if out is not None:
+            out.parent.mkdir(parents=True, exist_ok=True)
+            table.to_csv(out, index=False)
         typer.echo(f"\nmedian of {repeats} after 1 warm-up; rtf = (encode + decode) / clip seconds. ESC paper, "
                    f"10 s clip: CPU {ESC_PAPER['cpu'][0]} s / {ESC_PAPER['cpu'][1]} s, "
                    f"GPU {ESC_PAPER['cuda'][0]} s / {ESC_PAPER['cuda'][1]} s (encode / decode); "
