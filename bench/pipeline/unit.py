@@ -107,6 +107,9 @@ def process_unit(spec: UnitSpec, item: Item) -> tuple[list[dict[str, Any]], dict
 
 
 def _score(name: str, ctx: MetricContext, reference: Audio, estimate: Audio, item: Item) -> dict[str, Any]:
+    # ``seconds``: wall time of this metric on this item (resampling and first-call model loading
+    # included), so benchmarks/pipeline_speed.py can say where a run's time goes.
+    t0 = time.perf_counter()
     try:
         metric = _metric(name, ctx)
         rate = metric.sample_rate
@@ -117,6 +120,7 @@ def _score(name: str, ctx: MetricContext, reference: Audio, estimate: Audio, ite
         score = Score.failed(_short_error(exc))
     if score.error is None and not math.isfinite(score.value):
         score = Score.failed(f"metric returned {score.value}")  # never a silent NaN
-    out = {"value": score.value, "weight": score.weight, "error": score.error}
+    out = {"value": score.value, "weight": score.weight, "error": score.error,
+           "seconds": round(time.perf_counter() - t0, 6)}
     out.update({f"x_{k}": v for k, v in score.extra.items()})
     return out
