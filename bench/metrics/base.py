@@ -74,6 +74,9 @@ class Metric(ABC):
     mode: ClassVar[str] = ""
     #: False for optional metrics that `--metric all`/default should not include.
     default: ClassVar[bool] = True
+    #: True: the `original` row's score (estimate == reference) is computed once per suite and read
+    #: back from the suite cache (bench/pipeline/identity.py); False for metrics that write run files.
+    identity_cache: ClassVar[bool] = True
 
     def __init__(self, context: MetricContext | None = None) -> None:
         self.context = context

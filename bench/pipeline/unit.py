@@ -16,6 +16,7 @@ from bench.audio import Audio, AudioPolicy, load_audio, resample
 from bench.errors import BenchError
 from bench.metrics import MetricContext, Score, metric_class
 from bench.metrics.base import Metric
+from bench.pipeline import identity
 from bench.pipeline.align import align
 from bench.pipeline.tokens import save_tokens
 from bench.suites.items import Item
@@ -114,8 +115,7 @@ def _score(name: str, ctx: MetricContext, reference: Audio, estimate: Audio, ite
         metric = _metric(name, ctx)
         rate = metric.sample_rate
         ref, est = (reference, estimate) if rate is None else (resample(reference, rate), resample(estimate, rate))
-        result = metric.score(reference=ref, estimate=est, item=item)
-        score = result if isinstance(result, Score) else Score(float(result))
+        score = identity.score(metric, reference=ref, estimate=est, item=item)  # original row: once per suite
     except Exception as exc:
         score = Score.failed(_short_error(exc))
     if score.error is None and not math.isfinite(score.value):

@@ -84,3 +84,16 @@ def test_visqol_reference_cache_ignores_another_items_file(tmp_path):
         reference=r2, estimate=e2, item=item)
     assert other.value == fresh.value
     assert cls(ctx).score(reference=r, estimate=e, item=item).value == first.value
+
+
+def test_spectral_shared_stfts_are_bit_identical():
+    """stft-distance after mel-distance (reusing the pair's 512/2048 STFTs) equals it computed alone."""
+    from bench.metrics import spectral
+
+    item, ref, est = _pairs()[0]
+    alone_stft = (spectral._MAGNITUDES.clear(), spectral.stft_distance(ref, est))[1]
+    alone_mel = (spectral._MAGNITUDES.clear(), spectral.mel_distance(ref, est))[1]
+    spectral._MAGNITUDES.clear()
+    assert spectral.mel_distance(ref, est) == alone_mel
+    assert spectral.stft_distance(ref, est) == alone_stft  # served from the memo
+    assert len(spectral._MAGNITUDES) == 2 * len(spectral.MEL_WINDOWS)  # 512/2048 computed once per side
