@@ -120,9 +120,22 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--metric", action="append", help="metric name(s); default: every default metric")
     p.add_argument("--cache", type=Path, help="suite cache folder (default: a new temporary one)")
     p.add_argument("--no-floor", action="store_true", help="skip step 4")
+    p.add_argument("--keep", action="store_true", help="keep the temporary run directories and cache")
     args = p.parse_args(argv)
 
     tmp = Path(tempfile.mkdtemp(prefix="pipeline_speed-"))
+    try:
+        return _bench(args, tmp)
+    finally:
+        if args.keep:
+            print(f"kept {tmp}")
+        else:
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _bench(args, tmp: Path) -> int:
     os.environ["BENCH_CACHE"] = str(args.cache or tmp / "cache")  # read by the runner at import
     import bench  # noqa: F401  (sets NUMBA_CACHE_DIR before any backend imports numba)
     import pandas as pd
