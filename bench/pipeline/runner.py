@@ -66,6 +66,11 @@ def _init_worker() -> None:
     """Each worker is single-threaded: parallelism is across items, not inside one."""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")  # ViSQOL's numba kernels: no oversubscription
+    # numpy's BLAS started its thread pool when this process imported numpy (before this ran), so
+    # the variables above come too late for it: limit it now, or 2 workers run 2 BLAS threads each.
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
     try:
         import torch
 

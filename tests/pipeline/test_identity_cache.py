@@ -43,3 +43,13 @@ def test_rows_record_seconds_per_metric(tmp_path, monkeypatch):
     assert len(scored) == 4
     assert all(s >= 0 and math.isfinite(s) for s in scored["seconds"])
     assert scored.loc[scored["metric"] == "stoi", "seconds"].gt(0).all()
+
+
+def test_worker_initialiser_limits_blas_to_one_thread():
+    """numpy imported its BLAS pool before the initialiser ran: the limit must still apply."""
+    import numpy  # noqa: F401  (BLAS pool started, as in a worker that imported bench first)
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    with threadpool_limits(None):  # restore whatever the test process had afterwards
+        runner._init_worker()
+        assert all(pool["num_threads"] == 1 for pool in threadpool_info())

@@ -57,14 +57,28 @@ def test_visqol_reference_cache_is_bit_identical(tmp_path, name):
         want = plain.measure_from_arrays(ref_array=r.samples.astype(np.float64),
                                          deg_array=e.samples.astype(np.float64), sample_rate=r.sample_rate)
         got = cls(ctx).score(reference=r, estimate=e, item=item)  # new instance: reads the disk cache
-        assert got.value == float(want.moslqo)
         assert got.extra["vnsim"] == float(want.vnsim)
+        # visqol-python's audio mode itself varies by ~1e-14 between repeated calls on the same
+        # input in one process (measured; numpy reductions), so exact equality of the final
+        # MOS is asserted for speech mode; the cached features are checked bit for bit below.
+        tol = 0.0 if cls.visqol_mode == "speech" else 1e-12
+        assert abs(got.value - float(want.moslqo)) <= tol
     files = sorted((tmp_path / "visqol").rglob("*.npz"))
     assert len(files) == len(CLIPS)  # one feature file per reference, shared by both codecs
-    with np.load(files[0]) as data:
-        assert any(k.startswith("spec_") for k in data.files)
-        if cls.visqol_mode == "speech":
-            assert any(k.startswith("vad_") for k in data.files)
+    from visqol.analysis_window import AnalysisWindow
+    from visqol.audio_utils import AudioSignal
+    from visqol.visqol_manager import OVERLAP
+
+    manager = plain._manager
+    for item, ref, _ in _pairs()[::2]:
+        r = resample(ref, cls.sample_rate).samples.astype(np.float64)
+        with np.load(cls(ctx)._reference_cache_file(item)) as data:
+            spec_keys = [k for k in data.files if k.startswith("spec_") and not k.endswith("_bands")]
+            assert len(spec_keys) == 1
+            fresh = manager.spect_builder.build(AudioSignal(r, cls.sample_rate), AnalysisWindow(cls.sample_rate, OVERLAP))
+            assert np.array_equal(data[spec_keys[0]], fresh.data)  # bit for bit
+            if cls.visqol_mode == "speech":
+                assert any(k.startswith("vad_") for k in data.files)
 
 
 def test_visqol_reference_cache_ignores_another_items_file(tmp_path):
