@@ -150,6 +150,9 @@ class Metric(ABC):
     #: True when only the set-level value (from :meth:`finalize`) is the metric and per-item rows
     #: hold its inputs (EER: per-item trial cosines, higher = more similar, while EER is lower-better).
     set_level: ClassVar[bool] = False
+    #: True: the `original` row's score (estimate == reference) is computed once per suite and read
+    #: back from the suite cache (bench/pipeline/identity.py); False for metrics that write run files.
+    identity_cache: ClassVar[bool] = True
 
     def __init__(self, context: MetricContext | None = None) -> None:
         self.context = context

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 import math
 import os
+from contextlib import contextmanager
 from functools import cached_property
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -46,6 +48,85 @@ def model_path(name: str) -> str:
     if spec is None or spec.origin is None:
         return ""
     return os.path.join(os.path.dirname(spec.origin), "model", name)
+
+
+class ReferenceSide:
+    """Reference-side ViSQOL work done once per suite item instead of once per codec.
+
+    visqol-python has no API for a precomputed reference, but two of its steps depend on the
+    reference alone and are pure functions of their input samples: the gammatone spectrogram of
+    the whole reference (``spect_builder.build``; the degraded one and the fine-realignment
+    patches depend on the pair) and, in speech mode, the reference's voice activity
+    (``VadPatchCreator._get_voice_activity``, a third of speech-mode time). This wraps those two
+    methods of the one manager instance: when the input is the current reference (same samples,
+    by content hash), the stored result is returned, else the backend computes as usual. Results
+    are stored as the exact float64 arrays the backend produced (``.npz`` in the suite cache), so
+    scores are bit-identical to an uncached call (tests/metrics/perceptual/test_reference_cache.py).
+    Everything else, including the pair-dependent dB floor, still runs in the backend.
+    """
+
+    def __init__(self, api) -> None:
+        manager = api._manager  # visqol-python 3.8: VisqolApi holds one VisqolManager
+        self._builder = manager.spect_builder
+        self._build = self._builder.build
+        self._builder.build = self._cached_build
+        creator = manager.patch_creator
+        self._vad = getattr(creator, "_get_voice_activity", None)
+        if self._vad is not None:
+            creator._get_voice_activity = self._cached_vad
+        self._digest = ""
+        self._length = -1
+        self._store: dict[str, Any] = {}
+        self._dirty = False
+
+    @staticmethod
+    def _hash(samples: np.ndarray) -> str:
+        import hashlib
+
+        return hashlib.sha1(np.ascontiguousarray(samples, dtype=np.float64).tobytes()).hexdigest()
+
+    @contextmanager
+    def using(self, reference: np.ndarray, path: Path | None):
+        """Score one pair whose reference is ``reference``; load/save its features at ``path``."""
+        self._length, self._digest = len(reference), self._hash(reference)
+        self._store, self._dirty = {}, False
+        if path is not None and path.is_file():
+            try:
+                with np.load(path, allow_pickle=False) as data:
+                    if str(data["digest"]) == self._digest:
+                        self._store = {k: data[k] for k in data.files if k != "digest"}
+            except (OSError, ValueError, KeyError):
+                self._store = {}  # unreadable cache file: recompute and overwrite it
+        try:
+            yield
+            if self._dirty and path is not None:
+                from bench.metrics.downstream.cache import _atomic
+
+                _atomic(path, lambda fh: np.savez(fh, digest=np.array(self._digest), **self._store))
+        finally:
+            self._digest, self._length, self._store = "", -1, {}
+
+    def _cached_build(self, signal, window):
+        from visqol.gammatone import Spectrogram
+
+        if not self._digest or len(signal.data) != self._length or self._hash(signal.data) != self._digest:
+            return self._build(signal, window)
+        key = f"spec_{signal.sample_rate}_{window.size}_{window.overlap!r}".replace(".", "p")
+        if key not in self._store:
+            spec = self._build(signal, window)
+            self._store[key], self._store[key + "_bands"] = spec.data, spec.center_freq_bands
+            self._dirty = True
+        return Spectrogram(self._store[key].copy(), self._store[key + "_bands"].copy())
+
+    def _cached_vad(self, signal, start_sample: int, total_samples: int, frame_len: int):
+        if not self._digest:
+            return self._vad(signal, start_sample, total_samples, frame_len)
+        # called with the normalised reference only (VadPatchCreator.create_ref_patch_indices)
+        key = f"vad_{self._hash(signal.data)[:16]}_{start_sample}_{total_samples}_{frame_len}"
+        if key not in self._store:
+            self._store[key] = np.asarray(self._vad(signal, start_sample, total_samples, frame_len), dtype=np.float64)
+            self._dirty = True
+        return self._store[key].tolist()
 
 
 class _Visqol(Metric):
@@ -77,6 +158,7 @@ class _Visqol(Metric):
             api.create(mode="speech", use_lattice_model=self.lattice, search_window=self.search_window,
                        lattice_model_path=self._model_file() if self.lattice else None,
                        use_unscaled_speech=self.unscaled)
+        self._reference_side = ReferenceSide(api)
         return api
 
     def _model_file(self) -> str:
@@ -105,16 +187,27 @@ class _Visqol(Metric):
         out["search_window"] = self.search_window
         return out
 
+    def _reference_cache_file(self, item) -> Path | None:
+        """Where this item's reference-side features live in the suite cache (None: memory only)."""
+        if self.context is None or item is None:
+            return None
+        from bench.metrics.downstream.cache import safe_name
+
+        return (self.context.cache_dir / "visqol" / f"{self.name}-{self.backend_version()}"
+                / f"{safe_name(item.id)}.npz")
+
     def score(self, *, reference: Audio, estimate: Audio, item=None) -> Score:
         check_pair(self.name, reference=reference, estimate=estimate, min_seconds=MIN_SECONDS,
                    equal_length=False)
         if estimate.duration < MIN_SECONDS:
             raise MetricInputError(f"{self.name}: estimate too short ({estimate.duration:.3f} s; "
                                    f"needs at least {MIN_SECONDS} s)")
+        ref = reference.samples.astype(np.float64)
+        api = self._api
         try:
-            result = self._api.measure_from_arrays(ref_array=reference.samples.astype(np.float64),
-                                                   deg_array=estimate.samples.astype(np.float64),
-                                                   sample_rate=reference.sample_rate)
+            with self._reference_side.using(ref, self._reference_cache_file(item)):
+                result = api.measure_from_arrays(ref_array=ref, deg_array=estimate.samples.astype(np.float64),
+                                                 sample_rate=reference.sample_rate)
         except (ValueError, IndexError) as exc:  # the backend's way of saying "too short / no patches"
             raise MetricInputError(f"{self.name}: cannot score this pair ({type(exc).__name__}: {exc})") from exc
         mos = float(result.moslqo)

@@ -120,6 +120,11 @@ def init_worker() -> None:
     CTranslate2's pools otherwise fight over the cores: GE2E went from 0.15 s to 8 s per clip.)"""
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")  # ViSQOL's numba kernels: no oversubscription
+    # numpy's BLAS started its thread pool when this process imported numpy (before this ran), so
+    # the variables above come too late for it: limit it now, or 2 workers run 2 BLAS threads each.
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
     try:
         import torch
 

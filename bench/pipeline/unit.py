@@ -17,6 +17,7 @@ from bench.errors import BenchError
 from bench.metrics import MetricContext, metric_class
 from bench.metrics.base import Metric
 from bench.metrics.measure import measure, short_error
+from bench.pipeline import identity
 from bench.pipeline.align import align
 from bench.pipeline.tokens import save_tokens
 from bench.suites.items import Item
@@ -150,19 +151,28 @@ def save_reconstruction(run_dir, label: str, item_id: str, audio: Audio) -> None
     sf.write(str(path), audio.samples, audio.sample_rate, subtype="PCM_16")
 
 
-def reconstruct(codec_spec: str, item: Item, policy: AudioPolicy | None = None) -> tuple[Audio, Audio]:
+def reconstruct(codec_spec: str, item: Item, policy: AudioPolicy | None = None,
+                options: CodecOptions | None = None) -> tuple[Audio, Audio]:
     """(reference, aligned reconstruction) of one item, by the same steps as :func:`process_unit`;
     for re-decoding a few items to listen to (``bench report --listen``) without a new run."""
+    from bench.adapters import parse_setting
+
     reference = load_audio(item.path, policy or AudioPolicy())
-    codec = _codec(codec_spec)
+    codec = _codec(parse_setting(codec_spec), options if options is not None else CodecOptions.from_env())
     decoded = codec.decode(codec.encode(resample(reference, codec.sample_rate)))
     estimate, _ = align(reference, resample(decoded, reference.sample_rate))
     return reference, estimate
 
 
 def _score(name: str, ctx: MetricContext, reference: Audio, estimate: Audio, item: Item) -> dict[str, Any]:
+    # ``seconds``: wall time of this metric on this item (resampling and first-call model loading
+    # included), so benchmarks/pipeline_speed.py can say where a run's time goes.
+    t0 = time.perf_counter()
     try:
         metric = _metric(name, ctx)
     except Exception as exc:  # a metric that cannot even be built fails its rows, not the unit
-        return {"value": math.nan, "weight": 1.0, "error": _short_error(exc)}
-    return measure(metric, reference=reference, estimate=estimate, item=item).row_fields()
+        return {"value": math.nan, "weight": 1.0, "error": _short_error(exc),
+                "seconds": round(time.perf_counter() - t0, 6)}
+    # the original row's identity scores are computed once per suite (bench/pipeline/identity.py)
+    fields = measure(metric, reference=reference, estimate=estimate, item=item, scorer=identity.score).row_fields()
+    return {**fields, "seconds": round(time.perf_counter() - t0, 6)}
