@@ -22,7 +22,7 @@ from bench.stats import Interval, mean_ci, paired_diff_ci  # noqa: F401  (CIs fo
 from bench.stats import summary_ci
 from bench.suites.selection import Selection
 
-__all__ = ["run", "score", "report", "card", "gate", "listing", "info", "speed", "tokens", "data_check", "data_fetch",
+__all__ = ["run", "score", "report", "card", "card_markdown", "gate", "listing", "info", "speed", "tokens", "data_check", "data_fetch",
            "split_names", "Selection", "ESC_PAPER", "baseline_create", "baseline_update", "baseline_show",
            "summary_ci", "RunResult", "GateResult", "Report"]
 
@@ -74,6 +74,13 @@ def card(run_dirs: list[Path], layout: str | Path = "nemo-card", out: Path | Non
 
     return build_card(run_dirs, layout, out, formats=formats, speed=speed, worst=worst, listen=listen,
                       listen_metric=listen_metric, bd_method=bd_method)
+
+
+def card_markdown(card) -> str:
+    """A card report (from :func:`card`) as markdown text."""
+    from bench.reporting.formats import markdown
+
+    return markdown(card)
 
 
 def gate(baseline: Path, run_dir: Path, config: Path | None = None, strict: bool = False) -> GateResult:

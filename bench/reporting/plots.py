@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.reporting.tables import CARD_ORDER, display_name
+from bench.reporting.tables import card_order, display_name
 
 #: rows that are not codecs: the uncoded reference would sit at the PCM rate and flatten the plot
 NOT_A_CURVE = {"original"}
@@ -50,7 +50,7 @@ def curve_points(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
 def plottable_metrics(summary: pd.DataFrame, wanted: list[str] | None = None) -> list[str]:
     have = set(summary["metric"]) if not summary.empty else set()
     derived = set(REFERENCE_LINES.values()) | {"min-dcf-original"}
-    cands = wanted if wanted is not None else [m for m in CARD_ORDER if m != "kbps"] + sorted(have - set(CARD_ORDER))
+    cands = wanted if wanted is not None else card_order(sorted(have))  # ranks declared by each metric
     return [m for m in cands if m in have and m not in derived and m != "kbps"
             and not curve_points(summary, m).empty]
 

@@ -87,7 +87,7 @@ def wide_table(summary: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame()
     labels = list(dict.fromkeys(summary["label"]))
     metrics = list(dict.fromkeys(summary["metric"]))
-    metrics = _card_order(metrics)
+    metrics = card_order(metrics)
     table = summary.pivot_table(index="label", columns="metric", values="mean", aggfunc="first", sort=False)
     table = table.reindex(index=labels, columns=metrics)
     n = summary.groupby("label", sort=False)["n"].max().reindex(labels)
@@ -101,7 +101,7 @@ def wide_table(summary: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
-def _card_order(metrics: list[str]) -> list[str]:
+def card_order(metrics: list[str]) -> list[str]:
     """Columns by the rank each metric declares (bitrate, perceptual quality, intelligibility,
     signal, spectral, downstream); set-level metrics right after the metric that derives them;
     unknown names last, in their order (a stable sort)."""

@@ -7,13 +7,12 @@ import pytest
 
 from bench.metrics.signal import SISDR
 from bench.metrics.stoi_metric import Stoi
-from bench.pipeline import runner
+from bench.pipeline import executors
 from bench.pipeline.runner import run
 
 
 def test_original_row_scored_once_per_suite(tmp_path, monkeypatch):
-    monkeypatch.setattr(runner, "CACHE_DIR", tmp_path / "cache")
-    args = dict(limit=2, jobs=1, progress=False)
+    args = dict(limit=2, jobs=1, progress=False, cache_dir=tmp_path / "cache")
     first = run(["original", "opus@6"], "demo", ["si-sdr", "stoi"], out=tmp_path / "a", **args)
 
     def must_not_run(self, **kw):
@@ -37,8 +36,8 @@ def test_original_row_scored_once_per_suite(tmp_path, monkeypatch):
 
 
 def test_rows_record_seconds_per_metric(tmp_path, monkeypatch):
-    monkeypatch.setattr(runner, "CACHE_DIR", tmp_path / "cache")
-    res = run(["opus@6"], "demo", ["si-sdr", "stoi"], out=tmp_path / "a", limit=2, jobs=1, progress=False)
+    res = run(["opus@6"], "demo", ["si-sdr", "stoi"], out=tmp_path / "a", limit=2, jobs=1, progress=False,
+              cache_dir=tmp_path / "cache")
     scored = res.rows[res.rows["metric"].isin(["si-sdr", "stoi"])]
     assert len(scored) == 4
     assert all(s >= 0 and math.isfinite(s) for s in scored["seconds"])
@@ -51,5 +50,5 @@ def test_worker_initialiser_limits_blas_to_one_thread():
     from threadpoolctl import threadpool_info, threadpool_limits
 
     with threadpool_limits(None):  # restore whatever the test process had afterwards
-        runner._init_worker()
+        executors.init_worker()
         assert all(pool["num_threads"] == 1 for pool in threadpool_info())

@@ -33,13 +33,11 @@ def register(app: typer.Typer) -> None:
             if out:
                 typer.echo(f"\nwrote {', '.join(str(p) for p in rep.files)}")
             return
-        from bench.reporting.formats import markdown
-
         formats = tuple(f.strip() for f in fmt.split(",") if f.strip())
         card = api.card(runs, layout, out, formats=formats, speed=speed, worst=worst, listen=listen,
                         listen_metric=listen_metric, bd_method=bd_method)
         if out is None:
-            typer.echo(markdown(card))
+            typer.echo(api.card_markdown(card))
         else:
             typer.echo(f"wrote {len(card.files)} files to {out} "
                        f"({', '.join(p.name for p in card.files if p.parent == Path(out))}, plots/)")
