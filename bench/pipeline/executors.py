@@ -2,8 +2,9 @@
 
 The runner only needs ``Executor.run(units) -> iterator of (unit, outcome)``; it appends each
 outcome to the run directory as it arrives, so an executor never touches files. Executors are
-registered by name (``@register_executor("local")``) so another backend (a Ray cluster, say) is
-one new class behind the same interface.
+registered by name (``@register_executor("local")``) so another backend is one new class behind
+the same interface; one that needs an optional package is registered lazily (``_LAZY``), so that
+importing codecbench never imports it.
 
 Why not ``concurrent.futures.ProcessPoolExecutor``: a native crash (segfault in a codec library,
 an OOM kill) breaks the whole pool, and a hung task cannot be cancelled once it runs. The local
@@ -16,6 +17,7 @@ the outcome is a :class:`Failed` that the runner turns into counted rows, and th
 from __future__ import annotations
 
 import importlib
+import inspect
 import math
 import os
 import signal
@@ -26,7 +28,7 @@ from multiprocessing import get_context
 from multiprocessing.connection import wait
 from typing import Any, Callable, Iterable, Iterator, Protocol, TypeVar
 
-from bench.errors import UnknownNameError
+from bench.errors import BenchError, UnknownNameError
 from bench.pipeline.unit import UnitResult, UnitSpec, process_unit
 from bench.suites.items import Item
 
@@ -79,19 +81,46 @@ class Failed:
     reason: str
 
 
+#: a unit whose worker dies is tried this many times in total (each time in another worker)
+CRASH_ATTEMPTS = 2
+
+
+def retry_or_fail(queue: deque[tuple[Unit, int]], unit: Unit, attempt: int, how: str) -> Failed | None:
+    """A unit whose worker died (``how``: signal, exit code, the backend's error) goes back to
+    the front of ``queue`` for another worker, or, on its last attempt, fails with the reason
+    every executor records for it."""
+    if attempt < CRASH_ATTEMPTS:
+        queue.appendleft((unit, attempt + 1))
+        return None
+    return Failed(f"worker crashed: {how} while coding/scoring {unit.describe()} "
+                  f"(also in a fresh worker; not retried again)")
+
+
+def timed_out(unit: Unit) -> Failed:
+    """The reason for a unit cut off at :meth:`Unit.deadline_s` (its worker is killed)."""
+    return Failed(f"timed out: coding/scoring {unit.describe()} took longer than {unit.deadline_s():g} s; "
+                  "worker killed")
+
+
 class Executor(Protocol):
     """Runs units; yields ``(unit, UnitResult | Failed)`` exactly once per unit, in completion order.
 
-    A new backend (e.g. Ray) implements this, registers with ``@register_executor("ray")`` and
-    is constructed as ``cls(jobs=N)``. It must call :func:`init_worker` and
-    :func:`import_plugins` (``unit.spec.options.plugins``) wherever :func:`process_unit` runs, and
-    report a unit lost to its worker as ``Failed(reason)`` instead of raising.
+    A new backend implements this, registers with ``@register_executor(name)`` and is constructed
+    as ``cls(jobs=N or None, **options)`` (options: its own keyword arguments, e.g. Ray's
+    ``address``). It must call :func:`init_worker` and :func:`import_plugins`
+    (``unit.spec.options.plugins``) wherever :func:`process_unit` runs, and report a unit lost to
+    its worker as ``Failed(reason)`` (:func:`retry_or_fail`, :func:`timed_out`) instead of raising.
+    ``info()`` is what the run manifest records about where the units ran.
     """
 
     def run(self, units: Iterable[Unit]) -> Iterator[tuple[Unit, UnitResult | Failed]]: ...
 
+    def info(self) -> dict[str, Any]: ...
+
 
 _EXECUTORS: dict[str, Callable[..., Executor]] = {}
+#: executors whose module imports an optional package when used: registered on first look-up
+_LAZY: dict[str, str] = {}
 E = TypeVar("E")
 
 
@@ -106,13 +135,25 @@ def register_executor(name: str):
 
 
 def executor_class(name: str) -> Callable[..., Executor]:
+    if name not in _EXECUTORS and name in _LAZY:
+        importlib.import_module(_LAZY[name])
     if name not in _EXECUTORS:
-        raise UnknownNameError("executor", name, _EXECUTORS)
+        raise UnknownNameError("executor", name, {*_EXECUTORS, *_LAZY})
     return _EXECUTORS[name]
 
 
-def create_executor(name: str, *, jobs: int) -> Executor:
-    return executor_class(name)(jobs=jobs)
+def create_executor(name: str, *, jobs: int | None, **options: Any) -> Executor:
+    """``jobs``: how many units at once (None: the executor's default). ``options`` not given are
+    None; one the executor does not take (``address`` for ``local``) is an error, not ignored."""
+    cls = executor_class(name)
+    given = {key: value for key, value in options.items() if value is not None}
+    takes = inspect.signature(cls).parameters
+    for key in given:
+        if key not in takes:
+            users = sorted(n for n in {*_EXECUTORS, *_LAZY} if key in inspect.signature(executor_class(n)).parameters)
+            raise BenchError(f"executor {name!r} takes no {key!r} option (--{key} is for --executor "
+                             f"{' or '.join(users) or '(none)'})")
+    return cls(jobs=jobs, **given)
 
 
 def init_worker() -> None:
@@ -145,7 +186,7 @@ class InlineExecutor:
     """Units one after another in this process: no isolation (a segfault ends the run, a hang
     hangs it). For debugging with pdb or profilers; ``local`` is the default."""
 
-    def __init__(self, jobs: int = 1) -> None:
+    def __init__(self, jobs: int | None = 1) -> None:
         self.jobs = 1
 
     def run(self, units: Iterable[Unit]) -> Iterator[tuple[Unit, UnitResult | Failed]]:
@@ -153,6 +194,9 @@ class InlineExecutor:
         for unit in units:
             import_plugins(unit.spec.options.plugins)
             yield unit, process_unit(unit.spec, unit.item)
+
+    def info(self) -> dict[str, Any]:
+        return {"in_process": True}
 
 
 def _worker_main(conn, plugins: tuple[str, ...]) -> None:
@@ -207,12 +251,13 @@ class LocalExecutor:
     worker sees the same units in the same order with the same thread settings.
     """
 
-    #: a unit whose worker crashes is tried this many times in total (each in a fresh worker)
-    attempts = 2
-
-    def __init__(self, jobs: int = 1) -> None:
-        self.jobs = max(1, int(jobs))
+    def __init__(self, jobs: int | None = 1) -> None:
+        """``jobs``: worker processes (None: one per core)."""
+        self.jobs = max(1, int(jobs or os.cpu_count() or 1))
         self._ctx = get_context("spawn")
+
+    def info(self) -> dict[str, Any]:
+        return {"workers": self.jobs}
 
     def _start(self, plugins: tuple[str, ...]) -> _Slot:
         parent, child = self._ctx.Pipe(duplex=True)
@@ -267,16 +312,12 @@ class LocalExecutor:
                                 continue
                         except (EOFError, OSError):  # died mid-unit: segfault, abort, OOM kill
                             slot.process.join(timeout=5)
-                            why = f"worker crashed: {_signal_name(slot.process.exitcode)} while coding/scoring {unit.describe()}"
                             slots[i] = self._replace(slot, plugins)
-                            if slot.attempt < self.attempts:
-                                queue.appendleft((unit, slot.attempt + 1))
+                            outcome = retry_or_fail(queue, unit, slot.attempt, _signal_name(slot.process.exitcode))
+                            if outcome is None:
                                 continue
-                            outcome = Failed(f"{why} (also in a fresh worker; not retried again)")
                     elif slot.deadline is not None and time.monotonic() >= slot.deadline:
-                        limit = unit.deadline_s()
-                        outcome = Failed(f"timed out: coding/scoring {unit.describe()} took longer than "
-                                         f"{limit:g} s; worker killed")
+                        outcome = timed_out(unit)
                         slots[i] = self._replace(slot, plugins, kill=True)
                     if outcome is None:
                         continue

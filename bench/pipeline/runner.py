@@ -68,7 +68,7 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
         out: Path | None = None, limit: int | None = None, jobs: int | None = None,
         progress: bool = True, selection: Selection | None = None, allow_untrained: bool = False,
         timeout: float | None = None, plugins: list[str] | tuple[str, ...] = (),
-        executor: str = "local", device: str = "cpu", cache_dir: Path | None = None,
+        executor: str = "local", address: str | None = None, device: str = "cpu", cache_dir: Path | None = None,
         save_audio: bool = False) -> RunResult:
     """``allow_untrained``: run codecs with random-init weights (refused otherwise); every row,
     summary and table of such a codec is then labelled untrained.
@@ -77,25 +77,28 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
     the unit recorded as failed (None: 20 x the item's duration + 300 s; 0: no limit).
     ``plugins``: modules to import first, here and in every worker, that register extra codecs,
     metrics or corpus loaders. ``executor``: where units run (``local`` worker processes, which
-    survive crashes and hangs; ``inline`` in this process, for debugging). ``save_audio``: keep each
+    survive crashes and hangs; ``inline`` in this process, for debugging); ``address``: where a
+    cluster executor finds its cluster; ``jobs``: units at once (None: one per core; see each
+    executor). ``save_audio``: keep each
     decoded, aligned reconstruction as RUN/audio/LABEL/ITEM.wav. ``device``: torch
     device for neural codecs. ``cache_dir``: where per-suite original-side work (transcripts,
     embeddings) is kept (default: ``$BENCH_CACHE`` or reports/cache).
 
     All of these travel to the workers inside each unit (:class:`RunOptions`), not through
-    environment variables.
+    environment variables; ``executor``, ``jobs`` and ``address`` go to the executor's constructor.
     """
-    from bench.pipeline.executors import executor_class, import_plugins
+    from bench.pipeline.executors import create_executor, import_plugins
 
-    executor_class(executor)  # an unknown name fails before any work
+    # an unknown name, an option the executor does not take or its missing package fail before any work
+    runner = create_executor(executor, jobs=jobs, address=address)
     options = RunOptions(allow_untrained=allow_untrained, device=device, timeout=timeout, plugins=tuple(plugins))
     import_plugins(options.plugins)
-    return _run(codecs, suite, metrics, out=out, limit=limit, jobs=jobs, progress=progress, selection=selection,
-                options=options, executor=executor, cache_dir=Path(cache_dir) if cache_dir else default_cache_dir(),
-                save_audio=save_audio)
+    return _run(codecs, suite, metrics, out=out, limit=limit, progress=progress, selection=selection,
+                options=options, executor=runner, executor_name=executor,
+                cache_dir=Path(cache_dir) if cache_dir else default_cache_dir(), save_audio=save_audio)
 
 
-def _run(codecs, suite, metrics, *, out, limit, jobs, progress, selection, options, executor, cache_dir,
+def _run(codecs, suite, metrics, *, out, limit, progress, selection, options, executor, executor_name, cache_dir,
          save_audio=False) -> RunResult:
     codec_specs = split_names(codecs)
     if not codec_specs:
@@ -124,11 +127,12 @@ def _run(codecs, suite, metrics, *, out, limit, jobs, progress, selection, optio
     metric_names = [cls.name for cls in metric_classes]
 
     suite_hash = the_suite.content_hash()
-    path = Path(out) if out else RUNS_DIR / run_id(the_suite, suite_hash, labels, metric_names, limit, selection)
+    # absolute: workers write into it (tokens, audio, embeddings) from whatever directory they run in
+    path = (Path(out) if out else RUNS_DIR / run_id(the_suite, suite_hash, labels, metric_names, limit, selection)).absolute()
     rundir = RunDir(path)
     rundir.create()
     ctx = MetricContext(suite=the_suite.name, suite_hash=suite_hash,
-                        cache_dir=cache_dir / f"{the_suite.name}-{suite_hash[:12]}", run_dir=path, items=items,
+                        cache_dir=cache_dir.absolute() / f"{the_suite.name}-{suite_hash[:12]}", run_dir=path, items=items,
                         suite_spec=the_suite.spec, suite_source=the_suite.source)
     ctx.cache_dir.mkdir(parents=True, exist_ok=True)
 
@@ -139,6 +143,7 @@ def _run(codecs, suite, metrics, *, out, limit, jobs, progress, selection, optio
     if selection is not None:  # recorded so a CI gate can prove it compared the same items
         manifest["suite"].update(selection=selection.as_dict(), subset=selection.describe())
     manifest["suite"]["item_ids_sha256"] = ids_digest(items)
+    manifest["executor"] = {"name": executor_name, **executor.info()}
     rundir.write_manifest(manifest)
 
     from bench.metrics import Score  # noqa: F401  (ensures registry import in this process)
@@ -148,7 +153,8 @@ def _run(codecs, suite, metrics, *, out, limit, jobs, progress, selection, optio
     spec_for = {s.label: UnitSpec(the_suite.name, s, metric_names, ctx, the_suite.policy, options,
                             save_audio)
                 for s in settings}
-    _execute(todo, spec_for, rundir, jobs or os.cpu_count() or 1, progress, executor)
+    _execute(todo, spec_for, rundir, executor, progress)
+    manifest["executor"] = {"name": executor_name, **executor.info()}  # now with what it found (Ray's cluster)
 
     rows = rundir.rows()
     rows = rows[rows["label"].isin(labels) & rows["item"].isin({it.id for it in items} | {SET_ITEM})]
@@ -178,16 +184,16 @@ def _finalize(metric_names: list[str], ctx: MetricContext, rows: pd.DataFrame, l
     return out
 
 
-def _execute(todo, spec_for, rundir: RunDir, jobs: int, progress: bool, executor: str = "local") -> None:
+def _execute(todo, spec_for, rundir: RunDir, executor, progress: bool) -> None:
     """Hand the units to the executor and append each outcome as it arrives (so a stop loses
     little); a crashed or timed-out unit comes back as a failure and becomes counted rows."""
     from tqdm import tqdm
 
-    from bench.pipeline.executors import Failed, Unit, create_executor
+    from bench.pipeline.executors import Failed, Unit
 
     bar = tqdm(total=len(todo), desc="items", unit="item", disable=not progress or not todo, file=sys.stderr)
     units = [Unit(spec_for[label], item) for label, item in todo]
-    for unit, outcome in create_executor(executor, jobs=jobs).run(units):
+    for unit, outcome in executor.run(units):
         if isinstance(outcome, Failed):
             outcome = failed_unit(unit.spec, unit.item, outcome.reason)
         rundir.append(*outcome)
@@ -218,7 +224,7 @@ def _manifest(suite: Suite, suite_hash: str, items, limit, settings, metric_clas
         "cache_dir": str(ctx.cache_dir),
     }
     if previous:
-        manifest["resumed_from"] = {k: previous.get(k) for k in ("started", "git")}
+        manifest["resumed_from"] = {k: previous.get(k) for k in ("started", "git", "executor")}
     return manifest
 
 
