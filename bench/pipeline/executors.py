@@ -3,8 +3,8 @@
 The runner only needs ``Executor.run(units) -> iterator of (unit, outcome)``; it appends each
 outcome to the run directory as it arrives, so an executor never touches files. Executors are
 registered by name (``@register_executor("local")``) so another backend is one new class behind
-the same interface; one that needs an optional package is registered lazily (``_LAZY``), so that
-importing codecbench never imports it.
+the same interface; ``ray`` (bench/pipeline/ray_executor.py) is registered lazily, so that
+importing codecbench never imports Ray.
 
 Why not ``concurrent.futures.ProcessPoolExecutor``: a native crash (segfault in a codec library,
 an OOM kill) breaks the whole pool, and a hung task cannot be cancelled once it runs. The local
@@ -120,7 +120,7 @@ class Executor(Protocol):
 
 _EXECUTORS: dict[str, Callable[..., Executor]] = {}
 #: executors whose module imports an optional package when used: registered on first look-up
-_LAZY: dict[str, str] = {}
+_LAZY = {"ray": "bench.pipeline.ray_executor"}
 E = TypeVar("E")
 
 

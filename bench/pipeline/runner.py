@@ -77,9 +77,9 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
     the unit recorded as failed (None: 20 x the item's duration + 300 s; 0: no limit).
     ``plugins``: modules to import first, here and in every worker, that register extra codecs,
     metrics or corpus loaders. ``executor``: where units run (``local`` worker processes, which
-    survive crashes and hangs; ``inline`` in this process, for debugging); ``address``: where a
-    cluster executor finds its cluster; ``jobs``: units at once (None: one per core; see each
-    executor). ``save_audio``: keep each
+    survive crashes and hangs; ``ray`` tasks on a local Ray instance or, with ``address``
+    (``auto`` or ``HOST:PORT``), on a running cluster; ``inline`` in this process, for debugging);
+    ``jobs``: units at once (None: one per core; see each executor). ``save_audio``: keep each
     decoded, aligned reconstruction as RUN/audio/LABEL/ITEM.wav. ``device``: torch
     device for neural codecs. ``cache_dir``: where per-suite original-side work (transcripts,
     embeddings) is kept (default: ``$BENCH_CACHE`` or reports/cache).

@@ -14,7 +14,9 @@ def register(app: typer.Typer) -> None:
         metric: Optional[list[str]] = typer.Option(None, "--metric", "-m", help="metric name(s); default: all that apply"),
         limit: Optional[int] = typer.Option(None, "--limit", help="deterministic subset of N items"),
         out: Optional[Path] = typer.Option(None, "--out", help="run directory (default: reports/runs/SUITE-HASH)"),
-        jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="worker processes (default: all cores)"),
+        jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="units at once: worker processes (default: all "
+                                           "cores); with --executor ray, the CPUs of the local Ray instance, or "
+                                           "with --address the most tasks in flight (default: 2 per cluster CPU)"),
         progress: bool = typer.Option(True, "--progress/--no-progress"),
         subset: Optional[int] = typer.Option(None, "--subset", help="seeded deterministic subset of N items"),
         seed: int = typer.Option(0, "--seed", help="seed for --subset"),
@@ -29,7 +31,12 @@ def register(app: typer.Typer) -> None:
                                                 "300 s; 0: no limit)"),
         device: str = typer.Option("cpu", "--device", help="torch device for neural codecs (cpu, cuda, cuda:1)"),
         executor: str = typer.Option("local", "--executor", help="where units run: local (worker processes that "
-                                     "survive crashes and hangs) or inline (this process, for debugging)"),
+                                     "survive crashes and hangs), ray (Ray tasks: a local instance, or a cluster "
+                                     "with --address; pip install 'codecbench[ray]') or inline (this process, for "
+                                     "debugging)"),
+        address: Optional[str] = typer.Option(None, "--address", help="with --executor ray: the cluster to run on, "
+                                              "'auto' (the one `ray start` runs on this machine) or HOST:PORT "
+                                              "(default: start a local instance)"),
         plugin: Optional[list[str]] = typer.Option(None, "--plugin", help="Python module to import first (here and "
                                                    "in every worker) that registers extra codecs/metrics/loaders"),
         save_audio: bool = typer.Option(False, "--save-audio", help="keep each decoded, aligned reconstruction as "
@@ -44,7 +51,7 @@ def register(app: typer.Typer) -> None:
         result = api.run(codec, suite, metric, out=out, limit=limit, jobs=jobs, progress=progress,
                          selection=None if selection.is_all else selection,
                          allow_untrained=allow_untrained, timeout=timeout, plugins=plugin or (), device=device,
-                         executor=executor, save_audio=save_audio)
+                         executor=executor, address=address, save_audio=save_audio)
         typer.echo(result.markdown)
         failed = int(result.summary["n_failed"].max()) if not result.summary.empty else 0
         typer.echo(f"\nrun directory: {result.path}  ({result.n_units} units, {result.n_skipped} resumed"
