@@ -125,7 +125,7 @@ E = TypeVar("E")
 
 
 def register_executor(name: str):
-    """Class decorator: make an executor selectable by name; constructed as ``cls(jobs=N)``."""
+    """Class decorator: make an executor selectable by name; constructed as ``cls(jobs=N, **options)``."""
 
     def wrap(cls: E) -> E:
         _EXECUTORS[name] = cls  # type: ignore[assignment]

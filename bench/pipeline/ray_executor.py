@@ -82,7 +82,7 @@ def plugin_roots(plugins: Iterable[str]) -> tuple[str, ...]:
     ``sys.path``; a Ray worker has its node's, so it appends these to import the same modules."""
     roots = []
     for name in plugins:
-        file = getattr(importlib.import_module(name), "__file__", None)
+        file = importlib.import_module(name).__file__
         if file:  # a namespace package has none; it must then be importable on the nodes as is
             path = Path(file).resolve()
             roots.append(str(path.parents[name.count(".") + (path.name == "__init__.py")]))
