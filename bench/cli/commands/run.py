@@ -32,7 +32,7 @@ def register(app: typer.Typer) -> None:
         device: str = typer.Option("cpu", "--device", help="torch device for neural codecs (cpu, cuda, cuda:1)"),
         executor: str = typer.Option("local", "--executor", help="where units run: local (worker processes that "
                                      "survive crashes and hangs), ray (Ray tasks: a local instance, or a cluster "
-                                     "with --address; pip install 'codecbench[ray]') or inline (this process, for "
+                                     "with --address; needs the optional 'ray' extra) or inline (this process, for "
                                      "debugging)"),
         address: Optional[str] = typer.Option(None, "--address", help="with --executor ray: the cluster to run on, "
                                               "'auto' (the one `ray start` runs on this machine) or HOST:PORT "
