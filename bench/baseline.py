@@ -59,8 +59,35 @@ def write(run_dirs: list[Path], out: Path, *, overwrite: bool) -> list[Path]:
             "from_runs": [m["run_dir"] for m in manifests], "git": first.get("git"),
             "started": first.get("started"), "environment": first.get("environment"),
             "suite": first.get("suite"), "asr": _asr(first), "runs": manifests}
-    mp.write_text(json.dumps(meta, indent=1, sort_keys=True, default=str) + "\n")
+    mp.write_text(json.dumps(_portable(meta, _run_roots(manifests)), indent=1, sort_keys=True, default=str) + "\n")
     return [out, rp, mp]
+
+
+def _run_roots(manifests: list[dict[str, Any]]) -> list[str]:
+    """Checkouts the runs were made in (a baseline is committed: no machine's absolute paths in it).
+    The default per-suite cache lives at ``<checkout>/reports/cache/``, which names the checkout."""
+    roots = []
+    for m in manifests:
+        cache = str(m.get("cache_dir") or "")
+        if "/reports/cache/" in cache:
+            roots.append(cache.split("/reports/cache/")[0])
+    return list(dict.fromkeys(roots))
+
+
+def _portable(value: Any, roots: list[str]) -> Any:
+    """Every path string in a manifest relative to its checkout, or ``package:file`` for installed files."""
+    from bench.reporting.paths import portable_path
+
+    if isinstance(value, dict):
+        return {k: _portable(v, roots) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_portable(v, roots) for v in value]
+    if isinstance(value, str) and value.startswith("/"):
+        for root in roots:
+            if value == root or value.startswith(root + "/"):
+                return portable_path(value, root)
+        return portable_path(value)
+    return value
 
 
 def _asr(manifest: dict[str, Any]) -> dict[str, Any]:

@@ -46,13 +46,14 @@ def main() -> None:
     keep = b_rows["item"].isin(items)
     b_sub = b_rows[keep]
     # set-level rows (wer-original) must be recomputed over the subset: derive from the item rows
+    from bench.metrics import ItemScore
     from bench.metrics.downstream.asr import WER
 
     def with_set_rows(rows: pd.DataFrame) -> pd.DataFrame:
         out = [rows[rows["item"] != "*"]]
         for label, g in rows[rows["metric"] == "wer"].groupby("label"):
             g = g[g["item"] != "*"]
-            for r in WER(None).finalize(g):
+            for r in WER(None).finalize(ItemScore.from_rows(g)):
                 out.append(pd.DataFrame([{**g.iloc[0][["suite", "label", "codec", "setting"]].to_dict(),
                                           "item": "*", "weight": 1.0, **r}]))
         return pd.concat(out, ignore_index=True)
