@@ -1,7 +1,10 @@
 """Where units run: an executor takes units and yields each one's outcome, in any order.
 
 The runner only needs ``Executor.run(units) -> iterator of (unit, outcome)``; it appends each
-outcome to the run directory as it arrives, so an executor never touches files. Executors are
+outcome to the run directory as it arrives, so an executor never touches files. A unit holds one
+item or a batch of items (``--batch N``); its outcome is one result per item, or one ``Failed``
+for the whole unit, and the runner splits a failed batch and runs its items again one by one, so
+that an item that crashes its worker costs only its own rows. Executors are
 registered by name (``@register_executor("local")``) so another backend (a Ray cluster, say) is
 one new class behind the same interface.
 
@@ -16,7 +19,6 @@ the outcome is a :class:`Failed` that the runner turns into counted rows, and th
 from __future__ import annotations
 
 import importlib
-import math
 import os
 import signal
 import time
@@ -38,38 +40,31 @@ TIMEOUT_CONSTANT_S = 300.0
 
 @dataclass(frozen=True)
 class Unit:
-    """One (item, codec setting) pair to code and score, with everything a worker needs."""
+    """Items (one, or a batch of one codec setting) to code and score, with everything a worker needs."""
 
     spec: UnitSpec
-    item: Item
+    items: tuple[Item, ...]
 
     @property
-    def key(self) -> tuple[str, str]:
-        return (self.item.id, self.spec.setting.label)
+    def key(self) -> tuple[tuple[str, ...], str]:
+        """(item ids, codec label): what the unit covers in the run directory."""
+        return (tuple(item.id for item in self.items), self.spec.setting.label)
 
     def describe(self) -> str:
-        return f"{self.item.id} with {self.spec.setting.label}"
+        return f"{', '.join(item.id for item in self.items)} with {self.spec.setting.label}"
 
     def deadline_s(self) -> float | None:
-        """Seconds this unit may take: the run's ``timeout`` if set (0 or less: no limit), else
-        20 x the item's duration + 300 s."""
+        """Seconds this unit may take: the run's ``timeout`` per item if set (0 or less: no
+        limit), else 20 x the items' duration + 300 s (the constant once: a worker loads its
+        models once per unit at most)."""
         timeout = self.spec.options.timeout
         if timeout is not None:
-            return timeout if timeout > 0 else None
-        duration = self.item.duration
-        if duration is None or not math.isfinite(duration):
-            duration = _probe_duration(self.item)
-        return TIMEOUT_PER_AUDIO_SECOND * duration + TIMEOUT_CONSTANT_S
+            return timeout * len(self.items) if timeout > 0 else None
+        return TIMEOUT_PER_AUDIO_SECOND * sum(item.seconds() for item in self.items) + TIMEOUT_CONSTANT_S
 
-
-def _probe_duration(item: Item) -> float:
-    """Header-only duration; an unreadable file gets 0 (the unit fails fast anyway)."""
-    try:
-        import soundfile as sf
-
-        return float(sf.info(str(item.path)).duration)
-    except Exception:
-        return 0.0
+    def split(self) -> list[Unit]:
+        """One unit per item: how a batch whose worker crashed or timed out is run again."""
+        return [Unit(self.spec, (item,)) for item in self.items]
 
 
 @dataclass(frozen=True)
@@ -80,7 +75,9 @@ class Failed:
 
 
 class Executor(Protocol):
-    """Runs units; yields ``(unit, UnitResult | Failed)`` exactly once per unit, in completion order.
+    """Runs units; yields ``(unit, list[UnitResult] | Failed)`` exactly once per unit, in
+    completion order: the list holds one result per ``unit.items``, from
+    ``process_unit(unit.spec, unit.items)``.
 
     A new backend (e.g. Ray) implements this, registers with ``@register_executor("ray")`` and
     is constructed as ``cls(jobs=N)``. It must call :func:`init_worker` and
@@ -88,7 +85,7 @@ class Executor(Protocol):
     report a unit lost to its worker as ``Failed(reason)`` instead of raising.
     """
 
-    def run(self, units: Iterable[Unit]) -> Iterator[tuple[Unit, UnitResult | Failed]]: ...
+    def run(self, units: Iterable[Unit]) -> Iterator[tuple[Unit, list[UnitResult] | Failed]]: ...
 
 
 _EXECUTORS: dict[str, Callable[..., Executor]] = {}
@@ -148,15 +145,15 @@ class InlineExecutor:
     def __init__(self, jobs: int = 1) -> None:
         self.jobs = 1
 
-    def run(self, units: Iterable[Unit]) -> Iterator[tuple[Unit, UnitResult | Failed]]:
+    def run(self, units: Iterable[Unit]) -> Iterator[tuple[Unit, list[UnitResult] | Failed]]:
         init_worker()
         for unit in units:
             import_plugins(unit.spec.options.plugins)
-            yield unit, process_unit(unit.spec, unit.item)
+            yield unit, process_unit(unit.spec, unit.items)
 
 
 def _worker_main(conn, plugins: tuple[str, ...]) -> None:
-    """Worker loop: receive ``(spec key, spec or None, item)``, send back the unit's result;
+    """Worker loop: receive ``(spec key, spec or None, items)``, send back the unit's results;
     ``None`` means stop. A spec (which holds the suite's whole item list) crosses the pipe once
     per worker, not once per unit."""
     init_worker()
@@ -169,15 +166,16 @@ def _worker_main(conn, plugins: tuple[str, ...]) -> None:
             return
         if task is None:
             return
-        key, spec, item = task
+        key, spec, items = task
         if spec is not None:
             specs[key] = spec
         conn.send("started")  # the deadline counts from here, not from the worker's start-up
-        conn.send(process_unit(specs[key], item))
+        conn.send(process_unit(specs[key], items))
 
 
 @dataclass
 class _Slot:
+    #: None after its worker died or was killed, until there is work for a fresh one
     process: Any
     conn: Any
     unit: Unit | None = None
@@ -207,7 +205,8 @@ class LocalExecutor:
     worker sees the same units in the same order with the same thread settings.
     """
 
-    #: a unit whose worker crashes is tried this many times in total (each in a fresh worker)
+    #: a unit whose worker crashes is tried this many times in total (each in a fresh worker); a
+    #: batch only once, because the runner then tries its items one by one
     attempts = 2
 
     def __init__(self, jobs: int = 1) -> None:
@@ -231,7 +230,7 @@ class LocalExecutor:
             slot.process.join()
         slot.conn.close()
 
-    def run(self, units: Iterable[Unit]) -> Iterator[tuple[Unit, UnitResult | Failed]]:
+    def run(self, units: Iterable[Unit]) -> Iterator[tuple[Unit, list[UnitResult] | Failed]]:
         queue: deque[tuple[Unit, int]] = deque((u, 1) for u in units)
         if not queue:
             return
@@ -242,11 +241,13 @@ class LocalExecutor:
             while queue or any(s.unit is not None for s in slots):
                 for i, slot in enumerate(slots):  # hand out work, retries first (they sit at the left)
                     if slot.unit is None and queue:
+                        if slot.process is None:
+                            slots[i] = slot = self._start(plugins)
                         unit, attempt = queue.popleft()
                         slot.unit, slot.attempt, slot.deadline = unit, attempt, None
                         try:
                             key = id(unit.spec)  # the runner shares one spec per codec setting
-                            slot.conn.send((key, None if key in slot.specs else unit.spec, unit.item))
+                            slot.conn.send((key, None if key in slot.specs else unit.spec, unit.items))
                             slot.specs.add(key)
                         except (BrokenPipeError, OSError):
                             pass  # the worker died idle; found below as a crash and retried
@@ -268,29 +269,33 @@ class LocalExecutor:
                         except (EOFError, OSError):  # died mid-unit: segfault, abort, OOM kill
                             slot.process.join(timeout=5)
                             why = f"worker crashed: {_signal_name(slot.process.exitcode)} while coding/scoring {unit.describe()}"
-                            slots[i] = self._replace(slot, plugins)
-                            if slot.attempt < self.attempts:
+                            slots[i] = self._retire(slot)
+                            attempts = self.attempts if len(unit.items) == 1 else 1
+                            if slot.attempt < attempts:
                                 queue.appendleft((unit, slot.attempt + 1))
                                 continue
-                            outcome = Failed(f"{why} (also in a fresh worker; not retried again)")
+                            outcome = Failed(f"{why} (also in a fresh worker; not retried again)" if attempts > 1 else why)
                     elif slot.deadline is not None and time.monotonic() >= slot.deadline:
                         limit = unit.deadline_s()
                         outcome = Failed(f"timed out: coding/scoring {unit.describe()} took longer than "
                                          f"{limit:g} s; worker killed")
-                        slots[i] = self._replace(slot, plugins, kill=True)
+                        slots[i] = self._retire(slot, kill=True)
                     if outcome is None:
                         continue
                     slots[i].unit = None
                     yield unit, outcome
         finally:
-            for slot in slots:
+            live = [slot for slot in slots if slot.process is not None]
+            for slot in live:
                 try:
                     slot.conn.send(None)
                 except (BrokenPipeError, OSError):
                     pass
-            for slot in slots:
+            for slot in live:
                 self._stop(slot, kill=slot.unit is not None)
 
-    def _replace(self, slot: _Slot, plugins: tuple[str, ...], kill: bool = False) -> _Slot:
+    def _retire(self, slot: _Slot, kill: bool = False) -> _Slot:
+        """Stop a worker that died or hung. Its slot gets a fresh worker when there is work for it:
+        one started now would cost a start-up (and a wait for it to exit) when the run is ending."""
         self._stop(slot, kill=kill)
-        return self._start(plugins)
+        return _Slot(None, None)

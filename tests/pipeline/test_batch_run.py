@@ -1,0 +1,141 @@
+"""``bench run --batch N`` (items of one codec setting coded and scored together) and ``--device``.
+
+- ``--batch 3`` against ``--batch 1`` on demo clips: the classical codec codes item by item, so its
+  rows are bit-identical except GE2E's spk-sim (one forward pass for the batch: float32 rounding);
+  the untrained EnCodec's rows differ by at most the bounds measured here (docs/performance.md);
+- resuming keeps item granularity: a batch whose rows were partly written redoes only the rest;
+- batches are formed deterministically, over all items, so a resumed run keeps them;
+- a batch lost to its worker is split and its items run again one by one (here through a test
+  executor; tests/pipeline/test_isolation.py does it with a real segfault);
+- ``--device cuda`` where torch has no CUDA fails before any work.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from bench.errors import BenchError
+from bench.pipeline import runner
+from bench.pipeline.executors import Failed, InlineExecutor, register_executor
+from bench.pipeline.runner import batches, run
+
+CODECS = ["opus@6", "encodec@6"]
+METRICS = ["si-sdr", "snr", "spk-sim"]
+#: |--batch 3 - --batch 1| per (codec, metric) at most; every other pair is bit-identical. Measured
+#: on these clips: opus spk-sim 0 (GE2E embeddings may differ by ~2e-7), EnCodec SI-SDR 1.6e-4 dB,
+#: SNR 5.4e-8 dB. The untrained EnCodec's output is near silence (SI-SDR -66 dB), which makes its
+#: SI-SDR sensitive; its spk-sim fails the same way in both runs (no speech left after VAD).
+BOUNDS = {("opus@6", "spk-sim"): 1e-6, ("encodec@6", "si-sdr"): 1e-3, ("encodec@6", "snr"): 1e-6}
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("batch")
+    common = dict(limit=3, jobs=1, progress=False, allow_untrained=True, executor="inline", cache_dir=tmp / "cache")
+    return {b: run(CODECS, "demo", METRICS, out=tmp / f"batch{b}", batch=b, **common) for b in (1, 3)}
+
+
+def _by_key(rows: pd.DataFrame) -> pd.DataFrame:
+    rows = rows[rows["item"] != "*"]
+    return rows.set_index(["label", "item", "metric"]).sort_index()
+
+
+def test_batch_of_three_against_one_by_one(runs):
+    one, three = _by_key(runs[1].rows), _by_key(runs[3].rows)
+    assert one.index.equals(three.index)
+    pd.testing.assert_series_equal(one["error"].fillna(""), three["error"].fillna(""))
+    diff = (one["value"] - three["value"]).abs().groupby(level=["label", "metric"]).max().fillna(0.0)
+    for (label, metric), d in diff.items():
+        assert d <= BOUNDS.get((label, metric), 0.0), (label, metric, d)
+    items = pd.read_json(runs[3].path / "items.jsonl", lines=True).set_index("label")["batch"]
+    assert set(items["opus@6"]) == {1} and set(items["encodec@6"]) == {3}  # opus codes item by item
+    execution = json.loads((runs[3].path / "manifest.json").read_text())["execution"]
+    assert execution == {"device": "cpu", "batch": 3}
+
+
+def test_resume_redoes_only_the_missing_items_of_a_batch(runs, tmp_path):
+    first = runs[3].path
+    done = pd.read_json(first / "items.jsonl", lines=True)
+    lost = done[done["label"] == "encodec@6"]["item"].iloc[1]
+    for name in ("rows.jsonl", "items.jsonl"):  # as if the run had stopped before that item's rows
+        lines = (first / name).read_text().splitlines()
+        kept = [ln for ln in lines if not (json.loads(ln)["item"] == lost and json.loads(ln)["label"] == "encodec@6")]
+        (tmp_path / name).write_text("\n".join(kept) + "\n")
+    (tmp_path / "manifest.json").write_text((first / "manifest.json").read_text())
+    again = run(CODECS, "demo", METRICS, out=tmp_path, limit=3, jobs=1, progress=False, allow_untrained=True,
+                executor="inline", batch=3, cache_dir=runs[3].path.parent / "cache")
+    assert again.n_skipped == again.n_units - 1
+    redone = pd.read_json(tmp_path / "items.jsonl", lines=True)
+    assert len(redone) == len(done)  # the lost item's record once more, nothing else redone
+    alone = redone[(redone["item"] == lost) & (redone["label"] == "encodec@6")]
+    assert alone["batch"].tolist() == [1]  # coded alone: the rest of its batch was done
+
+
+def test_batches_are_deterministic_and_sorted_by_duration():
+    from bench.suites import load_suite
+
+    items = load_suite("demo").items[:10]
+    groups = batches(items, 4)
+    assert [len(g) for g in groups] == [4, 4, 2]
+    flat = [it for g in groups for it in g]
+    assert sorted(flat, key=lambda it: it.id) == sorted(items, key=lambda it: it.id)
+    assert [it.seconds() for it in flat] == sorted(it.seconds() for it in items)
+    assert batches(items, 1) == [[it] for it in items]  # --batch 1: the run's order, one by one
+
+
+@register_executor("test-loses-batches")
+class _LosesBatches(InlineExecutor):
+    """Every unit of several items comes back lost (as a crash or a timeout does); single items run."""
+
+    def run(self, units):
+        for unit in units:
+            if len(unit.items) > 1:
+                yield unit, Failed(f"timed out: coding/scoring {unit.describe()} took longer than 1 s; worker killed")
+            else:
+                yield from super().run([unit])
+
+
+def test_a_lost_batch_is_split_and_its_items_run_one_by_one(runs, tmp_path):
+    result = run(CODECS, "demo", METRICS, out=tmp_path, limit=3, jobs=1, progress=False, allow_untrained=True,
+                 executor="test-loses-batches", batch=3, cache_dir=runs[3].path.parent / "cache")
+    pd.testing.assert_frame_equal(_by_key(result.rows)[["value", "error"]], _by_key(runs[1].rows)[["value", "error"]])
+    assert set(pd.read_json(tmp_path / "items.jsonl", lines=True)["batch"].dropna()) == {1}
+
+
+def test_resuming_with_another_batch_size_is_refused(runs):
+    with pytest.raises(BenchError, match="--batch 3.*pass a new --out"):
+        run(CODECS, "demo", METRICS, out=runs[3].path, limit=3, jobs=1, progress=False, allow_untrained=True,
+            executor="inline", batch=1, cache_dir=runs[3].path.parent / "cache")
+
+
+def test_default_run_directory_name_is_unchanged_and_batches_get_their_own():
+    from bench.pipeline.unit import RunOptions
+    from bench.suites import load_suite
+
+    suite = load_suite("demo")
+    args = (suite, "h", ["opus@6"], ["snr"], 3)
+    assert runner.run_id(*args) == runner.run_id(*args, None, RunOptions())
+    assert runner.run_id(*args, None, RunOptions(batch=3)) != runner.run_id(*args)
+
+
+def test_cuda_without_cuda_fails_before_any_work(tmp_path, monkeypatch):
+    import torch
+    from typer.testing import CliRunner
+
+    from bench.cli import app
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    with pytest.raises(BenchError, match=r"--device cuda: torch.cuda.is_available\(\) is False"):
+        run(["opus@6"], "demo", ["snr"], out=tmp_path / "run", limit=1, device="cuda", progress=False)
+    assert not (tmp_path / "run").exists()
+    result = CliRunner().invoke(app, ["run", "--codec", "opus@6", "--limit", "1", "--device", "cuda:1",
+                                      "--out", str(tmp_path / "cli"), "--no-progress"])
+    assert result.exit_code != 0 and "torch.cuda.is_available() is False" in str(result.exception)
+    assert not (tmp_path / "cli").exists()
+    with pytest.raises(BenchError, match="expected cpu, cuda or cuda:N"):
+        run(["opus@6"], "demo", ["snr"], out=tmp_path / "run", device="gpu", progress=False)
+    with pytest.raises(BenchError, match="--batch 0"):
+        run(["opus@6"], "demo", ["snr"], out=tmp_path / "run", batch=0, progress=False)
