@@ -123,7 +123,7 @@ class Codec(ABC):
     adapter_name: ClassVar[str]
     #: Python packages the adapter imports; ``bench list codecs`` reports which are missing.
     requires: ClassVar[tuple[str, ...]] = ()
-    #: True: encode_batch/decode_batch do real batches (``bench run --batch N`` then calls them)
+    #: True: encode_batch/decode_batch do real batches (one call for several items)
     batch_coding: ClassVar[bool] = False
 
     def __init__(self, setting: CodecSetting, options: CodecOptions | None = None) -> None:
@@ -166,6 +166,11 @@ class Codec(ABC):
 
     @abstractmethod
     def decode(self, payload: Payload) -> Audio: ...
+
+    @property
+    def batch_in_runs(self) -> bool:
+        """Whether ``bench run --batch N`` codes this codec's items in batches (else one by one)."""
+        return self.batch_coding
 
     def encode_batch(self, audios: Sequence[Audio]) -> list[Payload]:
         """One payload per input, in order; a batch of one must be exactly :meth:`encode`."""

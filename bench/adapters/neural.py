@@ -149,6 +149,11 @@ class NeuralCodec(Codec):
     the item alone depends on the architecture (padding masks, causal or not) and on the GEMM
     kernels, which may round differently for another batch shape; the differences are measured in
     docs/performance.md. A batch of one is the unbatched call.
+
+    Runs batch neural codecs on CUDA only (:attr:`batch_in_runs`): on the CPU, one thread per
+    worker, a batch measured 1.4-2x slower than the same items one by one (benchmarks/
+    batch_speed.py: larger activations, no parallel hardware to fill), and it changes the shorter
+    items' last frames, so ``--batch N`` on the CPU codes them one by one, exactly as unbatched.
     """
 
     def __init__(self, setting: CodecSetting, options: CodecOptions | None = None) -> None:
@@ -182,6 +187,10 @@ class NeuralCodec(Codec):
     @property
     def sample_rate(self) -> int:
         return self.card.sample_rate
+
+    @property
+    def batch_in_runs(self) -> bool:
+        return self.batch_coding and self.device.type == "cuda"
 
     def _load_checked(self, ref: WeightsRef) -> None:
         self.model, file = self.load(ref)

@@ -18,9 +18,9 @@ from typing import Any
 import pandas as pd
 
 from bench.adapters import adapter_class, create_codec, parse_setting
+from bench.devices import check_device, device_info
 from bench.errors import BenchError
 from bench.metrics import ItemScore, MetricContext, metric_class, resolve_metrics
-from bench.devices import check_device, device_info
 from bench.pipeline.executors import Failed, Unit, create_executor, executor_class, import_plugins
 from bench.pipeline.provenance import environment, git_state
 from bench.pipeline.rundir import RunDir
@@ -95,9 +95,10 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
     survive crashes and hangs; ``inline`` in this process, for debugging). ``save_audio``: keep each
     decoded, aligned reconstruction as RUN/audio/LABEL/ITEM.wav. ``device``: torch device (cpu,
     cuda, cuda:N) for neural codecs, Whisper and the speaker model; CUDA where torch sees none
-    fails here, before any work. ``batch``: items of one codec setting coded and scored together
-    (neural codecs in one padded forward pass, GE2E in one; 1, the default, is the unbatched code;
-    the differences a batch makes are measured in docs/performance.md). ``cache_dir``: where
+    fails here, before any work. ``batch``: items of one codec setting handled together: GE2E
+    and Whisper score them in one call, neural codecs on CUDA code them in one padded forward pass
+    (1, the default, is the unbatched code; the differences a batch makes are measured in
+    docs/performance.md). ``cache_dir``: where
     per-suite original-side work (transcripts, embeddings) is kept (default: ``$BENCH_CACHE`` or
     reports/cache).
 

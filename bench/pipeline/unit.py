@@ -3,8 +3,9 @@ run anywhere.
 
 Workers keep codec and metric instances per process (models load once), and every failure
 becomes rows with NaN and the reason instead of an exception. A unit of several items (``--batch
-N``) is coded in one call where the codec batches (neural codecs: one padded forward pass) and
-scored in one call where the metric batches (GE2E); everything else runs item by item inside it.
+N``) is coded in one call where the codec batches in runs (neural codecs on CUDA: one padded
+forward pass) and scored in one call where the metric batches (GE2E, Whisper); everything else
+runs item by item inside it.
 An item that fails fails alone, with its own reason: a batch call that raises is redone item by
 item. A batch of one is exactly the unbatched code, so ``--batch 1`` (the default) gives the
 rows it always gave.
@@ -119,10 +120,11 @@ class _Coded:
 
 
 def _code(codec, audios: list[Audio]) -> list[_Coded | Exception]:
-    """Encode and decode: several items in one call each where the codec batches (its seconds
-    shared out by length), else item by item (each timed on its own); and item by item when a
-    batch call raises, so that an item the codec cannot take fails alone with its own reason."""
-    if len(audios) > 1 and codec.batch_coding:
+    """Encode and decode: several items in one call each where the codec batches in runs (neural
+    codecs on CUDA; its seconds shared out by length), else item by item (each timed on its own);
+    and item by item when a batch call raises, so that an item the codec cannot take fails alone
+    with its own reason."""
+    if len(audios) > 1 and codec.batch_in_runs:
         try:
             t0 = time.perf_counter()
             payloads = codec.encode_batch(audios)

@@ -29,9 +29,10 @@ def register(app: typer.Typer) -> None:
                                                 "300 s; 0: no limit)"),
         device: str = typer.Option("cpu", "--device", help="device for neural codecs, Whisper and the speaker model "
                                    "(cpu, cuda, cuda:1); recorded in the run manifest"),
-        batch: int = typer.Option(1, "--batch", min=1, help="items of one codec setting coded and scored together "
-                                  "(neural codecs, GE2E: one padded forward pass); 1: one at a time, values as "
-                                  "always; N>1 changes the last bits, see docs/performance.md"),
+        batch: int = typer.Option(1, "--batch", min=1, help="items of one codec setting scored together (GE2E, "
+                                  "Whisper) and, on CUDA, coded together (neural codecs: one padded forward "
+                                  "pass); 1: one at a time, values as always; N>1 changes some last bits, see "
+                                  "docs/performance.md"),
         executor: str = typer.Option("local", "--executor", help="where units run: local (worker processes that "
                                      "survive crashes and hangs) or inline (this process, for debugging)"),
         plugin: Optional[list[str]] = typer.Option(None, "--plugin", help="Python module to import first (here and "
