@@ -76,7 +76,8 @@ class Dac(NeuralCodec):
         pad = (-x.shape[-1]) % hop
         if pad:
             x = self.torch.nn.functional.pad(x, (0, pad))
-        return self.model.encode(x, n_quantizers=self._n_quantizers(), return_dict=True).audio_codes[:, : self._n_quantizers()]
+        n_q = self._n_quantizers()
+        return self.model.encode(x, n_quantizers=n_q, return_dict=True).audio_codes[:, :n_q]
 
     def encode_tokens(self, x) -> tuple[np.ndarray, dict[str, Any]]:
         return self._codes(x)[0].cpu().numpy(), {}

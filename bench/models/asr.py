@@ -179,7 +179,7 @@ class WhisperCT2:
         tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task=opts["task"],
                               language=opts["language"])
         prompt = model.get_prompt(tokenizer, [], without_timestamps=True)
-        suppress = get_suppressed_tokens(tokenizer, opts["suppress_tokens"]) if opts["suppress_tokens"] else opts["suppress_tokens"]
+        suppress = opts["suppress_tokens"] and get_suppressed_tokens(tokenizer, opts["suppress_tokens"])
         frames = [features[i].shape[-1] - 1 for i in fits]  # content frames, as transcribe counts them
         encoded = model.encode(np.stack([pad_or_trim(features[i][:, :n]) for i, n in zip(fits, frames)]))
         results = model.model.generate(

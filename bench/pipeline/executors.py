@@ -274,7 +274,8 @@ class LocalExecutor:
                             if slot.attempt < attempts:
                                 queue.appendleft((unit, slot.attempt + 1))
                                 continue
-                            outcome = Failed(f"{why} (also in a fresh worker; not retried again)" if attempts > 1 else why)
+                            again = " (also in a fresh worker; not retried again)" if attempts > 1 else ""
+                            outcome = Failed(why + again)
                     elif slot.deadline is not None and time.monotonic() >= slot.deadline:
                         limit = unit.deadline_s()
                         outcome = Failed(f"timed out: coding/scoring {unit.describe()} took longer than "

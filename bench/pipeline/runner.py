@@ -146,7 +146,8 @@ def _run(codecs, suite, metrics, *, out, limit, jobs, progress, selection, optio
     metric_names = [cls.name for cls in metric_classes]
 
     suite_hash = the_suite.content_hash()
-    path = Path(out) if out else RUNS_DIR / run_id(the_suite, suite_hash, labels, metric_names, limit, selection, options)
+    path = Path(out) if out else RUNS_DIR / run_id(the_suite, suite_hash, labels, metric_names, limit, selection,
+                                                   options)
     rundir = RunDir(path)
     rundir.create()
     ctx = MetricContext(suite=the_suite.name, suite_hash=suite_hash,

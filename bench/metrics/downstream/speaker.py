@@ -86,7 +86,8 @@ class _SpeakerMetric(Metric):
         if self.context is None:
             raise BenchError(f"{self.name} needs a run context (cache and run directories)")
         model = speaker_model(self.context.device)
-        orig_paths = [self.context.cache_dir / "speaker" / model.key / f"{cache.safe_name(item.id)}.npy" for item in items]
+        folder = self.context.cache_dir / "speaker" / model.key
+        orig_paths = [folder / f"{cache.safe_name(item.id)}.npy" for item in items]
         originals = []
         for path, reference in zip(orig_paths, references):
             original = cache.read_npy(path)
