@@ -72,7 +72,7 @@ UnitResult = tuple[list[dict[str, Any]], dict[str, Any]]
 
 
 _CODECS: dict[tuple[str, CodecOptions], Any] = {}
-_METRICS: dict[tuple[str, str], Metric] = {}
+_METRICS: dict[tuple[Any, ...], Metric] = {}
 
 
 def _codec(setting: CodecSetting, options: CodecOptions):
@@ -85,7 +85,9 @@ def _codec(setting: CodecSetting, options: CodecOptions):
 
 
 def _metric(name: str, ctx: MetricContext) -> Metric:
-    key = (name, ctx.suite_hash)
+    # keyed by the whole context, not the suite alone: a process that runs two runs of one suite
+    # (the inline executor, benchmarks) must not write the second run's files into the first's
+    key = (name, ctx.suite_hash, str(ctx.cache_dir), str(ctx.run_dir), ctx.device)
     if key not in _METRICS:
         _METRICS[key] = metric_class(name)(ctx)
     return _METRICS[key]

@@ -23,12 +23,12 @@ from bench.pipeline.executors import Failed, InlineExecutor, register_executor
 from bench.pipeline.runner import batches, run
 
 CODECS = ["opus@6", "encodec@6"]
-METRICS = ["si-sdr", "snr", "spk-sim"]
+METRICS = ["si-sdr", "snr", "spk-sim", "eer"]
 #: |--batch 3 - --batch 1| per (codec, metric) at most; every other pair is bit-identical. GE2E
 #: embeddings in a batch differ by up to 2e-7 per element (tests/models/test_batches.py); on these
 #: clips opus's spk-sim measured 0. The untrained EnCodec's output is near silence, so its spk-sim
 #: fails the same way in both runs (no speech left after voice-activity trimming).
-BOUNDS = {("opus@6", "spk-sim"): 1e-6}
+BOUNDS = {("opus@6", "spk-sim"): 1e-6, ("opus@6", "eer"): 1e-6}
 #: the same for the untrained EnCodec coding batches of 3 (as on CUDA, here on the CPU): measured
 #: SI-SDR 1.6e-4 dB, SNR 5.4e-8 dB (its samples differ by ~1e-7; its output is near silence,
 #: SI-SDR -66 dB, which makes SI-SDR sensitive)
@@ -43,18 +43,21 @@ def runs(tmp_path_factory):
 
 
 def _by_key(rows: pd.DataFrame) -> pd.DataFrame:
-    rows = rows[rows["item"] != "*"]
+    """Item rows and set-level rows (EER), by (label, item, metric)."""
     return rows.set_index(["label", "item", "metric"]).sort_index()
 
 
 def test_batch_of_three_against_one_by_one(runs):
     one, three = _by_key(runs[1].rows), _by_key(runs[3].rows)
     assert one.index.equals(three.index)
+    # both runs ran in this process: the second must score into its own run directory (EER's
+    # embeddings), not the first's
+    assert runs[3].rows.set_index(["label", "item", "metric"]).loc[("opus@6", "*", "eer"), "value"] >= 0
     pd.testing.assert_series_equal(one["error"].fillna(""), three["error"].fillna(""))
     diff = (one["value"] - three["value"]).abs().groupby(level=["label", "metric"]).max().fillna(0.0)
     for (label, metric), d in diff.items():
         assert d <= BOUNDS.get((label, metric), 0.0), (label, metric, d)
-    items = pd.read_json(runs[3].path / "items.jsonl", lines=True).set_index("label")["batch"]
+    items = pd.read_json(runs[3].path / "items.jsonl", lines=True).set_index("label")["batch"].dropna()
     assert set(items) == {1}  # coded item by item: opus always, EnCodec on the CPU
     execution = json.loads((runs[3].path / "manifest.json").read_text())["execution"]
     assert execution == {"device": "cpu", "batch": 3}
@@ -73,7 +76,7 @@ def test_batched_coding_in_a_run_as_on_cuda(runs, tmp_path, monkeypatch):
     diff = (one["value"] - three["value"]).abs().groupby(level="metric").max().fillna(0.0)
     for metric, d in diff.items():
         assert d <= CODED_BOUNDS.get(metric, 0.0), (metric, d)
-    assert set(pd.read_json(tmp_path / "items.jsonl", lines=True)["batch"]) == {3}
+    assert set(pd.read_json(tmp_path / "items.jsonl", lines=True)["batch"].dropna()) == {3}
 
 
 def test_resume_redoes_only_the_missing_items_of_a_batch(runs, tmp_path):
@@ -89,6 +92,7 @@ def test_resume_redoes_only_the_missing_items_of_a_batch(runs, tmp_path):
                 executor="inline", batch=3, cache_dir=runs[3].path.parent / "cache")
     assert again.n_skipped == again.n_units - 1
     redone = pd.read_json(tmp_path / "items.jsonl", lines=True)
+    redone, done = redone[redone["item"] != "*"], done[done["item"] != "*"]  # set-level records: once per run
     assert len(redone) == len(done)  # the lost item's record once more, nothing else redone
     assert redone[["item", "label"]].iloc[-1].tolist() == [lost, "encodec@6"]  # appended by the resumed run
 
