@@ -122,9 +122,11 @@ class _LosesBatches(InlineExecutor):
 
 
 def test_a_lost_batch_is_split_and_its_items_run_one_by_one(runs, tmp_path):
-    result = run(CODECS, "demo", METRICS, out=tmp_path, limit=3, jobs=1, progress=False, allow_untrained=True,
+    result = run(CODECS[:1], "demo", METRICS, out=tmp_path, limit=3, jobs=1, progress=False,
                  executor="test-loses-batches", batch=3, cache_dir=runs[3].path.parent / "cache")
-    pd.testing.assert_frame_equal(_by_key(result.rows)[["value", "error"]], _by_key(runs[1].rows)[["value", "error"]])
+    got, want = _by_key(result.rows), _by_key(runs[1].rows).loc[[CODECS[0]]]
+    pd.testing.assert_series_equal(got["value"], want["value"])
+    pd.testing.assert_series_equal(got["error"].fillna("").astype(str), want["error"].fillna("").astype(str))
     assert set(pd.read_json(tmp_path / "items.jsonl", lines=True)["batch"].dropna()) == {1}
 
 
