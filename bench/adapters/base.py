@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from abc import ABC, abstractmethod
 from dataclasses import asdict, dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 
@@ -113,11 +113,18 @@ def format_kbps(value: float) -> str:
 
 
 class Codec(ABC):
-    """Base of every adapter. Subclasses set ``adapter_name`` and implement encode/decode."""
+    """Base of every adapter. Subclasses set ``adapter_name`` and implement encode/decode.
+
+    :meth:`encode_batch` / :meth:`decode_batch` code several items of one setting; here item by
+    item. Adapters whose model gains from one call for several items (neural codecs: one padded
+    forward pass) override them and set ``batch_coding``; each output is cut back to its own item.
+    """
 
     adapter_name: ClassVar[str]
     #: Python packages the adapter imports; ``bench list codecs`` reports which are missing.
     requires: ClassVar[tuple[str, ...]] = ()
+    #: True: encode_batch/decode_batch do real batches (one call for several items)
+    batch_coding: ClassVar[bool] = False
 
     def __init__(self, setting: CodecSetting, options: CodecOptions | None = None) -> None:
         self.setting = setting
@@ -159,6 +166,19 @@ class Codec(ABC):
 
     @abstractmethod
     def decode(self, payload: Payload) -> Audio: ...
+
+    @property
+    def batch_in_runs(self) -> bool:
+        """Whether ``bench run --batch N`` codes this codec's items in batches (else one by one)."""
+        return self.batch_coding
+
+    def encode_batch(self, audios: Sequence[Audio]) -> list[Payload]:
+        """One payload per input, in order; a batch of one must be exactly :meth:`encode`."""
+        return [self.encode(a) for a in audios]
+
+    def decode_batch(self, payloads: Sequence[Payload]) -> list[Audio]:
+        """One decoded signal per payload, in order; a batch of one must be exactly :meth:`decode`."""
+        return [self.decode(p) for p in payloads]
 
     def check_input(self, audio: Audio) -> None:
         if audio.sample_rate != self.sample_rate:

@@ -21,7 +21,12 @@ from bench.errors import BenchError
 
 @register_adapter("dac")
 class Dac(NeuralCodec):
+    """Batches: DAC's convolutions are not causal and transformers' ``DacModel`` takes no padding
+    mask, so the zeros after a shorter item reach its last frames (within the receptive field)
+    where coding it alone sees the convolutions' own zero padding; docs/performance.md measures it."""
+
     requires = ("transformers",)
+    batch_coding = True
 
     def _config(self):
         from transformers import DacConfig
@@ -65,14 +70,35 @@ class Dac(NeuralCodec):
                          params_m=param_count_m(self.model),
                          nominal_kbps=n_q * fps * math.log2(cfg.codebook_size) / 1000.0)
 
-    def encode_tokens(self, x) -> tuple[np.ndarray, dict[str, Any]]:
+    def _codes(self, x):
+        """(B, n_q, frames) codes of a (B, 1, T) batch zero-padded to whole hops (the encoder needs them)."""
         hop = int(self.model.config.hop_length)
-        pad = (-x.shape[-1]) % hop  # the encoder needs whole hops
+        pad = (-x.shape[-1]) % hop
         if pad:
             x = self.torch.nn.functional.pad(x, (0, pad))
-        codes = self.model.encode(x, n_quantizers=self._n_quantizers(), return_dict=True).audio_codes
-        return codes[0, : self._n_quantizers()].cpu().numpy(), {}
+        n_q = self._n_quantizers()
+        return self.model.encode(x, n_quantizers=n_q, return_dict=True).audio_codes[:, :n_q]
+
+    def encode_tokens(self, x) -> tuple[np.ndarray, dict[str, Any]]:
+        return self._codes(x)[0].cpu().numpy(), {}
+
+    def encode_tokens_batch(self, x, lengths: list[int]) -> list[tuple[np.ndarray, dict[str, Any]]]:
+        codes, hop = self._codes(x), int(self.model.config.hop_length)
+        return [(codes[i, :, : math.ceil(n / hop)].cpu().numpy(), {}) for i, n in enumerate(lengths)]
 
     def decode_tokens(self, codes, meta: dict[str, Any]):
         y = self.model.decode(audio_codes=codes, return_dict=True).audio_values
         return y.reshape(-1)[: meta["n_samples"]]
+
+    def decoded_length(self, frames: int) -> int:
+        """Samples ``DacModel.decode`` gives for ``frames`` frames alone: each decoder block's
+        ConvTranspose1d (kernel 2s, stride s, padding ceil(s/2)) maps L to (L-1)s - 2ceil(s/2) + 2s,
+        i.e. one sample short per odd stride (320 * frames - 8 for the 16 kHz card)."""
+        length = frames
+        for s in self.model.config.upsampling_ratios:
+            length = (length - 1) * s - 2 * math.ceil(s / 2) + 2 * s
+        return length
+
+    def decode_tokens_batch(self, codes, frames: list[int], metas: list[dict[str, Any]]) -> list:
+        y = self.model.decode(audio_codes=codes, return_dict=True).audio_values.reshape(codes.shape[0], -1)
+        return [y[i, : min(self.decoded_length(f), m["n_samples"])] for i, (f, m) in enumerate(zip(frames, metas))]

@@ -41,6 +41,15 @@ def original_to_transformers(key: str) -> str:
 class EnCodec(NeuralCodec):
     requires = ("transformers",)
 
+    @property
+    def batch_coding(self) -> bool:
+        """Batches for the 24 kHz model only, with its padding mask: its convolutions and LSTM are
+        causal, so padding reaches an item at most through its last, partly padded frame. The 48 kHz
+        model cuts 1 s chunks and normalises each by its RMS, padding included, so it codes items
+        one at a time."""
+        cfg = self.model.config
+        return cfg.chunk_length is None and not cfg.normalize and int(cfg.audio_channels) == 1
+
     def _config(self):
         from transformers import EncodecConfig
 
@@ -91,6 +100,22 @@ class EnCodec(NeuralCodec):
         # Scales (one float per 1 s chunk of the 48 kHz model) are side information not in num_bits.
         return flat.cpu().numpy(), {"chunks": int(codes.shape[0]), "frames_per_chunk": int(per_chunk),
                                     "pad": pad, "scales": scales}
+
+    def encode_tokens_batch(self, x, lengths: list[int]) -> list[tuple[np.ndarray, dict[str, Any]]]:
+        mask = self.torch.arange(x.shape[-1], device=x.device)[None, None, :] < self.torch.tensor(
+            lengths, device=x.device)[:, None, None]
+        codes = self.model.encode(x, padding_mask=mask, bandwidth=self._bandwidth(), return_dict=True).audio_codes
+        hop = int(np.prod(self.model.config.upsampling_ratios))  # frames = ceil(samples / hop), as alone
+        out = []
+        for i, n in enumerate(lengths):
+            frames = math.ceil(n / hop)
+            out.append((codes[0, i, :, :frames].cpu().numpy(),
+                        {"chunks": 1, "frames_per_chunk": frames, "pad": 0, "scales": [None]}))
+        return out
+
+    def decode_tokens_batch(self, codes, frames: list[int], metas: list[dict[str, Any]]) -> list:
+        y = self.model.decode(codes.unsqueeze(0), [None], return_dict=True).audio_values  # (B, 1, T)
+        return [y[i].mean(dim=0)[: m["n_samples"]] for i, m in enumerate(metas)]
 
     def decode_tokens(self, codes, meta: dict[str, Any]):
         torch = self.torch

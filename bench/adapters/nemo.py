@@ -47,7 +47,11 @@ def build_random_model(card: CodecCard, *, mark_untrained: bool = True):
 
 @register_adapter("nemo")
 class NemoCodec(NeuralCodec):
+    """Batches use the model's own lengths (``audio_len``/``tokens_len``): NeMo masks every conv
+    output and packs the LSTM's sequences, so padding does not leak into an item's frames."""
+
     requires = ("nemo", "omegaconf")
+    batch_coding = True
 
     def build_random(self):
         return build_random_model(self.card)
@@ -87,6 +91,15 @@ class NemoCodec(NeuralCodec):
         tokens, tokens_len = self.model.encode(audio=audio, audio_len=self.torch.tensor([audio.shape[-1]],
                                                                                        device=audio.device))
         return tokens[0, :, : int(tokens_len[0])].cpu().numpy(), {}
+
+    def encode_tokens_batch(self, x, lengths: list[int]) -> list[tuple[np.ndarray, dict[str, Any]]]:
+        tokens, tokens_len = self.model.encode(audio=x.view(x.shape[0], -1),
+                                               audio_len=self.torch.tensor(lengths, device=x.device))
+        return [(tokens[i, :, : int(n)].cpu().numpy(), {}) for i, n in enumerate(tokens_len)]
+
+    def decode_tokens_batch(self, codes, frames: list[int], metas: list[dict[str, Any]]) -> list:
+        audio, audio_len = self.model.decode(tokens=codes, tokens_len=self.torch.tensor(frames, device=codes.device))
+        return [audio[i, : int(n)][: m["n_samples"]] for i, (n, m) in enumerate(zip(audio_len, metas))]
 
     def decode_tokens(self, codes, meta: dict[str, Any]):
         lens = self.torch.tensor([codes.shape[-1]], device=codes.device)

@@ -20,7 +20,7 @@ import re
 from abc import abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -142,6 +142,18 @@ class NeuralCodec(Codec):
 
     ``Payload.data`` is the token array (codebooks x frames, int) actually produced, and its bits
     are frames x codebooks x log2(codebook_size), so the measured kbps is what the tokens cost.
+
+    Batches (subclasses that set ``batch_coding``): the items are zero-padded to the longest into
+    one (B, 1, T) tensor and coded in one forward pass with their lengths; each item's tokens are
+    cut to its own frames and each decoded signal to its own samples. Whether that equals coding
+    the item alone depends on the architecture (padding masks, causal or not) and on the GEMM
+    kernels, which may round differently for another batch shape; the differences are measured in
+    docs/performance.md. A batch of one is the unbatched call.
+
+    Runs batch neural codecs on CUDA only (:attr:`batch_in_runs`): on the CPU, one thread per
+    worker, a batch measured 1.4-2x slower than the same items one by one (benchmarks/
+    batch_speed.py: larger activations, no parallel hardware to fill), and it changes the shorter
+    items' last frames, so ``--batch N`` on the CPU codes them one by one, exactly as unbatched.
     """
 
     def __init__(self, setting: CodecSetting, options: CodecOptions | None = None) -> None:
@@ -175,6 +187,10 @@ class NeuralCodec(Codec):
     @property
     def sample_rate(self) -> int:
         return self.card.sample_rate
+
+    @property
+    def batch_in_runs(self) -> bool:
+        return self.batch_coding and self.device.type == "cuda"
 
     def _load_checked(self, ref: WeightsRef) -> None:
         self.model, file = self.load(ref)
@@ -210,6 +226,16 @@ class NeuralCodec(Codec):
     def decode_tokens(self, codes, meta: dict[str, Any]):
         """(1, codebooks, frames) long tensor -> 1-D float tensor of samples."""
 
+    def encode_tokens_batch(self, x, lengths: list[int]) -> list[tuple[np.ndarray, dict[str, Any]]]:
+        """(B, 1, T) zero-padded float tensor and each item's length -> per item what
+        :meth:`encode_tokens` gives for it alone: its own frames only. Needed with ``batch_coding``."""
+        raise NotImplementedError(f"{type(self).__name__} does not code batches")
+
+    def decode_tokens_batch(self, codes, frames: list[int], metas: list[dict[str, Any]]) -> list:
+        """(B, codebooks, frames) long tensor, padded with token 0, and each item's frame count ->
+        per item 1-D samples cut to its own ``meta["n_samples"]``. Needed with ``batch_coding``."""
+        raise NotImplementedError(f"{type(self).__name__} does not code batches")
+
     @abstractmethod
     def model_spec(self) -> CodecSpec: ...
 
@@ -228,6 +254,23 @@ class NeuralCodec(Codec):
         x = torch.from_numpy(self.as_float(audio.samples)).to(self.device).view(1, 1, -1)
         with torch.inference_mode():
             codes, meta = self.encode_tokens(x)
+        return self._payload(codes, meta, audio)
+
+    def encode_batch(self, audios: Sequence[Audio]) -> list[Payload]:
+        if len(audios) < 2 or not self.batch_coding:
+            return super().encode_batch(audios)
+        for audio in audios:
+            self.check_input(audio)
+        lengths = [len(a) for a in audios]
+        x = np.zeros((len(audios), 1, max(lengths)), dtype=np.float32)
+        for row, audio in zip(x, audios):
+            row[0, : len(audio)] = audio.samples
+        torch = self.torch
+        with torch.inference_mode():
+            coded = self.encode_tokens_batch(torch.from_numpy(x).to(self.device), lengths)
+        return [self._payload(codes, meta, audio) for (codes, meta), audio in zip(coded, audios)]
+
+    def _payload(self, codes, meta: dict[str, Any], audio: Audio) -> Payload:
         codes = np.asarray(codes)
         if codes.ndim != 2:
             raise BenchError(f"{self.setting.label}: expected a (codebooks, frames) token array, got {codes.shape}")
@@ -243,5 +286,24 @@ class NeuralCodec(Codec):
         codes = torch.from_numpy(np.asarray(payload.data, dtype=np.int64)).to(self.device).unsqueeze(0)
         with torch.inference_mode():
             y = self.decode_tokens(codes, payload.meta)
+        return self._audio(y)
+
+    def decode_batch(self, payloads: Sequence[Payload]) -> list[Audio]:
+        if len(payloads) < 2 or not self.batch_coding:
+            return super().decode_batch(payloads)
+        codes = [np.asarray(p.data, dtype=np.int64) for p in payloads]
+        if len({c.shape[0] for c in codes}) != 1:
+            raise BenchError(f"{self.setting.label}: a batch must have one number of codebooks, got "
+                             f"{sorted({c.shape[0] for c in codes})}")
+        frames = [c.shape[1] for c in codes]
+        padded = np.zeros((len(codes), codes[0].shape[0], max(frames)), dtype=np.int64)
+        for row, c in zip(padded, codes):
+            row[:, : c.shape[1]] = c
+        torch = self.torch
+        with torch.inference_mode():
+            ys = self.decode_tokens_batch(torch.from_numpy(padded).to(self.device), frames, [p.meta for p in payloads])
+        return [self._audio(y) for y in ys]
+
+    def _audio(self, y) -> Audio:
         y = y.detach().float().cpu().numpy().reshape(-1)
         return Audio(np.ascontiguousarray(y, dtype=np.float32), self.sample_rate)

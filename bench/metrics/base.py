@@ -16,7 +16,7 @@ import math
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 from bench.audio import Audio
 
@@ -119,6 +119,8 @@ class MetricContext:
     suite_spec: dict[str, Any] = field(default_factory=dict)
     #: where the suite's items came from (manifest file or corpus root), to resolve relative paths
     suite_source: str = ""
+    #: the run's torch device (``--device``): model-based metrics (Whisper, the speaker model) run on it
+    device: str = "cpu"
 
 
 class Metric(ABC):
@@ -153,6 +155,10 @@ class Metric(ABC):
     #: True: the `original` row's score (estimate == reference) is computed once per suite and read
     #: back from the suite cache (bench/pipeline/identity.py); False for metrics that write run files.
     identity_cache: ClassVar[bool] = True
+    #: True: :meth:`score_batch` scores several pairs in one call for less than one by one (the
+    #: speaker metrics embed all utterances in one GE2E forward pass); used by ``--batch N``. Such a
+    #: metric keeps ``identity_cache`` False (the identity cache serves pairs one at a time).
+    batch_scoring: ClassVar[bool] = False
 
     def __init__(self, context: MetricContext | None = None) -> None:
         self.context = context
@@ -193,6 +199,12 @@ class Metric(ABC):
     @abstractmethod
     def score(self, *, reference: Audio, estimate: Audio, item: Item | None = None) -> Score | float:
         """Score one aligned pair of equal length. Raise MetricInputError for unscorable input."""
+
+    def score_batch(self, *, references: Sequence[Audio], estimates: Sequence[Audio],
+                    items: Sequence[Item | None]) -> list[Score | float]:
+        """Several aligned pairs at once, one score each in order; here one by one. Metrics that set
+        ``batch_scoring`` override it; one that raises is rescored pair by pair by the caller."""
+        return [self.score(reference=r, estimate=e, item=i) for r, e, i in zip(references, estimates, items)]
 
     def finalize(self, scores: list[ItemScore]) -> list[dict[str, Any]]:
         """Set-level rows computed from this metric's per-item scores of one codec setting

@@ -10,7 +10,7 @@ import importlib.metadata
 
 from bench.checksums import sha256_file
 
-__all__ = ["dist_version", "sha256_file"]
+__all__ = ["device_key", "dist_version", "sha256_file"]
 
 
 def dist_version(dist: str) -> str:
@@ -19,3 +19,9 @@ def dist_version(dist: str) -> str:
         return importlib.metadata.version(dist)
     except importlib.metadata.PackageNotFoundError:
         return "missing"
+
+
+def device_key(key: str, device: str) -> str:
+    """A model's cache key on ``device``: outputs on a GPU differ from the CPU's in the last bits, so
+    the suite cache of the originals keeps them apart (CPU keys stay as they always were)."""
+    return key if device == "cpu" else f"{key}-{device.replace(':', '')}"

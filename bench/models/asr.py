@@ -26,13 +26,13 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, Sequence
 
 import numpy as np
 
 from bench.audio import Audio
 from bench.errors import UnavailableError
-from bench.models import dist_version, sha256_file
+from bench.models import device_key, dist_version, sha256_file
 
 ENV_VAR = "BENCH_ASR_MODEL"
 DEFAULT = "whisper-tiny.en"
@@ -50,6 +50,10 @@ class ASRBackend(Protocol):
     key: str
 
     def transcribe(self, audio: Audio) -> str: ...
+
+    def transcribe_batch(self, audios: Sequence[Audio]) -> list[str]:
+        """One transcript per input, in order; a batch of one is :meth:`transcribe`."""
+        ...
 
     def info(self) -> dict[str, Any]: ...
 
@@ -89,7 +93,9 @@ def pin_cpu_kernels() -> dict[str, str]:
 
 class WhisperCT2:
     """faster-whisper on CPU, float32 with a pinned instruction set (see the module docstring),
-    one thread: parallelism comes from the runner's workers."""
+    one thread: parallelism comes from the runner's workers. ``device`` "cuda"/"cuda:N" runs
+    CTranslate2 on that GPU instead (same compute type unless ``BENCH_ASR_COMPUTE_TYPE`` says
+    otherwise; its transcripts are cached apart from the CPU's)."""
 
     options: dict[str, Any] = {
         "language": "en", "task": "transcribe", "beam_size": 5, "temperature": 0.0,
@@ -97,8 +103,11 @@ class WhisperCT2:
     }
 
     def __init__(self, folder: Path, expected_sha256: str | None = None, name: str = "",
-                 compute_type: str | None = None) -> None:
+                 compute_type: str | None = None, device: str = "cpu") -> None:
+        from bench.devices import parse_device
+
         folder = Path(folder)
+        where = parse_device(device)
         self.compute_type = compute_type or default_compute_type()
         self.kernels = pin_cpu_kernels()
         weights = folder / "model.bin"
@@ -113,33 +122,114 @@ class WhisperCT2:
             raise UnavailableError("missing Python package 'faster-whisper': install the `downstream` extra")
         from faster_whisper import WhisperModel
 
+        if where.is_cuda:
+            import ctranslate2
+
+            if ctranslate2.get_cuda_device_count() <= where.ordinal:
+                raise UnavailableError(f"Whisper on {where}: CTranslate2 {ctranslate2.__version__} sees "
+                                       f"{ctranslate2.get_cuda_device_count()} CUDA device(s) (it needs the "
+                                       "CUDA 12 cuBLAS/cuDNN libraries); run with --device cpu")
         threads = int(os.environ.get("BENCH_ASR_THREADS", "1"))
-        self.model = WhisperModel(str(folder), device="cpu", compute_type=self.compute_type,
-                                  cpu_threads=threads, num_workers=1, local_files_only=True)
-        self.folder, self.name, self.threads = folder, name or folder.name, threads
-        # the originals' transcript cache must not mix compute types / instruction sets
+        self.model = WhisperModel(str(folder), device=where.kind, device_index=where.ordinal,
+                                  compute_type=self.compute_type, cpu_threads=threads, num_workers=1,
+                                  local_files_only=True)
+        self.folder, self.name, self.threads, self.device = folder, name or folder.name, threads, str(where)
+        # the originals' transcript cache must not mix compute types / instruction sets / devices
         isa = self.kernels.get("CT2_FORCE_CPU_ISA") or "auto"
         gemm = "mkl" if self.kernels.get("CT2_USE_MKL", "") not in ("0", "false", "False") else "dnnl"
-        self.key = f"whisper-ct2-{self.sha256[:12]}-{self.compute_type}-{isa}-{gemm}"
+        self.key = device_key(f"whisper-ct2-{self.sha256[:12]}-{self.compute_type}-{isa}-{gemm}", self.device)
 
     def transcribe(self, audio: Audio) -> str:
+        segments, _ = self.model.transcribe(self._samples(audio), **self.options)
+        return " ".join(s.text.strip() for s in segments).strip()
+
+    @staticmethod
+    def _samples(audio: Audio) -> np.ndarray:
         if audio.sample_rate != SAMPLE_RATE:
             raise ValueError(f"Whisper needs {SAMPLE_RATE} Hz audio, got {audio.sample_rate}")
-        segments, _ = self.model.transcribe(np.ascontiguousarray(audio.samples, dtype=np.float32), **self.options)
-        return " ".join(s.text.strip() for s in segments).strip()
+        return np.ascontiguousarray(audio.samples, dtype=np.float32)
+
+    def transcribe_batch(self, audios: Sequence[Audio]) -> list[str]:
+        """Several files' transcripts, the files of up to 30 s in one CTranslate2 ``generate`` call.
+
+        faster-whisper batches only the 30 s chunks of *one* file (``BatchedInferencePipeline``),
+        and those chunks are cut by VAD, which changes transcripts. Across files this does, for
+        each file that fits one 30 s window, exactly the steps of ``WhisperModel.transcribe`` with
+        :attr:`options` (same features, prompt, beam search, no-speech rule and segment text),
+        except that the encoder and the beam search see several files at once. Measured on the
+        96 demo clips (float32, pinned oneDNN/AVX2, batches of 4 and 8): every transcript equal
+        to ``transcribe``'s (benchmarks/batch_speed.py; tests/models/test_batches.py checks it).
+        Longer files, and options this path does not implement, go through :meth:`transcribe`."""
+        if len(audios) < 2 or not self._batchable():
+            return [self.transcribe(a) for a in audios]
+        from faster_whisper.audio import pad_or_trim
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_suppressed_tokens
+
+        features = [self.model.feature_extractor(self._samples(a)) for a in audios]
+        window = self.model.feature_extractor.nb_max_frames
+        fits = [i for i, f in enumerate(features) if f.shape[-1] - 1 <= window]
+        texts = {i: self.transcribe(a) for i, a in enumerate(audios) if i not in fits}
+        if len(fits) < 2:
+            texts.update({i: self.transcribe(audios[i]) for i in fits})
+            return [texts[i] for i in range(len(audios))]
+        opts = self._transcribe_defaults()
+
+        model = self.model
+        tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual, task=opts["task"],
+                              language=opts["language"])
+        prompt = model.get_prompt(tokenizer, [], without_timestamps=True)
+        suppress = opts["suppress_tokens"] and get_suppressed_tokens(tokenizer, opts["suppress_tokens"])
+        frames = [features[i].shape[-1] - 1 for i in fits]  # content frames, as transcribe counts them
+        encoded = model.encode(np.stack([pad_or_trim(features[i][:, :n]) for i, n in zip(fits, frames)]))
+        results = model.model.generate(
+            encoded, [list(prompt) for _ in fits], beam_size=opts["beam_size"], patience=opts["patience"],
+            length_penalty=opts["length_penalty"], repetition_penalty=opts["repetition_penalty"],
+            no_repeat_ngram_size=opts["no_repeat_ngram_size"], max_length=model.max_length, return_scores=True,
+            return_no_speech_prob=True, suppress_blank=opts["suppress_blank"], suppress_tokens=suppress,
+            max_initial_timestamp_index=int(round(opts["max_initial_timestamp"] / model.time_precision)))
+        for i, n, result in zip(fits, frames, results):
+            tokens = result.sequences_ids[0]
+            avg_logprob = result.scores[0] * len(tokens) ** opts["length_penalty"] / (len(tokens) + 1)
+            silent = (opts["no_speech_threshold"] is not None and result.no_speech_prob > opts["no_speech_threshold"]
+                      and not (opts["log_prob_threshold"] is not None and avg_logprob > opts["log_prob_threshold"]))
+            segments = [] if silent else model._split_segments_by_timestamps(
+                tokenizer=tokenizer, tokens=tokens, time_offset=0.0, segment_size=n,
+                segment_duration=n * model.feature_extractor.time_per_frame, seek=0)[0]
+            parts = [tokenizer.decode(seg["tokens"]) for seg in segments if seg["start"] != seg["end"]]
+            texts[i] = " ".join(t.strip() for t in parts if t.strip()).strip()
+        return [texts[i] for i in range(len(audios))]
+
+    def _transcribe_defaults(self) -> dict[str, Any]:
+        """``WhisperModel.transcribe``'s keyword defaults with :attr:`options` applied."""
+        import inspect
+
+        params = inspect.signature(self.model.transcribe).parameters
+        return {**{k: p.default for k, p in params.items() if p.default is not inspect.Parameter.empty}, **self.options}
+
+    def _batchable(self) -> bool:
+        """Whether :attr:`options` are ones :meth:`transcribe_batch` reproduces: one temperature (so
+        no fallback decode), no timestamps, no prompt, prefix, VAD, word timestamps or hotwords."""
+        o = self._transcribe_defaults()
+        temperature = o["temperature"] if isinstance(o["temperature"], (list, tuple)) else [o["temperature"]]
+        return (len(temperature) == 1 and temperature[0] == 0 and o["without_timestamps"] and o["language"] is not None
+                and not o["vad_filter"] and not o["word_timestamps"] and not o["multilingual"]
+                and o["initial_prompt"] is None and o["prefix"] is None and o["hotwords"] is None
+                and o["clip_timestamps"] in ("0", [0], [0.0]) and o["max_new_tokens"] is None
+                and o["chunk_length"] is None)
 
     def info(self) -> dict[str, Any]:
         return {"asr_backend": "faster-whisper", "asr_backend_version": dist_version("faster-whisper"),
                 "ctranslate2": dist_version("ctranslate2"), "asr_model": self.name,
                 "model_file": str(self.folder / "model.bin"), "model_sha256": self.sha256,
                 "compute_type": self.compute_type, "cpu_kernels": dict(self.kernels), "cpu_threads": self.threads,
-                "decoding": dict(self.options)}
+                "decoding": dict(self.options), "device": self.device}
 
 
 class NemoASR:
     """A NeMo ASR model restored from a local .nemo file (never downloaded)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, device: str = "cpu") -> None:
         path = Path(path)
         if not path.is_file():
             raise UnavailableError(f"{path}: .nemo ASR model file not found; {HOW_TO}")
@@ -149,9 +239,13 @@ class NemoASR:
         from nemo.collections.asr.models import ASRModel  # lazy: NeMo takes seconds to import
 
         self.model = ASRModel.restore_from(str(path), map_location="cpu")
-        self.model.eval()
+        self.model.eval().to(device)
         self.path, self.sha256 = path, sha256_file(path)
-        self.key = f"nemo-{self.sha256[:12]}"
+        self.key = device_key(f"nemo-{self.sha256[:12]}", device)
+
+    def transcribe_batch(self, audios: Sequence[Audio]) -> list[str]:
+        """One at a time: no NeMo ASR file here to measure a batch against (see docs/performance.md)."""
+        return [self.transcribe(a) for a in audios]
 
     def transcribe(self, audio: Audio) -> str:
         if audio.sample_rate != SAMPLE_RATE:
@@ -189,15 +283,15 @@ def describe(model: str | None = None) -> dict[str, Any]:
     return out
 
 
-def load_asr(model: str | None = None) -> ASRBackend:
-    """The ASR backend named by ``model`` / $BENCH_ASR_MODEL (default Whisper tiny.en)."""
+def load_asr(model: str | None = None, device: str = "cpu") -> ASRBackend:
+    """The ASR backend named by ``model`` / $BENCH_ASR_MODEL (default Whisper tiny.en), on ``device``."""
     spec = model_spec(model)
     if spec == DEFAULT:
-        return WhisperCT2(default_whisper_dir(), expected_sha256=TINY_EN_SHA256, name="whisper-tiny.en")
+        return WhisperCT2(default_whisper_dir(), expected_sha256=TINY_EN_SHA256, name="whisper-tiny.en", device=device)
     path = Path(os.path.expanduser(spec))
     if path.suffix == ".nemo":
-        return NemoASR(path)
+        return NemoASR(path, device)
     if path.is_dir():
-        return WhisperCT2(path)
+        return WhisperCT2(path, device=device)
     raise UnavailableError(f"ASR model {spec!r} not found (expected {DEFAULT!r}, a CTranslate2 model folder "
                            f"or a .nemo file); {HOW_TO}")

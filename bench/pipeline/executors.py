@@ -1,10 +1,13 @@
 """Where units run: an executor takes units and yields each one's outcome, in any order.
 
 The runner only needs ``Executor.run(units) -> iterator of (unit, outcome)``; it appends each
-outcome to the run directory as it arrives, so an executor never touches files. Executors are
-registered by name (``@register_executor("local")``) so another backend is one new class behind
-the same interface; ``ray`` (bench/pipeline/ray_executor.py) is registered lazily, so that
-importing codecbench never imports Ray.
+outcome to the run directory as it arrives, so an executor never touches files. A unit holds one
+item or a batch of items (``--batch N``); its outcome is one result per item, or one ``Failed``
+for the whole unit, and the runner splits a failed batch and runs its items again one by one, so
+that an item that crashes its worker costs only its own rows. Executors are registered by name
+(``@register_executor("local")``) so another backend is one new class behind the same interface;
+``ray`` (bench/pipeline/ray_executor.py) is registered lazily, so that importing codecbench never
+imports Ray.
 
 Why not ``concurrent.futures.ProcessPoolExecutor``: a native crash (segfault in a codec library,
 an OOM kill) breaks the whole pool, and a hung task cannot be cancelled once it runs. The local
@@ -18,7 +21,6 @@ from __future__ import annotations
 
 import importlib
 import inspect
-import math
 import os
 import signal
 import time
@@ -40,38 +42,31 @@ TIMEOUT_CONSTANT_S = 300.0
 
 @dataclass(frozen=True)
 class Unit:
-    """One (item, codec setting) pair to code and score, with everything a worker needs."""
+    """Items (one, or a batch of one codec setting) to code and score, with everything a worker needs."""
 
     spec: UnitSpec
-    item: Item
+    items: tuple[Item, ...]
 
     @property
-    def key(self) -> tuple[str, str]:
-        return (self.item.id, self.spec.setting.label)
+    def key(self) -> tuple[tuple[str, ...], str]:
+        """(item ids, codec label): what the unit covers in the run directory."""
+        return (tuple(item.id for item in self.items), self.spec.setting.label)
 
     def describe(self) -> str:
-        return f"{self.item.id} with {self.spec.setting.label}"
+        return f"{', '.join(item.id for item in self.items)} with {self.spec.setting.label}"
 
     def deadline_s(self) -> float | None:
-        """Seconds this unit may take: the run's ``timeout`` if set (0 or less: no limit), else
-        20 x the item's duration + 300 s."""
+        """Seconds this unit may take: the run's ``timeout`` per item if set (0 or less: no
+        limit), else 20 x the items' duration + 300 s (the constant once: a worker loads its
+        models once per unit at most)."""
         timeout = self.spec.options.timeout
         if timeout is not None:
-            return timeout if timeout > 0 else None
-        duration = self.item.duration
-        if duration is None or not math.isfinite(duration):
-            duration = _probe_duration(self.item)
-        return TIMEOUT_PER_AUDIO_SECOND * duration + TIMEOUT_CONSTANT_S
+            return timeout * len(self.items) if timeout > 0 else None
+        return TIMEOUT_PER_AUDIO_SECOND * sum(item.seconds() for item in self.items) + TIMEOUT_CONSTANT_S
 
-
-def _probe_duration(item: Item) -> float:
-    """Header-only duration; an unreadable file gets 0 (the unit fails fast anyway)."""
-    try:
-        import soundfile as sf
-
-        return float(sf.info(str(item.path)).duration)
-    except Exception:
-        return 0.0
+    def split(self) -> list[Unit]:
+        """One unit per item: how a batch whose worker crashed or timed out is run again."""
+        return [Unit(self.spec, (item,)) for item in self.items]
 
 
 @dataclass(frozen=True)
@@ -81,7 +76,8 @@ class Failed:
     reason: str
 
 
-#: a unit whose worker dies is tried this many times in total (each time in another worker)
+#: a one-item unit whose worker dies is tried this many times in total (each time in another
+#: worker); a batch only once, because the runner then tries its items one by one
 CRASH_ATTEMPTS = 2
 
 
@@ -89,11 +85,12 @@ def retry_or_fail(queue: deque[tuple[Unit, int]], unit: Unit, attempt: int, how:
     """A unit whose worker died (``how``: signal, exit code, the backend's error) goes back to
     the front of ``queue`` for another worker, or, on its last attempt, fails with the reason
     every executor records for it."""
-    if attempt < CRASH_ATTEMPTS:
+    attempts = CRASH_ATTEMPTS if len(unit.items) == 1 else 1
+    if attempt < attempts:
         queue.appendleft((unit, attempt + 1))
         return None
-    return Failed(f"worker crashed: {how} while coding/scoring {unit.describe()} "
-                  f"(also in a fresh worker; not retried again)")
+    again = " (also in a fresh worker; not retried again)" if attempts > 1 else ""
+    return Failed(f"worker crashed: {how} while coding/scoring {unit.describe()}{again}")
 
 
 def timed_out(unit: Unit) -> Failed:
@@ -103,7 +100,9 @@ def timed_out(unit: Unit) -> Failed:
 
 
 class Executor(Protocol):
-    """Runs units; yields ``(unit, UnitResult | Failed)`` exactly once per unit, in completion order.
+    """Runs units; yields ``(unit, list[UnitResult] | Failed)`` exactly once per unit, in
+    completion order: the list holds one result per ``unit.items``, from
+    ``process_unit(unit.spec, unit.items)``.
 
     A new backend implements this, registers with ``@register_executor(name)`` and is constructed
     as ``cls(jobs=N or None, **options)`` (options: its own keyword arguments, e.g. Ray's
@@ -113,7 +112,7 @@ class Executor(Protocol):
     ``info()`` is what the run manifest records about where the units ran.
     """
 
-    def run(self, units: Iterable[Unit]) -> Iterator[tuple[Unit, UnitResult | Failed]]: ...
+    def run(self, units: Iterable[Unit]) -> Iterator[tuple[Unit, list[UnitResult] | Failed]]: ...
 
     def info(self) -> dict[str, Any]: ...
 
@@ -189,18 +188,18 @@ class InlineExecutor:
     def __init__(self, jobs: int | None = 1) -> None:
         self.jobs = 1
 
-    def run(self, units: Iterable[Unit]) -> Iterator[tuple[Unit, UnitResult | Failed]]:
+    def run(self, units: Iterable[Unit]) -> Iterator[tuple[Unit, list[UnitResult] | Failed]]:
         init_worker()
         for unit in units:
             import_plugins(unit.spec.options.plugins)
-            yield unit, process_unit(unit.spec, unit.item)
+            yield unit, process_unit(unit.spec, unit.items)
 
     def info(self) -> dict[str, Any]:
         return {"in_process": True}
 
 
 def _worker_main(conn, plugins: tuple[str, ...]) -> None:
-    """Worker loop: receive ``(spec key, spec or None, item)``, send back the unit's result;
+    """Worker loop: receive ``(spec key, spec or None, items)``, send back the unit's results;
     ``None`` means stop. A spec (which holds the suite's whole item list) crosses the pipe once
     per worker, not once per unit."""
     init_worker()
@@ -213,15 +212,16 @@ def _worker_main(conn, plugins: tuple[str, ...]) -> None:
             return
         if task is None:
             return
-        key, spec, item = task
+        key, spec, items = task
         if spec is not None:
             specs[key] = spec
         conn.send("started")  # the deadline counts from here, not from the worker's start-up
-        conn.send(process_unit(specs[key], item))
+        conn.send(process_unit(specs[key], items))
 
 
 @dataclass
 class _Slot:
+    #: None after its worker died or was killed, until there is work for a fresh one
     process: Any
     conn: Any
     unit: Unit | None = None
@@ -276,7 +276,7 @@ class LocalExecutor:
             slot.process.join()
         slot.conn.close()
 
-    def run(self, units: Iterable[Unit]) -> Iterator[tuple[Unit, UnitResult | Failed]]:
+    def run(self, units: Iterable[Unit]) -> Iterator[tuple[Unit, list[UnitResult] | Failed]]:
         queue: deque[tuple[Unit, int]] = deque((u, 1) for u in units)
         if not queue:
             return
@@ -287,11 +287,13 @@ class LocalExecutor:
             while queue or any(s.unit is not None for s in slots):
                 for i, slot in enumerate(slots):  # hand out work, retries first (they sit at the left)
                     if slot.unit is None and queue:
+                        if slot.process is None:
+                            slots[i] = slot = self._start(plugins)
                         unit, attempt = queue.popleft()
                         slot.unit, slot.attempt, slot.deadline = unit, attempt, None
                         try:
                             key = id(unit.spec)  # the runner shares one spec per codec setting
-                            slot.conn.send((key, None if key in slot.specs else unit.spec, unit.item))
+                            slot.conn.send((key, None if key in slot.specs else unit.spec, unit.items))
                             slot.specs.add(key)
                         except (BrokenPipeError, OSError):
                             pass  # the worker died idle; found below as a crash and retried
@@ -312,26 +314,29 @@ class LocalExecutor:
                                 continue
                         except (EOFError, OSError):  # died mid-unit: segfault, abort, OOM kill
                             slot.process.join(timeout=5)
-                            slots[i] = self._replace(slot, plugins)
+                            slots[i] = self._retire(slot)
                             outcome = retry_or_fail(queue, unit, slot.attempt, _signal_name(slot.process.exitcode))
                             if outcome is None:
                                 continue
                     elif slot.deadline is not None and time.monotonic() >= slot.deadline:
                         outcome = timed_out(unit)
-                        slots[i] = self._replace(slot, plugins, kill=True)
+                        slots[i] = self._retire(slot, kill=True)
                     if outcome is None:
                         continue
                     slots[i].unit = None
                     yield unit, outcome
         finally:
-            for slot in slots:
+            live = [slot for slot in slots if slot.process is not None]
+            for slot in live:
                 try:
                     slot.conn.send(None)
                 except (BrokenPipeError, OSError):
                     pass
-            for slot in slots:
+            for slot in live:
                 self._stop(slot, kill=slot.unit is not None)
 
-    def _replace(self, slot: _Slot, plugins: tuple[str, ...], kill: bool = False) -> _Slot:
+    def _retire(self, slot: _Slot, kill: bool = False) -> _Slot:
+        """Stop a worker that died or hung. Its slot gets a fresh worker when there is work for it:
+        one started now would cost a start-up (and a wait for it to exit) when the run is ending."""
         self._stop(slot, kill=kill)
-        return self._start(plugins)
+        return _Slot(None, None)

@@ -72,6 +72,10 @@ def speed_table(codec_specs: list[str], devices: list[str], seconds: float = 10.
 
     from bench.adapters import CodecOptions, create_codec
 
+    from bench.devices import check_device
+
+    for device in devices:
+        check_device(device)  # e.g. cuda where torch has none: fails before any timing, with the reason
     clip = speech_clip(seconds)
     rows = []
     for device in devices:

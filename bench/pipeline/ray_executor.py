@@ -92,8 +92,8 @@ def plugin_roots(plugins: Iterable[str]) -> tuple[str, ...]:
 _worker_ready = False
 
 
-def _unit_task(spec: UnitSpec, item: Item, roots: tuple[str, ...]) -> Iterator[str | UnitResult]:
-    """Runs in a Ray worker: yields where it runs (the unit's deadline starts), then its result."""
+def _unit_task(spec: UnitSpec, items: tuple[Item, ...], roots: tuple[str, ...]) -> Iterator[str | list[UnitResult]]:
+    """Runs in a Ray worker: yields where it runs (the unit's deadline starts), then one result per item."""
     global _worker_ready
     import ray
 
@@ -104,18 +104,20 @@ def _unit_task(spec: UnitSpec, item: Item, roots: tuple[str, ...]) -> Iterator[s
     import_plugins(spec.options.plugins)
     where = f"host {socket.gethostname()}, Ray node {ray.util.get_node_ip_address()}"
     yield where
-    yield _process(spec, item, where)
+    yield _process(spec, items, where)
 
 
-def _process(spec: UnitSpec, item: Item, where: str) -> UnitResult:
+def _process(spec: UnitSpec, items: tuple[Item, ...], where: str) -> list[UnitResult]:
     """:func:`process_unit`, with the host named when this node lacks the driver's paths."""
     run_dir = spec.context.run_dir
     if run_dir is not None and not Path(run_dir).is_dir():
-        return failed_unit(spec, item, f"{run_dir}: run directory not found on {where}; {SHARED_PATHS}")
-    rows, record = process_unit(spec, item)
-    if record["error"] is not None and not os.access(item.path, os.R_OK):
-        return failed_unit(spec, item, f"{record['error']} (on {where}; {SHARED_PATHS})")
-    return rows, record
+        return [failed_unit(spec, item, f"{run_dir}: run directory not found on {where}; {SHARED_PATHS}")
+                for item in items]
+    results = process_unit(spec, items)
+    for i, (item, (_, record)) in enumerate(zip(items, results)):
+        if record["error"] is not None and not os.access(item.path, os.R_OK):
+            results[i] = failed_unit(spec, item, f"{record['error']} (on {where}; {SHARED_PATHS})")
+    return results
 
 
 def _cause(cause: BaseException, where: str | None) -> str:
@@ -161,7 +163,7 @@ class RayExecutor:
         """Ray's version, the address, and (once connected) the cluster's nodes and resources."""
         return dict(self._info)
 
-    def run(self, units: Iterable[Unit]) -> Iterator[tuple[Unit, UnitResult | Failed]]:
+    def run(self, units: Iterable[Unit]) -> Iterator[tuple[Unit, list[UnitResult] | Failed]]:
         queue: deque[tuple[Unit, int]] = deque((u, 1) for u in units)
         if not queue:
             return
@@ -178,7 +180,7 @@ class RayExecutor:
                     unit, attempt = queue.popleft()
                     if id(unit.spec) not in specs:  # the runner shares one spec per codec setting
                         specs[id(unit.spec)] = ray.put(unit.spec)
-                    tasks[remote.remote(specs[id(unit.spec)], unit.item, roots)] = _Task(unit, attempt)
+                    tasks[remote.remote(specs[id(unit.spec)], unit.items, roots)] = _Task(unit, attempt)
                 deadlines = [t.deadline for t in tasks.values() if t.deadline is not None]
                 timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
                 ready, _ = ray.wait(list(tasks), num_returns=1, timeout=timeout)

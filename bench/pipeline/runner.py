@@ -18,13 +18,16 @@ from typing import Any
 import pandas as pd
 
 from bench.adapters import adapter_class, create_codec, parse_setting
+from bench.devices import check_device, device_info
 from bench.errors import BenchError
 from bench.metrics import ItemScore, MetricContext, metric_class, resolve_metrics
+from bench.pipeline.executors import Failed, Unit, create_executor, import_plugins
 from bench.pipeline.provenance import environment, git_state
 from bench.pipeline.rundir import RunDir
 from bench.pipeline.unit import RunOptions, UnitSpec, failed_unit
 from bench.reporting.tables import SET_ITEM, summarize, summary_markdown
 from bench.suites import REPO_ROOT, Suite, load_suite, select_items
+from bench.suites.items import Item
 from bench.suites.selection import Selection, ids_digest
 
 RUNS_DIR = REPO_ROOT / "reports" / "runs"
@@ -57,11 +60,23 @@ def split_names(values: list[str] | str | None) -> list[str]:
 
 
 def run_id(suite: Suite, suite_hash: str, codecs: list[str], metrics: list[str], limit: int | None,
-           selection: Selection | None = None) -> str:
-    """Same command -> same directory, which is what makes a re-run resume."""
+           selection: Selection | None = None, options: RunOptions | None = None) -> str:
+    """Same command -> same directory, which is what makes a re-run resume. A device or batch size
+    other than the default makes other numbers (in the last bits), so it gets its own directory;
+    the default's directory name is what it always was."""
     picked = limit if selection is None or selection == Selection(limit=limit) else selection.as_dict()
-    key = json.dumps([suite_hash, codecs, sorted(metrics), picked])
+    parts: list[Any] = [suite_hash, codecs, sorted(metrics), picked]
+    execution = _execution_key(options or RunOptions())
+    if execution:
+        parts.append(execution)
+    key = json.dumps(parts)
     return f"{suite.name}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+
+
+def _execution_key(options: RunOptions) -> dict[str, Any]:
+    """The run options that change values (device, batch size), where they differ from the default."""
+    default = RunOptions()
+    return {k: getattr(options, k) for k in ("device", "batch") if getattr(options, k) != getattr(default, k)}
 
 
 def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = None, *,
@@ -69,7 +84,7 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
         progress: bool = True, selection: Selection | None = None, allow_untrained: bool = False,
         timeout: float | None = None, plugins: list[str] | tuple[str, ...] = (),
         executor: str = "local", address: str | None = None, device: str = "cpu", cache_dir: Path | None = None,
-        save_audio: bool = False) -> RunResult:
+        save_audio: bool = False, batch: int = 1) -> RunResult:
     """``allow_untrained``: run codecs with random-init weights (refused otherwise); every row,
     summary and table of such a codec is then labelled untrained.
 
@@ -80,18 +95,24 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
     survive crashes and hangs; ``ray`` tasks on a local Ray instance or, with ``address``
     (``auto`` or ``HOST:PORT``), on a running cluster; ``inline`` in this process, for debugging);
     ``jobs``: units at once (None: one per core; see each executor). ``save_audio``: keep each
-    decoded, aligned reconstruction as RUN/audio/LABEL/ITEM.wav. ``device``: torch
-    device for neural codecs. ``cache_dir``: where per-suite original-side work (transcripts,
+    decoded, aligned reconstruction as RUN/audio/LABEL/ITEM.wav. ``device``: torch device (cpu,
+    cuda, cuda:N) for neural codecs, Whisper and the speaker model; CUDA where torch sees none
+    fails here, before any work. ``batch``: items of one codec setting handled together: GE2E
+    and Whisper score them in one call, neural codecs on CUDA code them in one padded forward pass
+    (1, the default, is the unbatched code; the differences a batch makes are measured in
+    docs/performance.md). ``cache_dir``: where per-suite original-side work (transcripts,
     embeddings) is kept (default: ``$BENCH_CACHE`` or reports/cache).
 
     All of these travel to the workers inside each unit (:class:`RunOptions`), not through
     environment variables; ``executor``, ``jobs`` and ``address`` go to the executor's constructor.
     """
-    from bench.pipeline.executors import create_executor, import_plugins
-
     # an unknown name, an option the executor does not take or its missing package fail before any work
     runner = create_executor(executor, jobs=jobs, address=address)
-    options = RunOptions(allow_untrained=allow_untrained, device=device, timeout=timeout, plugins=tuple(plugins))
+    device = str(check_device(device))  # so does a device that is not here (e.g. cuda without CUDA)
+    if int(batch) != batch or batch < 1:
+        raise BenchError(f"--batch {batch}: expected a whole number of items, 1 or more")
+    options = RunOptions(allow_untrained=allow_untrained, device=device, timeout=timeout, plugins=tuple(plugins),
+                         batch=int(batch))
     import_plugins(options.plugins)
     return _run(codecs, suite, metrics, out=out, limit=limit, progress=progress, selection=selection,
                 options=options, executor=runner, executor_name=executor,
@@ -128,18 +149,19 @@ def _run(codecs, suite, metrics, *, out, limit, progress, selection, options, ex
 
     suite_hash = the_suite.content_hash()
     # absolute: workers write into it (tokens, audio, embeddings) from whatever directory they run in
-    path = (Path(out) if out else RUNS_DIR / run_id(the_suite, suite_hash, labels, metric_names, limit, selection)).absolute()
+    path = (Path(out) if out else RUNS_DIR / run_id(the_suite, suite_hash, labels, metric_names, limit, selection,
+                                                     options)).absolute()
     rundir = RunDir(path)
     rundir.create()
     ctx = MetricContext(suite=the_suite.name, suite_hash=suite_hash,
                         cache_dir=cache_dir.absolute() / f"{the_suite.name}-{suite_hash[:12]}", run_dir=path, items=items,
-                        suite_spec=the_suite.spec, suite_source=the_suite.source)
+                        suite_spec=the_suite.spec, suite_source=the_suite.source, device=options.device)
     ctx.cache_dir.mkdir(parents=True, exist_ok=True)
 
     previous = rundir.read_manifest()
-    manifest = _manifest(the_suite, suite_hash, items, limit, settings, metric_classes, ctx, previous,
-                         options.codec_options)
+    manifest = _manifest(the_suite, suite_hash, items, limit, settings, metric_classes, ctx, previous, options)
     _check_same_weights(previous, manifest, path)
+    _check_same_execution(previous, manifest, path)
     if selection is not None:  # recorded so a CI gate can prove it compared the same items
         manifest["suite"].update(selection=selection.as_dict(), subset=selection.describe())
     manifest["suite"]["item_ids_sha256"] = ids_digest(items)
@@ -149,11 +171,15 @@ def _run(codecs, suite, metrics, *, out, limit, progress, selection, options, ex
     from bench.metrics import Score  # noqa: F401  (ensures registry import in this process)
 
     done = rundir.done_units(["kbps", *metric_names])
-    todo = [(s.label, it) for s in settings for it in items if (it.id, s.label) not in done]
-    spec_for = {s.label: UnitSpec(the_suite.name, s, metric_names, ctx, the_suite.policy, options,
-                            save_audio)
-                for s in settings}
-    _execute(todo, spec_for, rundir, executor, progress)
+    units = []
+    for s in settings:
+        spec = UnitSpec(the_suite.name, s, metric_names, ctx, the_suite.policy, options, save_audio)
+        for group in batches(items, options.batch):  # formed over all items, so resuming keeps them
+            todo = tuple(it for it in group if (it.id, s.label) not in done)
+            if todo:
+                units.append(Unit(spec, todo))
+    n_todo = sum(len(u.items) for u in units)
+    _execute(units, rundir, executor, progress)
     manifest["executor"] = {"name": executor_name, **executor.info()}  # now with what it found (Ray's cluster)
 
     rows = rundir.rows()
@@ -166,7 +192,7 @@ def _run(codecs, suite, metrics, *, out, limit, progress, selection, options, ex
     manifest["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     rundir.write_manifest(manifest)
     _write_outputs(rundir, rows, summary, manifest)
-    return RunResult(path, rows, summary, len(settings) * len(items), len(settings) * len(items) - len(todo))
+    return RunResult(path, rows, summary, len(settings) * len(items), len(settings) * len(items) - n_todo)
 
 
 def _finalize(metric_names: list[str], ctx: MetricContext, rows: pd.DataFrame, labels: list[str]) -> list[dict[str, Any]]:
@@ -184,31 +210,49 @@ def _finalize(metric_names: list[str], ctx: MetricContext, rows: pd.DataFrame, l
     return out
 
 
-def _execute(todo, spec_for, rundir: RunDir, executor, progress: bool) -> None:
-    """Hand the units to the executor and append each outcome as it arrives (so a stop loses
-    little); a crashed or timed-out unit comes back as a failure and becomes counted rows."""
+def batches(items: list[Item], size: int) -> list[list[Item]]:
+    """The run's items in groups of ``size`` for ``--batch``: sorted by duration (stable, so ties
+    keep the run's order), so that a batch pads its items little, then cut into consecutive groups.
+    Deterministic: the same items give the same groups, run after run and on resume. ``size`` 1
+    keeps the run's order."""
+    if size <= 1:
+        return [[item] for item in items]
+    ordered = sorted(items, key=Item.seconds)
+    return [ordered[i:i + size] for i in range(0, len(ordered), size)]
+
+
+def _execute(units: list[Unit], rundir: RunDir, executor, progress: bool) -> None:
+    """Hand the units to the executor and append each item's outcome as it arrives (so a stop
+    loses little). A unit lost to its worker (crash, timeout) comes back as a failure: a single
+    item becomes counted failed rows; a batch is split and its items run again one by one, so a
+    crashing item costs only its own rows."""
     from tqdm import tqdm
 
-    from bench.pipeline.executors import Failed, Unit
-
-    bar = tqdm(total=len(todo), desc="items", unit="item", disable=not progress or not todo, file=sys.stderr)
-    units = [Unit(spec_for[label], item) for label, item in todo]
-    for unit, outcome in executor.run(units):
-        if isinstance(outcome, Failed):
-            outcome = failed_unit(unit.spec, unit.item, outcome.reason)
-        rundir.append(*outcome)
-        bar.update()
+    bar = tqdm(total=sum(len(u.items) for u in units), desc="items", unit="item",
+               disable=not progress or not units, file=sys.stderr)
+    while units:
+        again = []
+        for unit, outcome in executor.run(units):
+            if isinstance(outcome, Failed) and len(unit.items) > 1:
+                again.extend(unit.split())
+                continue
+            if isinstance(outcome, Failed):
+                outcome = [failed_unit(unit.spec, unit.items[0], outcome.reason)]
+            for result in outcome:
+                rundir.append(*result)
+                bar.update()
+        units = again
     bar.close()
 
 
 def _manifest(suite: Suite, suite_hash: str, items, limit, settings, metric_classes, ctx, previous,
-              codec_options) -> dict[str, Any]:
+              options: RunOptions) -> dict[str, Any]:
     metrics_info = {}
     for cls in metric_classes:
         metrics_info[cls.name] = cls(ctx).info()
     codecs = {}
     for s in settings:
-        codec = create_codec(s, codec_options)
+        codec = create_codec(s, options.codec_options)
         codecs[s.label] = {"card": s.card.as_dict(), "spec": codec.spec.as_dict(), "weights": codec.weights_info}
     manifest = {
         "tool": "codecbench",
@@ -222,6 +266,8 @@ def _manifest(suite: Suite, suite_hash: str, items, limit, settings, metric_clas
         "codecs": codecs,
         "metrics": metrics_info,
         "cache_dir": str(ctx.cache_dir),
+        # where the models ran and how many items went through them together
+        "execution": {**device_info(options.device), "batch": options.batch},
     }
     if previous:
         manifest["resumed_from"] = {k: previous.get(k) for k in ("started", "git", "executor")}
@@ -239,6 +285,16 @@ def _check_same_weights(previous: dict[str, Any], manifest: dict[str, Any], path
             raise BenchError(f"{path}: this run directory holds {label} results made with other weights "
                              f"({(before.get('weights') or {}).get('status')}, sha256 "
                              f"{(before.get('weights') or {}).get('sha256')}); pass a new --out directory")
+
+
+def _check_same_execution(previous: dict[str, Any], manifest: dict[str, Any], path: Path) -> None:
+    """Nor rows made on another device or with another batch size (their last bits differ)."""
+    before = previous.get("execution") or {"device": "cpu", "batch": 1}  # runs from before --batch
+    now = manifest["execution"]
+    if previous.get("codecs") and (before.get("device"), before.get("batch")) != (now["device"], now["batch"]):
+        raise BenchError(f"{path}: this run directory holds results made with --device {before.get('device')} "
+                         f"--batch {before.get('batch')}; this run asks for --device {now['device']} "
+                         f"--batch {now['batch']}; pass a new --out directory")
 
 
 def _write_outputs(rundir: RunDir, rows: pd.DataFrame, summary: pd.DataFrame, manifest: dict[str, Any]) -> None:

@@ -1,7 +1,14 @@
-"""One unit of work: an (item, codec setting) pair -> rows. Independent, so it can run anywhere.
+"""One unit of work: one or a batch of items with one codec setting -> rows. Independent, so it can
+run anywhere.
 
 Workers keep codec and metric instances per process (models load once), and every failure
-becomes rows with NaN and the reason instead of an exception.
+becomes rows with NaN and the reason instead of an exception. A unit of several items (``--batch
+N``) is coded in one call where the codec batches in runs (neural codecs on CUDA: one padded
+forward pass) and scored in one call where the metric batches (GE2E, Whisper); everything else
+runs item by item inside it.
+An item that fails fails alone, with its own reason: a batch call that raises is redone item by
+item. A batch of one is exactly the unbatched code, so ``--batch 1`` (the default) gives the
+rows it always gave.
 """
 
 from __future__ import annotations
@@ -9,14 +16,14 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Sequence
 
 from bench.adapters.base import CodecOptions, CodecSetting
 from bench.audio import Audio, AudioPolicy, load_audio, resample
 from bench.errors import BenchError
 from bench.metrics import MetricContext, metric_class
 from bench.metrics.base import Metric
-from bench.metrics.measure import measure, short_error
+from bench.metrics.measure import Pair, measure, measure_batch, short_error
 from bench.pipeline import identity
 from bench.pipeline.align import align
 from bench.pipeline.tokens import save_tokens
@@ -39,6 +46,8 @@ class RunOptions:
     #: modules imported in the parent and in every worker before any work, to register extra
     #: codecs/metrics/corpus loaders (e.g. the test suite's fault-injecting metric)
     plugins: tuple[str, ...] = ()
+    #: items of one codec setting coded and scored together (1: one at a time, the unbatched code)
+    batch: int = 1
 
     @property
     def codec_options(self) -> CodecOptions:
@@ -58,12 +67,12 @@ class UnitSpec:
     save_audio: bool = False  # keep RUN/audio/LABEL/ITEM.wav (decoded, aligned: what was scored)
 
 
-#: (rows, record): long-form metric rows and the unit's item-level record
+#: (rows, record) of one item: long-form metric rows and the item-level record
 UnitResult = tuple[list[dict[str, Any]], dict[str, Any]]
 
 
 _CODECS: dict[tuple[str, CodecOptions], Any] = {}
-_METRICS: dict[tuple[str, str], Metric] = {}
+_METRICS: dict[tuple[Any, ...], Metric] = {}
 
 
 def _codec(setting: CodecSetting, options: CodecOptions):
@@ -76,7 +85,9 @@ def _codec(setting: CodecSetting, options: CodecOptions):
 
 
 def _metric(name: str, ctx: MetricContext) -> Metric:
-    key = (name, ctx.suite_hash)
+    # keyed by the whole context, not the suite alone: a process that runs two runs of one suite
+    # (the inline executor, benchmarks) must not write the second run's files into the first's
+    key = (name, ctx.suite_hash, str(ctx.cache_dir), str(ctx.run_dir), ctx.device)
     if key not in _METRICS:
         _METRICS[key] = metric_class(name)(ctx)
     return _METRICS[key]
@@ -99,45 +110,115 @@ def failed_unit(spec: UnitSpec, item: Item, reason: str, base: dict[str, Any] | 
     return rows, record
 
 
-def process_unit(spec: UnitSpec, item: Item) -> UnitResult:
-    """Code one item with one codec and score it with every metric.
+@dataclass
+class _Coded:
+    """One item's codec round trip; ``batch``: how many items that encode/decode call held."""
 
-    Returns (rows, record): rows are long-form metric values; record holds the item-level facts
-    (alignment, lengths, timings, error) that explain them.
+    payload: Any
+    decoded: Audio
+    encode_s: float
+    decode_s: float
+    batch: int = 1
+
+
+def _code(codec, audios: list[Audio]) -> list[_Coded | Exception]:
+    """Encode and decode: several items in one call each where the codec batches in runs (neural
+    codecs on CUDA; its seconds shared out by length), else item by item (each timed on its own);
+    and item by item when a batch call raises, so that an item the codec cannot take fails alone
+    with its own reason."""
+    if len(audios) > 1 and codec.batch_in_runs:
+        try:
+            t0 = time.perf_counter()
+            payloads = codec.encode_batch(audios)
+            t1 = time.perf_counter()
+            decoded = codec.decode_batch(payloads)
+            t2 = time.perf_counter()
+        except Exception:
+            pass
+        else:
+            total = sum(len(a) for a in audios) or 1
+            return [_Coded(p, d, (t1 - t0) * len(a) / total, (t2 - t1) * len(a) / total, len(audios))
+                    for p, d, a in zip(payloads, decoded, audios)]
+    out: list[_Coded | Exception] = []
+    for audio in audios:
+        try:
+            t0 = time.perf_counter()
+            payload = codec.encode(audio)
+            t1 = time.perf_counter()
+            decoded = codec.decode(payload)
+            out.append(_Coded(payload, decoded, t1 - t0, time.perf_counter() - t1))
+        except Exception as exc:  # one item's failure must never abort the others
+            out.append(exc)
+    return out
+
+
+def process_unit(spec: UnitSpec, items: Sequence[Item]) -> list[UnitResult]:
+    """Code the items with one codec and score each with every metric.
+
+    Returns one (rows, record) per item, in the order given: rows are long-form metric values;
+    record holds the item-level facts (alignment, lengths, timings, batch size, error) that
+    explain them.
     """
     setting = spec.setting
-    base = _base(spec, item)
-    record: dict[str, Any] = {**base, "error": None}
-    try:
-        reference = load_audio(item.path, spec.policy)
-        codec = _codec(setting, spec.options.codec_options)
-        record["codec_weights"] = codec.weights_info.get("status", "")
-        if record["codec_weights"]:  # neural codecs: "trained" / "untrained" on every row
-            base["weights"] = record["codec_weights"]
-        x = resample(reference, codec.sample_rate)
-        t0 = time.perf_counter()
-        payload = codec.encode(x)
-        t1 = time.perf_counter()
-        decoded = codec.decode(payload)
-        t2 = time.perf_counter()
-        save_tokens(spec.context.run_dir, setting.label, item.id, payload)
-        if len(decoded) == 0:
-            raise BenchError(f"{item.path}: codec {setting.label} returned no samples")
-        recon = resample(decoded, reference.sample_rate)
-        estimate, alignment = align(reference, recon)
-        if spec.save_audio:
-            save_reconstruction(spec.context.run_dir, setting.label, item.id, estimate)
-        record.update(alignment.as_dict(), duration=reference.duration, encode_s=t1 - t0,
-                      decode_s=t2 - t1, kbps=payload.kbps)
-    except Exception as exc:  # one item's failure must never abort the run
-        rows, _ = failed_unit(spec, item, _short_error(exc), base)
-        record["error"] = rows[0]["error"]
-        return rows, record
+    bases = [_base(spec, item) for item in items]
+    records: list[dict[str, Any]] = [{**base, "error": None} for base in bases]
+    results: dict[int, UnitResult] = {}
 
-    rows = [{**base, "metric": KBPS, "value": payload.kbps, "weight": reference.duration, "error": None}]
+    def fail(i: int, exc: BaseException) -> None:
+        rows, _ = failed_unit(spec, items[i], _short_error(exc), bases[i])
+        records[i]["error"] = rows[0]["error"]
+        results[i] = (rows, records[i])
+
+    references: dict[int, Audio] = {}
+    for i, item in enumerate(items):
+        try:
+            references[i] = load_audio(item.path, spec.policy)
+        except Exception as exc:
+            fail(i, exc)
+    inputs: dict[int, Audio] = {}
+    try:
+        codec = _codec(setting, spec.options.codec_options) if references else None
+    except Exception as exc:
+        for i in references:
+            fail(i, exc)
+        references = {}
+    for i in references:
+        records[i]["codec_weights"] = codec.weights_info.get("status", "")
+        if records[i]["codec_weights"]:  # neural codecs: "trained" / "untrained" on every row
+            bases[i]["weights"] = records[i]["codec_weights"]
+        try:
+            inputs[i] = resample(references[i], codec.sample_rate)
+        except Exception as exc:
+            fail(i, exc)
+
+    pairs: dict[int, Pair] = {}
+    for i, coded in zip(inputs, _code(codec, list(inputs.values()))):
+        item, reference = items[i], references[i]
+        if isinstance(coded, Exception):
+            fail(i, coded)
+            continue
+        try:
+            save_tokens(spec.context.run_dir, setting.label, item.id, coded.payload)
+            if len(coded.decoded) == 0:
+                raise BenchError(f"{item.path}: codec {setting.label} returned no samples")
+            recon = resample(coded.decoded, reference.sample_rate)
+            estimate, alignment = align(reference, recon)
+            if spec.save_audio:
+                save_reconstruction(spec.context.run_dir, setting.label, item.id, estimate)
+            records[i].update(alignment.as_dict(), duration=reference.duration, encode_s=coded.encode_s,
+                              decode_s=coded.decode_s, kbps=coded.payload.kbps, batch=coded.batch)
+        except Exception as exc:  # one item's failure must never abort the run
+            fail(i, exc)
+            continue
+        pairs[i] = Pair(reference, estimate, item)
+
+    rows = {i: [{**bases[i], "metric": KBPS, "value": records[i]["kbps"], "weight": pairs[i].reference.duration,
+                 "error": None}] for i in pairs}
     for name in spec.metrics:
-        rows.append({**base, "metric": name, **_score(name, spec.context, reference, estimate, item)})
-    return rows, record
+        for i, fields in zip(pairs, _score(name, spec.context, list(pairs.values()))):
+            rows[i].append({**bases[i], "metric": name, **fields})
+    results.update({i: (rows[i], records[i]) for i in pairs})
+    return [results[i] for i in range(len(items))]
 
 
 def save_reconstruction(run_dir, label: str, item_id: str, audio: Audio) -> None:
@@ -164,15 +245,28 @@ def reconstruct(codec_spec: str, item: Item, policy: AudioPolicy | None = None,
     return reference, estimate
 
 
-def _score(name: str, ctx: MetricContext, reference: Audio, estimate: Audio, item: Item) -> dict[str, Any]:
+def _score(name: str, ctx: MetricContext, pairs: list[Pair]) -> list[dict[str, Any]]:
+    """One metric's row fields for each pair: in one call where the metric batches, else one by one."""
     # ``seconds``: wall time of this metric on this item (resampling and first-call model loading
-    # included), so benchmarks/pipeline_speed.py can say where a run's time goes.
+    # included), so benchmarks/pipeline_speed.py can say where a run's time goes; a batch's time is
+    # shared out by duration.
     t0 = time.perf_counter()
     try:
         metric = _metric(name, ctx)
     except Exception as exc:  # a metric that cannot even be built fails its rows, not the unit
-        return {"value": math.nan, "weight": 1.0, "error": _short_error(exc),
-                "seconds": round(time.perf_counter() - t0, 6)}
-    # the original row's identity scores are computed once per suite (bench/pipeline/identity.py)
-    fields = measure(metric, reference=reference, estimate=estimate, item=item, scorer=identity.score).row_fields()
-    return {**fields, "seconds": round(time.perf_counter() - t0, 6)}
+        failed = {"value": math.nan, "weight": 1.0, "error": _short_error(exc),
+                  "seconds": round(time.perf_counter() - t0, 6)}
+        return [dict(failed) for _ in pairs]
+    if metric.batch_scoring and len(pairs) > 1:
+        measured = measure_batch(metric, pairs)
+        took, total = time.perf_counter() - t0, sum(p.reference.duration for p in pairs) or 1.0
+        return [{**m.row_fields(), "seconds": round(took * p.reference.duration / total, 6)}
+                for m, p in zip(measured, pairs)]
+    out = []
+    for pair in pairs:
+        # the original row's identity scores are computed once per suite (bench/pipeline/identity.py)
+        fields = measure(metric, reference=pair.reference, estimate=pair.estimate, item=pair.item,
+                         scorer=identity.score).row_fields()
+        out.append({**fields, "seconds": round(time.perf_counter() - t0, 6)})
+        t0 = time.perf_counter()
+    return out

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,18 @@ class Item:
     text: str | None = None
     duration: float | None = None
     extra: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
+
+    def seconds(self) -> float:
+        """``duration``, or where the suite gave none, the file header's (0 when unreadable: such an
+        item fails fast anyway). For time limits and batch grouping, not for scores."""
+        if self.duration is not None and math.isfinite(self.duration):
+            return float(self.duration)
+        try:
+            import soundfile as sf
+
+            return float(sf.info(str(self.path)).duration)
+        except Exception:
+            return 0.0
 
     def fields(self) -> set[str]:
         """Which optional fields this item has (used to decide which metrics apply)."""

@@ -2,7 +2,9 @@
 
 The faults come from ``tests/plugins/fault_metric.py``, registered through the run's ``plugins``
 option so spawned workers import it too. Every other item's rows must be identical to a run
-that never saw the bad item.
+that never saw the bad item. With ``--batch N`` a crash takes down the whole batch's worker: the
+batch is split and its items run again one by one, so the crashing item still costs only its own
+rows (tests/pipeline/test_batch_run.py checks the split for a timed-out batch too).
 """
 
 from __future__ import annotations
@@ -83,6 +85,18 @@ def test_segfault_fails_only_its_rows_and_a_one_off_crash_is_retried(tmp_path, c
     assert (tmp_path / "bad" / "items.jsonl").read_text().count('"item": "b"') == 1
 
 
+def test_segfault_in_a_batch_costs_only_its_own_rows(tmp_path, clean, monkeypatch):
+    # b crashes every time: the batch of all three dies with it, is split, and a and c run again alone
+    from bench.pipeline import executors
+
+    monkeypatch.setenv("CODECBENCH_FAULTS", "segv=b")
+    monkeypatch.setattr(executors, "CRASH_ATTEMPTS", 1)  # a single item's retry is the test above's
+    bad = _run(_manifest(tmp_path / "suite", ["a", "b", "c"]), tmp_path / "bad", batch=3, jobs=2)
+    _check(bad.rows, clean, "b", "worker crashed: signal 11 (SIGSEGV) while coding/scoring b with opus@6")
+    records = pd.read_json(tmp_path / "bad" / "items.jsonl", lines=True)
+    assert sorted(records["item"]) == ["a", "b", "c"]  # one record per item: nothing counted twice
+
+
 def test_hung_unit_times_out_and_the_run_goes_on(tmp_path, clean, monkeypatch):
     monkeypatch.setenv("CODECBENCH_FAULTS", "hang=b")
     # the limit covers each worker's first unit too, which imports torchmetrics (~6 s of CPU): 8 s
@@ -97,10 +111,13 @@ def test_default_timeout_scales_with_duration():
     from bench.pipeline.unit import RunOptions, UnitSpec
     from bench.suites.items import Item
 
-    def unit(timeout, duration):
+    def unit(timeout, *durations):
         spec = UnitSpec("s", parse_setting("opus@6"), [], None, options=RunOptions(timeout=timeout))
-        return Unit(spec, Item("x", CLIPS[0], duration=duration))
+        return Unit(spec, tuple(Item(f"x{i}", CLIPS[0], duration=d) for i, d in enumerate(durations)))
 
     assert unit(None, 10.0).deadline_s() == 20 * 10.0 + 300
     assert unit(None, None).deadline_s() > 300  # read from the file header
     assert unit(5, 10.0).deadline_s() == 5 and unit(0, 10.0).deadline_s() is None
+    assert unit(None, 10.0, 4.0).deadline_s() == 20 * 14.0 + 300  # a batch: its items' audio, one start-up
+    assert unit(5, 10.0, 4.0).deadline_s() == 10 and unit(0, 10.0, 4.0).deadline_s() is None
+    assert [u.key for u in unit(5, 1.0, 2.0).split()] == [(("x0",), "opus@6"), (("x1",), "opus@6")]

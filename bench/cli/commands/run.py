@@ -29,7 +29,12 @@ def register(app: typer.Typer) -> None:
         timeout: Optional[float] = typer.Option(None, "--timeout", help="seconds one item x codec may take before "
                                                 "it is recorded as failed (default: 20 x the item's duration + "
                                                 "300 s; 0: no limit)"),
-        device: str = typer.Option("cpu", "--device", help="torch device for neural codecs (cpu, cuda, cuda:1)"),
+        device: str = typer.Option("cpu", "--device", help="device for neural codecs, Whisper and the speaker model "
+                                   "(cpu, cuda, cuda:1); recorded in the run manifest"),
+        batch: int = typer.Option(1, "--batch", min=1, help="items of one codec setting scored together (GE2E, "
+                                  "Whisper) and, on CUDA, coded together (neural codecs: one padded forward "
+                                  "pass); 1: one at a time, values as always; N>1 changes some last bits, see "
+                                  "docs/performance.md"),
         executor: str = typer.Option("local", "--executor", help="where units run: local (worker processes that "
                                      "survive crashes and hangs), ray (Ray tasks: a local instance, or a cluster "
                                      "with --address; needs the optional 'ray' extra) or inline (this process, for "
@@ -51,7 +56,7 @@ def register(app: typer.Typer) -> None:
         result = api.run(codec, suite, metric, out=out, limit=limit, jobs=jobs, progress=progress,
                          selection=None if selection.is_all else selection,
                          allow_untrained=allow_untrained, timeout=timeout, plugins=plugin or (), device=device,
-                         executor=executor, address=address, save_audio=save_audio)
+                         executor=executor, address=address, save_audio=save_audio, batch=batch)
         typer.echo(result.markdown)
         failed = int(result.summary["n_failed"].max()) if not result.summary.empty else 0
         typer.echo(f"\nrun directory: {result.path}  ({result.n_units} units, {result.n_skipped} resumed"

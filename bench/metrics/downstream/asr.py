@@ -10,7 +10,7 @@ the same items that succeeded for that codec, so the two columns compare like wi
 from __future__ import annotations
 
 import importlib.util
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 import pandas as pd
@@ -25,23 +25,35 @@ from bench.metrics.downstream.text import Errors, char_errors, normalizer_info, 
 from bench.models import asr as asr_models
 
 #: per process: the loaded model, and the last few hypotheses so WER and CER share one decode
-_MODEL: dict[str, asr_models.ASRBackend] = {}
+_MODEL: dict[tuple[str, str], asr_models.ASRBackend] = {}
 _HYPOTHESES: dict[tuple[str, str], str] = {}
 
 
-def asr_model() -> asr_models.ASRBackend:
-    spec = asr_models.model_spec()
-    if spec not in _MODEL:
-        _MODEL[spec] = asr_models.load_asr(spec)
-    return _MODEL[spec]
+def asr_model(device: str = "cpu") -> asr_models.ASRBackend:
+    key = (asr_models.model_spec(), device)
+    if key not in _MODEL:
+        _MODEL[key] = asr_models.load_asr(*key)
+    return _MODEL[key]
 
 
 def _transcribe(model: asr_models.ASRBackend, audio: Audio) -> str:
     return cache.memo_by_audio(_HYPOTHESES, model.key, audio.samples, lambda: model.transcribe(audio))
 
 
+def _transcribe_many(model: asr_models.ASRBackend, audios: list[Audio]) -> list[str]:
+    """Transcripts of several signals; those not memoised yet in one ``transcribe_batch`` call
+    (one alone: ``transcribe``, the unbatched call)."""
+    def compute(missing: list[int]) -> list[str]:
+        if len(missing) == 1:
+            return [model.transcribe(audios[missing[0]])]
+        return model.transcribe_batch([audios[i] for i in missing])
+
+    return cache.memo_many(_HYPOTHESES, model.key, [a.samples for a in audios], compute)
+
+
 class _ErrorRate(Metric):
     identity_cache = False  # reuses the suite's transcripts/embeddings itself
+    batch_scoring = True  # --batch N: the reconstructions of a batch in one Whisper call
     unit = "%"
     higher_is_better = False
     sample_rate = asr_models.SAMPLE_RATE
@@ -86,14 +98,25 @@ class _ErrorRate(Metric):
             cache.write_json(path, {"id": item.id, "text": text, "model": model.key})
         return text
 
-    def score(self, *, reference: Audio, estimate: Audio, item=None) -> Score:
-        if item is None or not item.text:
+    def score_batch(self, *, references: Sequence[Audio], estimates: Sequence[Audio],
+                    items: Sequence[Any]) -> list[Score]:
+        """Error rates per pair; the reconstructions transcribed in one batch, the originals one by
+        one (the suite cache then holds the same transcripts whichever ``--batch`` made them)."""
+        if any(item is None or not item.text for item in items):
             raise MetricInputError(f"{self.name} needs the item's reference transcript (item has no text)")
-        model = asr_model()
-        original = self._original_text(model, reference, item)
+        model = asr_model(self.context.device if self.context is not None else "cpu")
+        originals = [self._original_text(model, r, item) for r, item in zip(references, items)]
         # The 'original' row's estimate is the original itself: reuse the per-suite transcript.
-        same = np.array_equal(estimate.samples, reference.samples)
-        hypothesis = original if same else _transcribe(model, estimate)
+        coded = [i for i, (r, e) in enumerate(zip(references, estimates)) if not np.array_equal(e.samples, r.samples)]
+        hypotheses = list(originals)
+        for i, text in zip(coded, _transcribe_many(model, [estimates[i] for i in coded])):
+            hypotheses[i] = text
+        return [self._score(item, h, o) for item, h, o in zip(items, hypotheses, originals)]
+
+    def score(self, *, reference: Audio, estimate: Audio, item=None) -> Score:
+        return self.score_batch(references=[reference], estimates=[estimate], items=[item])[0]
+
+    def _score(self, item, hypothesis: str, original: str) -> Score:
         count = type(self).counter
         err: Errors = count(item.text, hypothesis)
         orig: Errors = count(item.text, original)

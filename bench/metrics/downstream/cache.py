@@ -59,13 +59,24 @@ def audio_digest(samples: np.ndarray) -> str:
     return hashlib.sha1(np.ascontiguousarray(samples, dtype=np.float32).tobytes()).hexdigest()[:20]
 
 
+#: entries a per-process memo keeps before it starts afresh (a batch larger than this is kept whole)
+MEMO_ITEMS = 16
+
+
 def memo_by_audio(store: dict, model_key: str, audio_samples: np.ndarray, compute):
     """Per-process memo of model outputs keyed by (model, audio content): several metrics
     (wer and cer; eer and spk-sim) score the same pair, and the model should run once. Bounded,
-    since a worker sees a stream of items and only the current one repeats."""
-    key = (model_key, audio_digest(audio_samples))
-    if key not in store:
-        if len(store) > 16:
+    since a worker sees a stream of items and only the current one (or batch) repeats."""
+    return memo_many(store, model_key, [audio_samples], lambda missing: [compute()])[0]
+
+
+def memo_many(store: dict, model_key: str, signals: list[np.ndarray], compute_many) -> list:
+    """:func:`memo_by_audio` for several signals: the ones not in the memo are computed in one call,
+    ``compute_many(indices)`` -> their outputs in that order (a batch, e.g. GE2E's one forward pass)."""
+    keys = [(model_key, audio_digest(s)) for s in signals]
+    missing = [i for i, k in enumerate(keys) if k not in store]
+    if missing:
+        if len(store) + len(missing) > MEMO_ITEMS:
             store.clear()
-        store[key] = compute()
-    return store[key]
+        store.update(zip([keys[i] for i in missing], compute_many(missing)))
+    return [store[k] for k in keys]

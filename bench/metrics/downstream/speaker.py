@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import importlib.util
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
@@ -29,23 +29,35 @@ from bench.metrics.downstream import cache
 from bench.metrics.downstream import verification as ver
 from bench.models import speaker as speaker_models
 
-_MODEL: dict[str, speaker_models.SpeakerBackend] = {}
+_MODEL: dict[tuple[str, str], speaker_models.SpeakerBackend] = {}
 _EMBEDDINGS: dict[tuple[str, str], np.ndarray] = {}
 
 
-def speaker_model() -> speaker_models.SpeakerBackend:
-    spec = speaker_models.model_spec()
-    if spec not in _MODEL:
-        _MODEL[spec] = speaker_models.load_speaker(spec)
-    return _MODEL[spec]
+def speaker_model(device: str = "cpu") -> speaker_models.SpeakerBackend:
+    key = (speaker_models.model_spec(), device)
+    if key not in _MODEL:
+        _MODEL[key] = speaker_models.load_speaker(*key)
+    return _MODEL[key]
 
 
 def _embed(model: speaker_models.SpeakerBackend, audio: Audio) -> np.ndarray:
     return cache.memo_by_audio(_EMBEDDINGS, model.key, audio.samples, lambda: model.embed(audio))
 
 
+def _embed_many(model: speaker_models.SpeakerBackend, audios: list[Audio]) -> list[np.ndarray]:
+    """Embeddings of several signals; those not memoised yet in one ``embed_batch`` call (one
+    alone: ``embed``, the unbatched call)."""
+    def compute(missing: list[int]) -> list[np.ndarray]:
+        if len(missing) == 1:
+            return [model.embed(audios[missing[0]])]
+        return model.embed_batch([audios[i] for i in missing])
+
+    return cache.memo_many(_EMBEDDINGS, model.key, [a.samples for a in audios], compute)
+
+
 class _SpeakerMetric(Metric):
     identity_cache = False  # reuses the suite's transcripts/embeddings itself
+    batch_scoring = True  # --batch N: the reconstructions of a batch in one GE2E forward pass
     sample_rate = speaker_models.SAMPLE_RATE
     backend = "resemblyzer"
 
@@ -66,25 +78,50 @@ class _SpeakerMetric(Metric):
             out["speaker_error"] = str(exc)
         return out
 
-    def _pair(self, reference: Audio, estimate: Audio, item) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
-        """Embeddings of original (suite cache) and reconstruction (run dir), and where they are."""
+    def _pairs(self, references: Sequence[Audio], estimates: Sequence[Audio],
+               items: Sequence[Any]) -> list[tuple[np.ndarray, np.ndarray, dict[str, Any]]]:
+        """Per pair: embeddings of original (suite cache) and reconstruction (run dir), and where
+        they are. Reconstructions are embedded in one batch; originals one by one, so that the
+        suite cache holds the same numbers whichever ``--batch`` computed them first."""
         if self.context is None:
             raise BenchError(f"{self.name} needs a run context (cache and run directories)")
-        model = speaker_model()
-        orig_path = self.context.cache_dir / "speaker" / model.key / f"{cache.safe_name(item.id)}.npy"
-        original = cache.read_npy(orig_path)
-        if original is None:
-            original = _embed(model, reference)
-            cache.write_npy(orig_path, original)
+        model = speaker_model(self.context.device)
+        folder = self.context.cache_dir / "speaker" / model.key
+        orig_paths = [folder / f"{cache.safe_name(item.id)}.npy" for item in items]
+        originals = []
+        for path, reference in zip(orig_paths, references):
+            original = cache.read_npy(path)
+            if original is None:
+                original = _embed(model, reference)
+                cache.write_npy(path, original)
+            originals.append(original)
         # The 'original' row's estimate is the original itself: reuse the per-suite embedding.
-        recon = original if np.array_equal(estimate.samples, reference.samples) else _embed(model, estimate)
-        extra: dict[str, Any] = {"orig_embedding": str(orig_path)}
-        if self.context.run_dir is not None:
-            rel = Path("embeddings") / model.key / f"{cache.audio_digest(estimate.samples)}.npy"
-            if not (self.context.run_dir / rel).exists():
-                cache.write_npy(self.context.run_dir / rel, recon)
-            extra["embedding"] = str(rel)
-        return original, recon, extra
+        coded = [i for i, (r, e) in enumerate(zip(references, estimates)) if not np.array_equal(e.samples, r.samples)]
+        recons = list(originals)
+        for i, emb in zip(coded, _embed_many(model, [estimates[i] for i in coded])):
+            recons[i] = emb
+        out = []
+        for path, original, recon, estimate in zip(orig_paths, originals, recons, estimates):
+            extra: dict[str, Any] = {"orig_embedding": str(path)}
+            if self.context.run_dir is not None:
+                rel = Path("embeddings") / model.key / f"{cache.audio_digest(estimate.samples)}.npy"
+                if not (self.context.run_dir / rel).exists():
+                    cache.write_npy(self.context.run_dir / rel, recon)
+                extra["embedding"] = str(rel)
+            out.append((original, recon, extra))
+        return out
+
+    def score_batch(self, *, references: Sequence[Audio], estimates: Sequence[Audio],
+                    items: Sequence[Any]) -> list[Score]:
+        """Cosine of original and reconstruction per pair (all reconstructions in one GE2E pass)."""
+        self.check_items(items)
+        return [Score(float(np.dot(o, r)), extra=extra) for o, r, extra in self._pairs(references, estimates, items)]
+
+    def score(self, *, reference: Audio, estimate: Audio, item=None) -> Score:
+        return self.score_batch(references=[reference], estimates=[estimate], items=[item])[0]
+
+    def check_items(self, items: Sequence[Any]) -> None:
+        """What the items must carry (EER: a speaker label); raises for the first that lacks it."""
 
 
 @register_metric
@@ -96,10 +133,6 @@ class SpeakerSimilarity(_SpeakerMetric):
     higher_is_better = True
     display = "Spk-sim"
     rank = 80
-
-    def score(self, *, reference: Audio, estimate: Audio, item=None) -> Score:
-        original, recon, extra = self._pair(reference, estimate, item)
-        return Score(float(np.dot(original, recon)), extra=extra)
 
 
 @register_metric
@@ -122,11 +155,9 @@ class EER(_SpeakerMetric):
         return {**super().info(), "trials": self._trial_source(), "p_target": ver.P_TARGET, "c_miss": ver.C_MISS,
                 "c_fa": ver.C_FA, "ci": f"95% percentile bootstrap over enroll speakers, {ver.BOOTSTRAP_ROUNDS} rounds"}
 
-    def score(self, *, reference: Audio, estimate: Audio, item=None) -> Score:
-        if item is None or not item.speaker:
+    def check_items(self, items: Sequence[Any]) -> None:
+        if any(item is None or not item.speaker for item in items):
             raise MetricInputError("eer needs the item's speaker label (item has none)")
-        original, recon, extra = self._pair(reference, estimate, item)
-        return Score(float(np.dot(original, recon)), extra=extra)
 
     # -- trials -------------------------------------------------------------------------------
     def _source_dir(self) -> Path:

@@ -68,7 +68,7 @@ def _audio(first: float) -> Audio:
 
 def test_wer_item_value_weight_and_original_cache(tmp_path: Path, monkeypatch):
     fake = FakeASR()
-    monkeypatch.setattr(asr_metrics, "asr_model", lambda: fake)
+    monkeypatch.setattr(asr_metrics, "asr_model", lambda device="cpu": fake)
     asr_metrics._HYPOTHESES.clear()
     ctx = MetricContext(suite="t", suite_hash="h", cache_dir=tmp_path / "cache", run_dir=tmp_path / "run")
     item = Item("u/1", tmp_path / "x.wav", text="Hello, world! Again.")

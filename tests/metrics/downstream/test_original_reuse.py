@@ -25,7 +25,7 @@ class CountingModel:
 
 def _run_twice(metric_name, monkeypatch, tmp_path, speech, attr):
     model = CountingModel()
-    monkeypatch.setattr(asr if attr == "asr_model" else speaker, attr, lambda: model)
+    monkeypatch.setattr(asr if attr == "asr_model" else speaker, attr, lambda device="cpu": model)
     ctx = MetricContext(suite="t", suite_hash="h", cache_dir=tmp_path / "cache", run_dir=tmp_path / "run")
     item = Item(id="u1", path=tmp_path / "u1.wav", speaker="s", text="hello world")
     m = metric_class(metric_name)(ctx)
