@@ -202,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def _values(rows):
     out = rows[COLUMNS].sort_values(COLUMNS[:3]).reset_index(drop=True)
-    return out.astype({"error": object}).where(out["error"].notna(), None)
+    out["error"] = out["error"].astype(object).where(out["error"].notna(), None)  # only that column
+    return out
 
 
 if __name__ == "__main__":

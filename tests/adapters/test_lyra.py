@@ -153,7 +153,7 @@ def test_run_parallel_equals_serial(tmp_path):
 
     serial = run(["lyra@3.2"], "demo", ["si-sdr"], out=tmp_path / "a", limit=2, jobs=1, progress=False)
     parallel = run(["lyra@3.2"], "demo", ["si-sdr"], out=tmp_path / "b", limit=2, jobs=2, progress=False)
-    pd.testing.assert_frame_equal(serial.summary, parallel.summary)
+    pd.testing.assert_frame_equal(serial.summary, parallel.summary, check_exact=True)
     rows_a = pd.read_csv(tmp_path / "a" / "rows.csv").sort_values(["item", "metric"]).reset_index(drop=True)
     rows_b = pd.read_csv(tmp_path / "b" / "rows.csv").sort_values(["item", "metric"]).reset_index(drop=True)
     pd.testing.assert_series_equal(rows_a["value"], rows_b["value"])

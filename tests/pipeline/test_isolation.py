@@ -60,12 +60,15 @@ def clean(tmp_path_factory):
 def _values(rows: pd.DataFrame) -> pd.DataFrame:
     cols = ["item", "label", "metric", "value", "weight", "error"]
     out = rows[cols].sort_values(["item", "metric"]).reset_index(drop=True)
-    return out.astype({"error": object}).where(out["error"].notna(), None)
+    # only the error column's missing values become None (a DataFrame-wide where() would blank
+    # every error-free row and compare nothing)
+    out["error"] = out["error"].astype(object).where(out["error"].notna(), None)
+    return out
 
 
 def _check(bad: pd.DataFrame, clean: pd.DataFrame, bad_item: str, reason: str) -> None:
     good = bad[bad["item"] != bad_item]
-    pd.testing.assert_frame_equal(_values(good), _values(clean))  # bit-identical, error-free
+    pd.testing.assert_frame_equal(_values(good), _values(clean), check_exact=True)  # bit-identical, error-free
     assert clean["error"].isna().all()
     broken = bad[bad["item"] == bad_item]
     assert sorted(broken["metric"]) == sorted(["kbps", *METRICS])

@@ -60,20 +60,20 @@ def test_run_dir_contents_and_resume(tmp_path):
 
     again = run(["opus@6", "codec2@3.2"], "demo", ["si-sdr"], **args)
     assert again.n_skipped == 6
-    pd.testing.assert_frame_equal(first.summary, again.summary)
+    pd.testing.assert_frame_equal(first.summary, again.summary, check_exact=True)
 
     # an interrupted run: drop the last unit's record, re-run redoes only that unit
     lines = (out / "items.jsonl").read_text().splitlines()
     (out / "items.jsonl").write_text("\n".join(lines[:-1]) + "\n")
     third = run(["opus@6", "codec2@3.2"], "demo", ["si-sdr"], **args)
     assert third.n_skipped == 5
-    pd.testing.assert_frame_equal(first.summary, third.summary)
+    pd.testing.assert_frame_equal(first.summary, third.summary, check_exact=True)
 
 
 def test_parallel_equals_serial(tmp_path):
     serial = run(["mp3@8"], "demo", ["snr"], out=tmp_path / "a", limit=4, jobs=1, progress=False)
     parallel = run(["mp3@8"], "demo", ["snr"], out=tmp_path / "b", limit=4, jobs=2, progress=False)
-    pd.testing.assert_frame_equal(serial.summary, parallel.summary)
+    pd.testing.assert_frame_equal(serial.summary, parallel.summary, check_exact=True)
 
 
 def test_same_command_same_run_dir(tmp_path, monkeypatch):
@@ -108,6 +108,6 @@ def test_metric_failure_is_a_nan_row_not_a_crash(tmp_path, make_manifest):
 def test_inline_executor_equals_worker_processes(tmp_path):
     local = run(["opus@6"], "demo", ["snr"], out=tmp_path / "a", limit=2, jobs=1, progress=False)
     inline = run(["opus@6"], "demo", ["snr"], out=tmp_path / "b", limit=2, jobs=1, progress=False, executor="inline")
-    pd.testing.assert_frame_equal(local.summary, inline.summary)
+    pd.testing.assert_frame_equal(local.summary, inline.summary, check_exact=True)
     with pytest.raises(UnknownNameError, match="executor"):
         run(["opus@6"], "demo", ["snr"], out=tmp_path / "c", limit=1, executor="nope", progress=False)
