@@ -1,0 +1,1 @@
+"""Subcommands of ``bench listen``: each module exposes ``register(listen_app)``."""
