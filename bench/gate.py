@@ -31,9 +31,9 @@ import yaml
 
 from bench import stats
 from bench.errors import BenchError, ConfigError
+from bench.rows import SET_ITEM
 
 PASS, REGRESSION, UNUSABLE = 0, 1, 2
-SET_ITEM = "*"
 ROW_COLUMNS = ["suite", "label", "metric", "item", "value", "weight", "error"]
 
 

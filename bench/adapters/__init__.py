@@ -8,7 +8,6 @@ plus one YAML card in the top-level ``codecs/`` folder. Modules here are importe
 from __future__ import annotations
 
 import importlib
-import os
 import pkgutil
 from pathlib import Path
 from typing import TypeVar
@@ -60,11 +59,11 @@ def adapter_class(adapter: str) -> type[Codec]:
 
 
 def cards_dirs() -> list[Path]:
-    """The repo's ``codecs/`` folder plus any in ``$BENCH_CODECS`` (os.pathsep-separated)."""
-    dirs = [Path(__file__).resolve().parents[2] / "codecs"]
-    extra = os.environ.get("BENCH_CODECS", "")
-    dirs += [Path(p) for p in extra.split(os.pathsep) if p]
-    return dirs
+    """The repo's ``codecs/`` folder plus the locations' extra folders (CLI: ``$BENCH_CODECS``,
+    os.pathsep-separated)."""
+    from bench import locations
+
+    return [Path(__file__).resolve().parents[2] / "codecs", *locations.current().codec_dirs]
 
 
 _REQUIRED = ("name", "adapter", "sample_rate")
@@ -133,10 +132,10 @@ def parse_setting(spec: str, cards: dict[str, CodecCard] | None = None) -> Codec
 
 
 def create_codec(spec: str | CodecSetting, options: CodecOptions | None = None) -> Codec:
-    """Build a codec; ``options`` (untrained allowed, device) default to CodecOptions.from_env()."""
+    """Build a codec; ``options`` (untrained allowed, device): None is ``CodecOptions()`` (cpu, trained weights only)."""
     setting = parse_setting(spec) if isinstance(spec, str) else spec
     cls = adapter_class(setting.card.adapter)
-    reason = cls.availability(setting.card)
+    reason = cls.availability(setting.card, options.checkpoints if options is not None else ())
     if reason:
         from bench.errors import UnavailableError
 

@@ -26,6 +26,14 @@ def _register_commands() -> None:
         module.register(app)
 
 
+@app.callback()
+def _defaults() -> None:
+    """Before every command: where data, cards and caches are, from the environment."""
+    from bench.cli.defaults import apply_locations
+
+    apply_locations()
+
+
 _register_commands()
 
 

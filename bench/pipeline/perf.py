@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import statistics
 import time
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -66,8 +67,18 @@ def _sync_for(codec):
     return lambda: None
 
 
+def codec_specs(settings: list[str], allow_untrained: bool = False, checkpoints=()) -> list[tuple[str, Any, dict]]:
+    """``bench info``: (column label, spec, weights info) of each codec setting, read off the loaded
+    model (:func:`bench.reporting.codec_tables.spec_table` lays them out)."""
+    from bench.adapters import CodecOptions, create_codec
+
+    options = CodecOptions(allow_untrained=allow_untrained, checkpoints=checkpoints)
+    codecs = [create_codec(spec, options) for spec in settings]
+    return [(c.table_label, c.spec, c.weights_info) for c in codecs]
+
+
 def speed_table(codec_specs: list[str], devices: list[str], seconds: float = 10.0, repeats: int = 3,
-                allow_untrained: bool = False) -> pd.DataFrame:
+                allow_untrained: bool = False, checkpoints=()) -> pd.DataFrame:
     import torch
 
     from bench.adapters import CodecOptions, create_codec
@@ -80,7 +91,8 @@ def speed_table(codec_specs: list[str], devices: list[str], seconds: float = 10.
     rows = []
     for device in devices:
         for spec in codec_specs:
-            codec = create_codec(spec, CodecOptions(allow_untrained=allow_untrained, device=device))
+            codec = create_codec(spec, CodecOptions(allow_untrained=allow_untrained, device=device,
+                                                    checkpoints=checkpoints))
             r = time_codec(codec, clip, repeats)
             paper = ESC_PAPER.get(device, (math.nan, math.nan))
             rows.append({"codec": codec.table_label, "device": device,

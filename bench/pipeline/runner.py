@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -18,14 +17,15 @@ from typing import Any
 import pandas as pd
 
 from bench.adapters import adapter_class, create_codec, parse_setting
+from bench.config import RunConfig
 from bench.devices import check_device, device_info
 from bench.errors import BenchError
 from bench.metrics import ItemScore, MetricContext, metric_class, resolve_metrics
 from bench.pipeline.executors import Failed, Unit, create_executor, import_plugins
 from bench.pipeline.provenance import environment, git_state
 from bench.pipeline.rundir import RunDir
-from bench.pipeline.unit import RunOptions, UnitSpec, failed_unit
-from bench.reporting.tables import SET_ITEM, summarize, summary_markdown
+from bench.pipeline.unit import UnitSpec, failed_unit
+from bench.rows import KBPS, SET_ITEM, summarize, summary_markdown
 from bench.suites import REPO_ROOT, Suite, load_suite, select_items
 from bench.suites.items import Item
 from bench.suites.selection import Selection, ids_digest
@@ -34,8 +34,8 @@ RUNS_DIR = REPO_ROOT / "reports" / "runs"
 
 
 def default_cache_dir() -> Path:
-    """``$BENCH_CACHE`` or reports/cache, read when a run starts (not fixed at import time)."""
-    return Path(os.environ.get("BENCH_CACHE") or REPO_ROOT / "reports" / "cache")
+    """reports/cache: a run's ``cache_dir`` when its config names none (the CLI's default is ``$BENCH_CACHE``)."""
+    return REPO_ROOT / "reports" / "cache"
 
 
 @dataclass
@@ -60,127 +60,90 @@ def split_names(values: list[str] | str | None) -> list[str]:
 
 
 def run_id(suite: Suite, suite_hash: str, codecs: list[str], metrics: list[str], limit: int | None,
-           selection: Selection | None = None, options: RunOptions | None = None) -> str:
-    """Same command -> same directory, which is what makes a re-run resume. A device or batch size
-    other than the default makes other numbers (in the last bits), so it gets its own directory;
-    the default's directory name is what it always was."""
+           selection: Selection | None = None, options: RunConfig | None = None) -> str:
+    """Same command -> same directory, which is what makes a re-run resume. A device, batch size or
+    downstream model setting other than the default makes other numbers, so it gets its own
+    directory; the default's directory name is what it always was."""
     picked = limit if selection is None or selection == Selection(limit=limit) else selection.as_dict()
     parts: list[Any] = [suite_hash, codecs, sorted(metrics), picked]
-    execution = _execution_key(options or RunOptions())
+    execution = _execution_key(options or RunConfig())
     if execution:
         parts.append(execution)
     key = json.dumps(parts)
     return f"{suite.name}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
-def _execution_key(options: RunOptions) -> dict[str, Any]:
-    """The run options that change values (device, batch size), where they differ from the default."""
-    default = RunOptions()
-    return {k: getattr(options, k) for k in ("device", "batch") if getattr(options, k) != getattr(default, k)}
+#: run options that change values (not only where or how fast they are made)
+VALUE_OPTIONS = ("device", "batch", "asr_model", "asr_compute_type", "cpu_kernels", "speaker_model")
 
 
-def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = None, *,
-        out: Path | None = None, limit: int | None = None, jobs: int | None = None,
-        progress: bool = True, selection: Selection | None = None, allow_untrained: bool = False,
-        timeout: float | None = None, plugins: list[str] | tuple[str, ...] = (),
-        executor: str = "local", address: str | None = None, device: str = "cpu", cache_dir: Path | None = None,
-        save_audio: bool = False, batch: int = 1) -> RunResult:
-    """``allow_untrained``: run codecs with random-init weights (refused otherwise); every row,
-    summary and table of such a codec is then labelled untrained.
+def _execution_key(options: RunConfig) -> dict[str, Any]:
+    """The run options that change values, where they differ from the default."""
+    default = RunConfig()
+    return {k: getattr(options, k) for k in VALUE_OPTIONS if getattr(options, k) != getattr(default, k)}
 
-    ``timeout``: seconds one unit (item x codec setting) may take before its worker is killed and
-    the unit recorded as failed (None: 20 x the item's duration + 300 s; 0: no limit).
-    ``plugins``: modules to import first, here and in every worker, that register extra codecs,
-    metrics or corpus loaders. ``executor``: where units run (``local`` worker processes, which
-    survive crashes and hangs; ``ray`` tasks on a local Ray instance or, with ``address``
-    (``auto`` or ``HOST:PORT``), on a running cluster; ``inline`` in this process, for debugging);
-    ``jobs``: units at once (None: one per core; see each executor). ``save_audio``: keep each
-    decoded, aligned reconstruction as RUN/audio/LABEL/ITEM.wav. ``device``: torch device (cpu,
-    cuda, cuda:N) for neural codecs, Whisper and the speaker model; CUDA where torch sees none
-    fails here, before any work. ``batch``: items of one codec setting handled together: GE2E
-    and Whisper score them in one call, neural codecs on CUDA code them in one padded forward pass
-    (1, the default, is the unbatched code; the differences a batch makes are measured in
-    docs/performance.md). ``cache_dir``: where per-suite original-side work (transcripts,
-    embeddings) is kept (default: ``$BENCH_CACHE`` or reports/cache).
 
-    All of these travel to the workers inside each unit (:class:`RunOptions`), not through
-    environment variables; ``executor``, ``jobs`` and ``address`` go to the executor's constructor.
+def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = None,
+        config: RunConfig | None = None, **options: Any) -> RunResult:
+    """Code ``suite`` with each codec setting and score it with ``metrics`` (None: every default
+    metric the suite's fields allow).
+
+    ``config``: every other option (:class:`~bench.config.RunConfig`; None: its defaults, which
+    read no environment variable); ``options``: RunConfig fields that replace the config's
+    (``run(codecs, suite, limit=24, device="cuda")``). The whole config travels to the workers
+    inside each unit and is stored in the run manifest (``config``).
     """
+    config = (config or RunConfig()).replace(**options) if options else (config or RunConfig())
     # an unknown name, an option the executor does not take or its missing package fail before any work
-    runner = create_executor(executor, jobs=jobs, address=address)
-    device = str(check_device(device))  # so does a device that is not here (e.g. cuda without CUDA)
-    if int(batch) != batch or batch < 1:
-        raise BenchError(f"--batch {batch}: expected a whole number of items, 1 or more")
-    options = RunOptions(allow_untrained=allow_untrained, device=device, timeout=timeout, plugins=tuple(plugins),
-                         batch=int(batch))
-    import_plugins(options.plugins)
-    return _run(codecs, suite, metrics, out=out, limit=limit, progress=progress, selection=selection,
-                options=options, executor=runner, executor_name=executor,
-                cache_dir=Path(cache_dir) if cache_dir else default_cache_dir(), save_audio=save_audio)
+    executor = create_executor(config.executor, jobs=config.jobs, address=config.address)
+    # so does a device that is not here (e.g. cuda without CUDA); normalised, e.g. "cuda" -> "cuda:0"
+    config = config.replace(device=str(check_device(config.device)))
+    import_plugins(config.plugins)
+    return _run(codecs, suite, metrics, config, executor)
 
 
-def _run(codecs, suite, metrics, *, out, limit, progress, selection, options, executor, executor_name, cache_dir,
-         save_audio=False) -> RunResult:
-    codec_specs = split_names(codecs)
-    if not codec_specs:
-        raise BenchError("no codec given (e.g. --codec opus@6,codec2@3.2)")
-    settings = [parse_setting(c) for c in codec_specs]  # unknown names/bitrates fail here, up front
-    for s in settings:
-        reason = adapter_class(s.card.adapter).availability(s.card)
-        if reason:
-            raise BenchError(f"codec {s.label!r} is unavailable here: {reason}")
-    labels = [s.label for s in settings]
-
-    the_suite = load_suite(suite)
-    if selection is not None and limit is not None and selection.limit is None:
-        selection = Selection(**{**selection.__dict__, "limit": limit})
-    items = select_items(the_suite.items, selection if selection is not None else limit)
-    if not items:
-        raise BenchError(f"suite {the_suite.name!r}: the selection ({selection.describe() if selection else limit}) leaves no items")
-    metric_classes = resolve_metrics(split_names(metrics) or None, the_suite.fields)
-    for cls in metric_classes:
-        missing = cls.requires - the_suite.fields
-        if missing:
-            raise BenchError(f"metric {cls.name!r} needs item field(s) {sorted(missing)} that suite {the_suite.name!r} lacks")
-        reason = cls.availability()
-        if reason:
-            raise BenchError(f"metric {cls.name!r} is unavailable here: {reason}")
+def _run(codecs, suite, metrics, config: RunConfig, executor) -> RunResult:
+    """Validate, select items, write the manifest, check a resume, make units, run, finalise."""
+    settings, labels = _settings(codecs, config)
+    the_suite, items, selection = _items(suite, config)
+    metric_classes = _metric_classes(metrics, the_suite, config)
     metric_names = [cls.name for cls in metric_classes]
 
     suite_hash = the_suite.content_hash()
     # absolute: workers write into it (tokens, audio, embeddings) from whatever directory they run in
-    path = (Path(out) if out else RUNS_DIR / run_id(the_suite, suite_hash, labels, metric_names, limit, selection,
-                                                     options)).absolute()
+    path = (config.out or RUNS_DIR / run_id(the_suite, suite_hash, labels, metric_names, config.limit, selection,
+                                            config)).absolute()
     rundir = RunDir(path)
     rundir.create()
+    cache_dir = config.cache_dir or default_cache_dir()
     ctx = MetricContext(suite=the_suite.name, suite_hash=suite_hash,
                         cache_dir=cache_dir.absolute() / f"{the_suite.name}-{suite_hash[:12]}", run_dir=path, items=items,
-                        suite_spec=the_suite.spec, suite_source=the_suite.source, device=options.device)
+                        suite_spec=the_suite.spec, suite_source=the_suite.source, device=config.device,
+                        models=config.model_options)
     ctx.cache_dir.mkdir(parents=True, exist_ok=True)
 
     previous = rundir.read_manifest()
-    manifest = _manifest(the_suite, suite_hash, items, limit, settings, metric_classes, ctx, previous, options)
+    manifest = _manifest(the_suite, suite_hash, items, config.limit, settings, metric_classes, ctx, previous, config)
     _check_same_weights(previous, manifest, path)
     _check_same_execution(previous, manifest, path)
+    _check_same_config(previous, config, path)
     if selection is not None:  # recorded so a CI gate can prove it compared the same items
         manifest["suite"].update(selection=selection.as_dict(), subset=selection.describe())
     manifest["suite"]["item_ids_sha256"] = ids_digest(items)
-    manifest["executor"] = {"name": executor_name, **executor.info()}
+    manifest["executor"] = {"name": config.executor, **executor.info()}
     rundir.write_manifest(manifest)
 
-    from bench.metrics import Score  # noqa: F401  (ensures registry import in this process)
-
-    done = rundir.done_units(["kbps", *metric_names])
+    done = rundir.done_units([KBPS, *metric_names])
     units = []
     for s in settings:
-        spec = UnitSpec(the_suite.name, s, metric_names, ctx, the_suite.policy, options, save_audio)
-        for group in batches(items, options.batch):  # formed over all items, so resuming keeps them
+        spec = UnitSpec(the_suite.name, s, metric_names, ctx, the_suite.policy, config, config.save_audio)
+        for group in batches(items, config.batch):  # formed over all items, so resuming keeps them
             todo = tuple(it for it in group if (it.id, s.label) not in done)
             if todo:
                 units.append(Unit(spec, todo))
     n_todo = sum(len(u.items) for u in units)
-    _execute(units, rundir, executor, progress)
-    manifest["executor"] = {"name": executor_name, **executor.info()}  # now with what it found (Ray's cluster)
+    _execute(units, rundir, executor, config.progress)
+    manifest["executor"] = {"name": config.executor, **executor.info()}  # now with what it found (Ray's cluster)
 
     rows = rundir.rows()
     rows = rows[rows["label"].isin(labels) & rows["item"].isin({it.id for it in items} | {SET_ITEM})]
@@ -193,6 +156,44 @@ def _run(codecs, suite, metrics, *, out, limit, progress, selection, options, ex
     rundir.write_manifest(manifest)
     _write_outputs(rundir, rows, summary, manifest)
     return RunResult(path, rows, summary, len(settings) * len(items), len(settings) * len(items) - n_todo)
+
+
+def _settings(codecs, config: RunConfig) -> tuple[list, list[str]]:
+    """Parsed codec settings and their labels; unknown names/bitrates and unusable codecs fail here."""
+    codec_specs = split_names(codecs)
+    if not codec_specs:
+        raise BenchError("no codec given (e.g. --codec opus@6,codec2@3.2)")
+    settings = [parse_setting(c) for c in codec_specs]
+    for s in settings:
+        reason = adapter_class(s.card.adapter).availability(s.card, config.checkpoints)
+        if reason:
+            raise BenchError(f"codec {s.label!r} is unavailable here: {reason}")
+    return settings, [s.label for s in settings]
+
+
+def _items(suite: str, config: RunConfig) -> tuple[Suite, list[Item], Selection | None]:
+    """The suite, the items the config selects, and the selection (with ``limit`` folded in)."""
+    the_suite = load_suite(suite)
+    selection, limit = config.selection, config.limit
+    if selection is not None and limit is not None and selection.limit is None:
+        selection = Selection(**{**selection.__dict__, "limit": limit})
+    items = select_items(the_suite.items, selection if selection is not None else limit)
+    if not items:
+        raise BenchError(f"suite {the_suite.name!r}: the selection ({selection.describe() if selection else limit}) leaves no items")
+    return the_suite, items, selection
+
+
+def _metric_classes(metrics, the_suite: Suite, config: RunConfig) -> list:
+    """The metrics to run; one the suite lacks fields for, or that cannot run here, fails here."""
+    metric_classes = resolve_metrics(split_names(metrics) or None, the_suite.fields)
+    for cls in metric_classes:
+        missing = cls.requires - the_suite.fields
+        if missing:
+            raise BenchError(f"metric {cls.name!r} needs item field(s) {sorted(missing)} that suite {the_suite.name!r} lacks")
+        reason = cls.availability_for(config.model_options)
+        if reason:
+            raise BenchError(f"metric {cls.name!r} is unavailable here: {reason}")
+    return metric_classes
 
 
 def _finalize(metric_names: list[str], ctx: MetricContext, rows: pd.DataFrame, labels: list[str]) -> list[dict[str, Any]]:
@@ -246,7 +247,7 @@ def _execute(units: list[Unit], rundir: RunDir, executor, progress: bool) -> Non
 
 
 def _manifest(suite: Suite, suite_hash: str, items, limit, settings, metric_classes, ctx, previous,
-              options: RunOptions) -> dict[str, Any]:
+              options: RunConfig) -> dict[str, Any]:
     metrics_info = {}
     for cls in metric_classes:
         metrics_info[cls.name] = cls(ctx).info()
@@ -268,6 +269,8 @@ def _manifest(suite: Suite, suite_hash: str, items, limit, settings, metric_clas
         "cache_dir": str(ctx.cache_dir),
         # where the models ran and how many items went through them together
         "execution": {**device_info(options.device), "batch": options.batch},
+        # every option of the run: what resume, re-decoding for listening and remote workers read
+        "config": options.as_dict(),
     }
     if previous:
         manifest["resumed_from"] = {k: previous.get(k) for k in ("started", "git", "executor")}
@@ -297,12 +300,23 @@ def _check_same_execution(previous: dict[str, Any], manifest: dict[str, Any], pa
                          f"--batch {now['batch']}; pass a new --out directory")
 
 
-def _write_outputs(rundir: RunDir, rows: pd.DataFrame, summary: pd.DataFrame, manifest: dict[str, Any]) -> None:
-    from bench.reporting.render import render_markdown
+def _check_same_config(previous: dict[str, Any], config: RunConfig, path: Path) -> None:
+    """Nor rows made with other downstream models or kernel settings (transcripts, embeddings)."""
+    before = previous.get("config")
+    if not before or not previous.get("codecs"):
+        return
+    before = RunConfig.from_dict(before)
+    changed = [k for k in VALUE_OPTIONS if getattr(before, k) != getattr(config, k)]
+    if changed:
+        said = ", ".join(f"{k} {getattr(before, k)!r} (now {getattr(config, k)!r})" for k in changed)
+        raise BenchError(f"{path}: this run directory holds results made with {said}; pass a new --out directory")
 
+
+def _write_outputs(rundir: RunDir, rows: pd.DataFrame, summary: pd.DataFrame, manifest: dict[str, Any]) -> None:
+    """rows.csv, items.csv and summary.csv; the report a person reads (summary.md) is rendered
+    above the pipeline (:func:`bench.api.run`), which is where reporting sits."""
     rows.to_csv(rundir.path / "rows.csv", index=False)
     items = rundir.items()
     if not items.empty:
         items.to_csv(rundir.path / "items.csv", index=False)
     summary.to_csv(rundir.path / "summary.csv", index=False)
-    (rundir.path / "summary.md").write_text(render_markdown(summary, [manifest]) + "\n")

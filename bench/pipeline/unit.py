@@ -20,6 +20,7 @@ from typing import Any, Sequence
 
 from bench.adapters.base import CodecOptions, CodecSetting
 from bench.audio import Audio, AudioPolicy, load_audio, resample
+from bench.config import RunConfig
 from bench.errors import BenchError
 from bench.metrics import MetricContext, metric_class
 from bench.metrics.base import Metric
@@ -27,31 +28,13 @@ from bench.metrics.measure import Pair, measure, measure_batch, short_error
 from bench.pipeline import identity
 from bench.pipeline.align import align
 from bench.pipeline.tokens import save_tokens
+from bench.rows import KBPS
 from bench.suites.items import Item
 
-#: metric name for the measured bitrate row (payload bits / input seconds)
-KBPS = "kbps"
 
 
-@dataclass(frozen=True)
-class RunOptions:
-    """How a run executes, passed explicitly to every worker (not through the environment)."""
-
-    #: run neural codecs with random-init weights when none are found (labelled untrained)
-    allow_untrained: bool = False
-    #: torch device for neural codecs
-    device: str = "cpu"
-    #: per-unit time limit in seconds; None: 20 x the item's duration + 300 s; 0: no limit
-    timeout: float | None = None
-    #: modules imported in the parent and in every worker before any work, to register extra
-    #: codecs/metrics/corpus loaders (e.g. the test suite's fault-injecting metric)
-    plugins: tuple[str, ...] = ()
-    #: items of one codec setting coded and scored together (1: one at a time, the unbatched code)
-    batch: int = 1
-
-    @property
-    def codec_options(self) -> CodecOptions:
-        return CodecOptions(allow_untrained=self.allow_untrained, device=self.device)
+#: a unit's options are its run's config (every worker gets the whole record); the old name stays
+RunOptions = RunConfig
 
 
 @dataclass
@@ -63,7 +46,7 @@ class UnitSpec:
     metrics: list[str]
     context: MetricContext
     policy: AudioPolicy = field(default_factory=AudioPolicy)
-    options: RunOptions = field(default_factory=RunOptions)
+    options: RunConfig = field(default_factory=RunConfig)
     save_audio: bool = False  # keep RUN/audio/LABEL/ITEM.wav (decoded, aligned: what was scored)
 
 
@@ -87,7 +70,7 @@ def _codec(setting: CodecSetting, options: CodecOptions):
 def _metric(name: str, ctx: MetricContext) -> Metric:
     # keyed by the whole context, not the suite alone: a process that runs two runs of one suite
     # (the inline executor, benchmarks) must not write the second run's files into the first's
-    key = (name, ctx.suite_hash, str(ctx.cache_dir), str(ctx.run_dir), ctx.device)
+    key = (name, ctx.suite_hash, str(ctx.cache_dir), str(ctx.run_dir), ctx.model_options)
     if key not in _METRICS:
         _METRICS[key] = metric_class(name)(ctx)
     return _METRICS[key]
@@ -239,7 +222,7 @@ def reconstruct(codec_spec: str, item: Item, policy: AudioPolicy | None = None,
     from bench.adapters import parse_setting
 
     reference = load_audio(item.path, policy or AudioPolicy())
-    codec = _codec(parse_setting(codec_spec), options if options is not None else CodecOptions.from_env())
+    codec = _codec(parse_setting(codec_spec), options if options is not None else CodecOptions())
     decoded = codec.decode(codec.encode(resample(reference, codec.sample_rate)))
     estimate, _ = align(reference, resample(decoded, reference.sample_rate))
     return reference, estimate

@@ -1,6 +1,6 @@
 """The model card's spec table, built from loaded codecs (never typed in).
 
-``info_table``: sample rate, parameters, latent dim, codebook size, codebooks, frame rate and
+``spec_table``: sample rate, parameters, latent dim, codebook size, codebooks, frame rate and
 bitrate read off each loaded model, and the codec delay where the adapter states it (measured).
 (Timing codecs is benchmarking, not reporting: see :mod:`bench.pipeline.perf`.)
 """
@@ -19,16 +19,13 @@ def _fmt(v: Any, fmt: str) -> str:
     return fmt.format(v)
 
 
-def info_table(codec_specs: list[str], allow_untrained: bool = False) -> pd.DataFrame:
-    """One column per codec setting, one row per spec field (the card's layout)."""
-    from bench.adapters import CodecOptions, create_codec
-
+def spec_table(codecs: list[tuple[str, Any, dict[str, Any]]]) -> pd.DataFrame:
+    """One column per codec setting, one row per spec field (the card's layout), from
+    (column label, :class:`~bench.adapters.base.CodecSpec`, weights info) of each loaded codec
+    (:func:`bench.pipeline.perf.info_table` loads them: reporting never builds codecs)."""
     cols: dict[str, list[str]] = {}
-    for spec in codec_specs:
-        codec = create_codec(spec, CodecOptions(allow_untrained=allow_untrained))
-        s = codec.spec
-        w = codec.weights_info
-        cols[codec.table_label] = [
+    for label, s, w in codecs:
+        cols[label] = [
             _fmt(s.sample_rate, "{:d}"), _fmt(s.params_m, "{:.2f}"), _fmt(s.latent_dim, "{:d}"),
             _fmt(s.codebook_size, "{:d}"), _fmt(s.num_codebooks, "{:d}"), _fmt(s.frame_rate, "{:g}"),
             _fmt(None if s.nominal_kbps is None else float(s.nominal_kbps), "{:g}"),

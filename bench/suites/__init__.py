@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from bench import locations
 from bench.audio import AudioPolicy
 from bench.errors import ConfigError, UnknownNameError
 from bench.suites.items import Item
@@ -24,7 +24,8 @@ __all__ = ["Item", "Suite", "load_suite", "suite_specs", "datasets_file", "selec
 
 
 def datasets_file() -> Path:
-    return Path(os.environ.get("BENCH_DATASETS", REPO_ROOT / "datasets.yaml"))
+    """The datasets.yaml in use: the locations' (CLI: ``$BENCH_DATASETS``) or the repository's."""
+    return locations.current().datasets or REPO_ROOT / "datasets.yaml"
 
 
 @dataclass
@@ -107,13 +108,13 @@ def suite_root(name: str, spec: dict[str, Any], names: set[str] | None = None) -
     """Where a suite's manifest or corpus root is: ``BENCH_DATA_<SUITE>`` (for the suite or any
     alias it went through) overrides the datasets.yaml value, so one corpus can live elsewhere."""
     for candidate in [name, *sorted((names or set()) - {name})]:
-        override = os.environ.get(corpus_root_env(candidate))
+        override = locations.current().get(corpus_root_env(candidate))
         if override and "root" in spec:
             return Path(override).expanduser()
     source = spec.get("manifest") or spec.get("root")
     if not source:
         raise ConfigError(f"{datasets_file()}: suite {name!r} needs 'manifest' or 'root'")
-    expanded = os.path.expandvars(str(source))
+    expanded = locations.current().expand(str(source))
     if "$" in expanded:
         raise ConfigError(
             f"{datasets_file()}: suite {name!r} root {source!r} uses an unset variable; "

@@ -2,6 +2,7 @@ import pytest
 
 from bench.adapters import load_cards, parse_setting, read_card
 from bench.errors import BenchError, ConfigError, UnknownNameError
+from helpers.env import use_env
 
 
 def test_repo_cards_load():
@@ -47,5 +48,5 @@ def test_card_missing_field_and_unknown_field(tmp_path):
 def test_extra_card_dirs_via_env(tmp_path, monkeypatch):
     (tmp_path / "mine.yaml").write_text(
         "name: myopus\nadapter: pyav\nsample_rate: 16000\nbitrates: [10]\noptions: {codec: libopus}\n")
-    monkeypatch.setenv("BENCH_CODECS", str(tmp_path))
+    use_env(monkeypatch, BENCH_CODECS=str(tmp_path))
     assert parse_setting("myopus@10").card.options["codec"] == "libopus"

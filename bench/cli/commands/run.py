@@ -29,8 +29,9 @@ def register(app: typer.Typer) -> None:
         timeout: Optional[float] = typer.Option(None, "--timeout", help="seconds one item x codec may take before "
                                                 "it is recorded as failed (default: 20 x the item's duration + "
                                                 "300 s; 0: no limit)"),
-        device: str = typer.Option("cpu", "--device", help="device for neural codecs, Whisper and the speaker model "
-                                   "(cpu, cuda, cuda:1); recorded in the run manifest"),
+        device: Optional[str] = typer.Option(None, "--device", help="device for neural codecs, Whisper and the "
+                                             "speaker model (cpu, cuda, cuda:1; default: $BENCH_DEVICE or cpu); "
+                                             "recorded in the run manifest"),
         batch: int = typer.Option(1, "--batch", min=1, help="items of one codec setting scored together (GE2E, "
                                   "Whisper) and, on CUDA, coded together (neural codecs: one padded forward "
                                   "pass); 1: one at a time, values as always; N>1 changes some last bits, see "
@@ -50,13 +51,19 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Code every item of a suite with each codec setting and score it."""
         from bench import api
+        from bench.cli.defaults import default_config
 
         selection = api.Selection(limit=limit, subset=subset, seed=seed, min_duration=min_duration,
                               max_duration=max_duration, max_per_speaker=max_per_speaker)
-        result = api.run(codec, suite, metric, out=out, limit=limit, jobs=jobs, progress=progress,
-                         selection=None if selection.is_all else selection,
-                         allow_untrained=allow_untrained, timeout=timeout, plugins=plugin or (), device=device,
-                         executor=executor, address=address, save_audio=save_audio, batch=batch)
+        given = {"out": out, "limit": limit, "jobs": jobs, "progress": progress, "timeout": timeout,
+                 "selection": None if selection.is_all else selection, "plugins": tuple(plugin or ()),
+                 "executor": executor, "address": address, "save_audio": save_audio, "batch": batch}
+        # flags left at their defaults keep the environment's (bench.cli.defaults); given ones win
+        if allow_untrained:
+            given["allow_untrained"] = True
+        if device is not None:
+            given["device"] = device
+        result = api.run(codec, suite, metric, config=default_config(**given))
         typer.echo(result.markdown)
         failed = int(result.summary["n_failed"].max()) if not result.summary.empty else 0
         typer.echo(f"\nrun directory: {result.path}  ({result.n_units} units, {result.n_skipped} resumed"

@@ -13,13 +13,13 @@ an evaluation subset instead of cutting all ~2,000 hours.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
 
 import soundfile as sf
 
+from bench import locations
 from bench.errors import ConfigError
 from bench.suites.corpora.common import nonempty
 from bench.suites.items import Item
@@ -30,8 +30,9 @@ _SIDES = {"A": 0, "B": 1}
 
 
 def cache_root(spec: dict[str, Any]) -> Path:
-    default = Path(os.environ.get("BENCH_CACHE", Path(__file__).resolve().parents[3] / "reports" / "cache"))
-    return Path(os.path.expandvars(str(spec.get("cache", default / "corpora" / "fisher")))).expanduser()
+    where = locations.current()
+    default = where.cache or Path(__file__).resolve().parents[3] / "reports" / "cache"
+    return Path(where.expand(str(spec.get("cache", default / "corpora" / "fisher")))).expanduser()
 
 
 def read_transcript(path: Path) -> list[tuple[float, float, str, str]]:
