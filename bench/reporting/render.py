@@ -50,23 +50,27 @@ def _alignment(manifest: dict[str, Any], label: str, codec: dict[str, Any]) -> d
 
 
 def alignment_lines(alignment: dict[str, dict[str, Any]]) -> list[str]:
-    """One line per alignment mode: how each setting's reconstructions were shifted before scoring."""
+    """One line per alignment mode: how each setting's reconstructions were shifted before scoring,
+    and how many items' own lag was flagged (off the setting's delay by more than 1 ms)."""
     lines = []
-    for mode, title in (("setting", "one shift per codec setting (its delay)"),
-                        ("item", "each item shifted by its own cross-correlation lag (--align item)")):
+    rates = {a["rate"] for a in alignment.values() if a["rate"]}
+    for mode, title in (("setting", "one shift per codec setting, its delay"),
+                        ("item", "each item shifted by its own cross-correlation lag (--align item); setting delay")):
         parts = []
         for label, a in sorted(alignment.items()):
             if a["mode"] != mode:
                 continue
-            text = label
-            if a["samples"] is not None:
-                text += f" {a['samples']} samples at {a['rate']} Hz ({a['source']})"
-            if a["n"]:
-                text += f", own lag off by > 1 ms: {a['flagged']}/{a['n']} items"
-            parts.append(text)
+            if a["samples"] is None:
+                parts.append(f"{label} (not recorded)")
+                continue
+            rate = "" if len(rates) == 1 else f" at {a['rate']} Hz"
+            flagged = f", {a['flagged']}/{a['n']} items flagged" if a["n"] else ""
+            parts.append(f"{label} {a['samples']}{rate} ({a['source']}{flagged})")
         if parts:
-            lines.append(f"{title}: " + "; ".join(parts))
+            unit = f" in samples at {next(iter(rates))} Hz" if len(rates) == 1 else " in samples"
+            lines.append(f"{title}{unit}: " + "; ".join(parts))
     return lines
+
 
 
 def _metrics_table(prov: dict[str, Any]) -> pd.DataFrame:

@@ -105,7 +105,7 @@ def test_constant_delay_recovered_exactly_and_jitter_flagged(tmp_path, suite, ca
     assert manifest["execution"]["align"] == "setting"
     assert manifest["alignment"][name] == {"n_items": 5, "n_lag_flagged": 2}
     header = (res.path / "summary.md").read_text()
-    assert f"{name} {D} samples at 16000 Hz (measured), own lag off by > 1 ms: 2/5 items" in header
+    assert f"its delay in samples at 16000 Hz: {name} {D} (measured, 2/5 items flagged)" in header
 
     sdr = res.rows.set_index("item").query("metric == 'si-sdr'")["value"]
     per_item = _run(suite, name, tmp_path / "item", align="item")
@@ -187,3 +187,14 @@ def test_measured_delay_is_cached_per_setting(tmp_path, suite, cards, monkeypatc
     third = _run(suite, name, tmp_path / "c", limit=1)
     assert len(calls) == 2
     assert json.loads((third.path / "manifest.json").read_text())["codecs"][name]["delay"]["samples"] == D + 3
+
+
+@pytest.mark.parametrize("bad", [-3, 2.5, "ten", True])
+def test_card_delay_must_be_whole_samples(tmp_path, bad):
+    from bench.adapters import read_card
+    from bench.errors import ConfigError
+
+    path = tmp_path / "bad.yaml"
+    path.write_text(yaml.safe_dump({"name": "bad", "adapter": "test-delay", "sample_rate": 16000, "delay_samples": bad}))
+    with pytest.raises(ConfigError, match=f"{path}: delay_samples must be a whole number of samples"):
+        read_card(path)
