@@ -45,8 +45,8 @@ from typing import Any
 import numpy as np
 
 from bench.audio import Audio, AudioPolicy, load_audio, resample
-from bench.errors import BenchError, ConfigError
-from bench.listening.testdef import AUDIO_DIR, RATINGS_FILE, TEST_FILE, Condition, ListeningTest, Stimulus, Trial
+from bench.errors import BenchError
+from bench.listening.testdef import AUDIO_DIR, RATINGS_FILE, Condition, ListeningTest, Stimulus, Trial
 from bench.pipeline.rundir import RunDir, audio_path
 
 #: metrics that rank item quality for the stratified choice, first found wins

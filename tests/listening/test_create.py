@@ -244,3 +244,28 @@ def test_cli_create(run_dir, tmp_path):
     r = subprocess.run([sys.executable, "-m", "bench", "listen", "create", str(run_dir), "--out", str(out)],
                        cwd=REPO, capture_output=True, text=True, timeout=300)
     assert r.returncode == 2 and "exists and is not empty" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_narrowband_items_get_no_7k_anchor(make_manifest, tmp_path):
+    """At 8 kHz a 7 kHz low-pass would equal the reference: the anchor is left out and recorded,
+    the 3.5 kHz one stays."""
+    from bench.api import run
+    from bench.audio import resample
+
+    from conftest import DEMO, write_wav
+
+    clips = sorted((DEMO / "cmu_arctic" / "slt").glob("*.flac"))[:3]
+    rows = []
+    for k, clip in enumerate(clips):
+        nb = resample(load_audio(clip), 8000)
+        rows.append((f"nb{k}", write_wav(tmp_path / "nb" / f"nb{k}.wav", nb.samples, 8000)))
+    manifest = make_manifest(rows)
+    r = run(["codec2@3.2"], str(manifest), ["snr"], out=tmp_path / "run", jobs=1, progress=False, save_audio=True,
+            executor="inline")
+    said = []
+    t = create_test([r.path], tmp_path / "t", CreateOptions(items=2, excerpt=1.5), log=said.append)
+    assert [c.id for c in t.conditions] == ["reference", "anchor-3.5k", "codec2@3.2"]
+    assert all(tr.conditions == ["reference", "anchor-3.5k", "codec2@3.2"] for tr in t.trials)
+    assert set(t.provenance["anchors"]["anchor-7k:skipped"]) == {"t01", "t02"}
+    assert sum("anchor-7k left out" in m for m in said) == 2
+    assert sf.info(str(tmp_path / "t" / t.trials[0].reference)).samplerate == 8000
