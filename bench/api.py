@@ -226,3 +226,22 @@ def data_fetch(suite: str, dest: Path | None = None, progress=None, keep_archive
     if target is None:
         raise BenchError("no destination: pass --dest DIR or set BENCH_DATA to the folder that holds your corpora")
     return fetch_suite(suite, spec, Path(target).expanduser(), progress=progress, keep_archives=keep_archives)
+
+
+def listen_results(test: Path, *, screening: str = "bs1534", out: Path | None = None, raters: str = "all",
+                   runs: list[Path] | None = None, agreement: bool = True, seed: int | None = None):
+    """MUSHRA results of a test folder: screening, condition means, paired differences, agreement with
+    the runs' metrics; see :mod:`bench.listening.analysis`. Returns a ``ResultsReport``."""
+    from bench.listening.results import results
+    from bench.stats import SEED
+
+    return results(test, screening=screening, out=out, raters=raters, runs=runs, agreement=agreement,
+                   seed=SEED if seed is None else seed)
+
+
+def listen_simulate(test: Path, raters: int, *, seed: int = 0, means: str | None = None, careless: int = 0,
+                    force: bool = False, **spread):
+    """Fill a test folder with a simulated panel and plan its power; see :mod:`bench.listening.simulate`."""
+    from bench.listening.results import simulate_panel
+
+    return simulate_panel(test, raters, seed=seed, means=means, careless=careless, force=force, **spread)
