@@ -67,13 +67,15 @@ def report(run_dirs: list[Path], out: Path | None = None) -> Report:
 
 def card(run_dirs: list[Path], layout: str | Path = "nemo-card", out: Path | None = None, *,
          formats: tuple[str, ...] = ("md", "csv", "latex", "html"), speed: list[Path] | None = None,
-         worst: int = 3, listen: int = 0, listen_metric: str | None = None, bd_method: str = "akima"):
+         worst: int = 3, listen: int = 0, listen_metric: str | None = None, bd_method: str = "akima",
+         listening: Path | None = None, listening_screening: str = "bs1534"):
     """Card-layout report (tables as DataFrames, BD table, rate-quality plots, HTML with audio);
     see :func:`bench.reporting.card.build_card`. Returns the :class:`~bench.reporting.formats.Card`."""
     from bench.reporting.card import build_card
 
     return build_card(run_dirs, layout, out, formats=formats, speed=speed, worst=worst, listen=listen,
-                      listen_metric=listen_metric, bd_method=bd_method)
+                      listen_metric=listen_metric, bd_method=bd_method, listening=listening,
+                      listening_screening=listening_screening)
 
 
 def card_markdown(card) -> str:
