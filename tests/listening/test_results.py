@@ -312,6 +312,20 @@ def test_agreement_orients_by_direction_and_leaves_out_what_is_not_a_codec(tmp_p
     assert ag.correlations(np.arange(5.0), np.arange(5.0) ** 2)["pearson_low"] == pytest.approx(lo)
 
 
+def test_results_take_the_runs_from_the_tests_provenance(tmp_path):
+    truth = {"a@6": 35.0, "b@12": 60.0, "c@24": 85.0}  # the simulated panel's default means
+    test = make_test()
+    run = _run_with_metrics(tmp_path, test, truth, {f"item{i:02d}": 0.0 for i in range(8)})
+    test = make_test(runs=[run])
+    test.save(tmp_path / "T")
+    simulate_panel(tmp_path / "T", 8, seed=0)
+    rep = results(tmp_path / "T", out=tmp_path / "res")
+    agree = pd.read_csv(tmp_path / "res" / "agreement.csv")
+    cond = agree[(agree["level"] == "condition") & (agree["metric"] == "pesq-wb")].iloc[0]
+    assert cond["n"] == 3 and cond["spearman"] == pytest.approx(1.0)  # same ranking as the true means
+    assert "Agreement of objective metrics" in rep.markdown and "whole item" in rep.markdown
+
+
 def test_missing_run_directory_is_named(tmp_path):
     test = make_test(runs=[tmp_path / "gone"])
     test.save(tmp_path / "T")
