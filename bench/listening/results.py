@@ -39,7 +39,8 @@ def load_ratings(test: ListeningTest, raters: str = "all") -> tuple[pd.DataFrame
         raise BenchError(f"{db}: no ratings yet (serve the test with `bench listen serve`, or fill it with "
                          "`bench listen simulate`)")
     store = RatingStore(db)
-    kinds = dict(zip(store.raters()["rater"], store.raters()["kind"]))
+    known = store.raters()
+    kinds = dict(zip(known["rater"], known["kind"]))
     df = store.ratings()
     if raters == "human":
         df = df[df["rater"].map(kinds).fillna("human") != "simulated"]
