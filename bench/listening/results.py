@@ -86,9 +86,10 @@ class SimulationReport:
     def text(self) -> str:
         p, pl = self.panel, self.plan
         trials = len(self.test.trials)
-        lines = [f"simulated {self.n_raters} raters ({p.careless} careless) x {trials} trials: "
-                 f"{self.written} ratings written to {self.test.path / RATINGS_FILE} (kind 'simulated', seed "
-                 f"{self.results.options['seed']})",
+        where = (f"{self.written} ratings written to {self.test.path / RATINGS_FILE} (kind 'simulated')"
+                 if self.written else "nothing written (dry run)")
+        lines = [f"simulated {self.n_raters} raters ({p.careless} careless) x {trials} trials, seed "
+                 f"{self.results.options['seed']}: {where}",
                  "true means: " + ", ".join(f"{k}={v:g}" for k, v in p.means.items()),
                  f"rater bias SD {p.rater_sd:g}, noise SD {p.noise_sd:g}, reference SD {p.reference_sd:g}, "
                  f"item x condition SD {p.item_sd:g}",

@@ -297,7 +297,10 @@ def test_agreement_orients_by_direction_and_leaves_out_what_is_not_a_codec(tmp_p
                                                                                    else 0.0)
                 rows.append((f"r{k}", t.id, c.id, int(np.clip(round(mu + rng.normal(0, 4)), 0, 100))))
     res = A.analyse(test, ratings_frame(rows), rounds=200)
-    agree = ag.agreement(res, ag.objective_rows([run]), rounds=300).set_index(["level", "metric"])
+    table = ag.agreement(res, ag.objective_rows([run]), rounds=300)
+    shuffled = ag.agreement(res, ag.objective_rows([run]).sample(frac=1.0, random_state=3), rounds=300)
+    pd.testing.assert_frame_equal(table, shuffled, check_exact=True)  # seeded, independent of row order
+    agree = table.set_index(["level", "metric"])
     assert set(agree.index.get_level_values("metric")) == {"pesq-wb", "wer", "noise-metric"}  # no kbps, no *
     assert agree.loc[("item", "pesq-wb"), "n"] == 24 and agree.loc[("condition", "pesq-wb"), "n"] == 3
     assert agree.loc[("item", "pesq-wb"), "n_ratings"] == 240
