@@ -356,6 +356,102 @@ def _prepare_out(out: Path, force: bool) -> None:
         raise ListeningCreateError(f"{out}: exists and is not empty; choose another --out or pass --force")
 
 
+def _candidates(sources: list[_Source], items: dict[str, Any], suite_name: str) -> tuple[list[str], list[dict]]:
+    """Items every chosen condition coded without error, and the others with their reasons."""
+    candidates, skipped = [], []
+    for item_id in sorted(set.union(*(s.done | set(s.errors) for s in sources))):
+        reasons = [f"{s.label}: {s.errors[item_id]}" for s in sources if item_id in s.errors]
+        reasons += [f"{s.label}: not in run {s.run.path}" for s in sources
+                    if item_id not in s.done and item_id not in s.errors]
+        if item_id not in items:
+            reasons.append(f"not in suite {suite_name!r} as found here")
+        if reasons:
+            skipped.append({"item": item_id, "reason": "; ".join(reasons)})
+        else:
+            candidates.append(item_id)
+    return candidates, skipped
+
+
+_Loaded = tuple[Audio, dict[str, Audio], dict[str, str]]  # reference, reconstructions, where each came from
+
+
+def _choose_and_load(pool, items, suite, sources, options, quality, skipped, say) -> tuple[list[str], dict[str, _Loaded]]:
+    """Choose the items and read their audio; an item that cannot be read is skipped, said, and
+    the choice is made again without it (deterministic: the same pool gives the same choice)."""
+    speakers = {i: items[i].speaker or i for i in pool}
+    loaded: dict[str, _Loaded] = {}
+    excluded: set[str] = set()
+    while True:
+        remaining = [i for i in pool if i not in excluded]
+        if len(remaining) < options.items:
+            raise ListeningCreateError(f"only {len(remaining)} items could be read ({len(excluded)} failed, see "
+                                       "above); lower --items")
+        chosen = choose_items(remaining, options.items, options.seed, speakers, quality)
+        for item_id in (i for i in chosen if i not in loaded):
+            item = items[item_id]
+            try:
+                reference = load_audio(item.path, suite.policy)
+                got = {s.label: _reconstruction(s, item, reference, options.redecode) for s in sources}
+            except Exception as exc:  # noqa: BLE001 - one unreadable item is skipped, said and replaced
+                say(f"skipped item {item_id}: {exc}")
+                skipped.append({"item": item_id, "reason": str(exc)})
+                excluded.add(item_id)
+                continue
+            loaded[item_id] = (reference, {k: v[0] for k, v in got.items()}, {k: v[1] for k, v in got.items()})
+        if all(i in loaded for i in chosen):
+            return chosen, loaded
+
+
+def _write_trial(tid: str, item_id: str, suite_name: str, loaded: _Loaded, options: CreateOptions,
+                 rng: np.random.Generator, used_tokens: set[str], folder: Path, anchor_rec: dict[str, Any],
+                 say) -> tuple[Trial, dict[str, Any], dict[str, Any]]:
+    """Cut, filter, match and write one trial's files; returns (trial, loudness record, excerpt record)."""
+    reference, recons, origin = loaded
+    rate = reference.sample_rate
+    start, stop, active = speech_window(reference.samples, rate, options.excerpt)
+    signals: dict[str, np.ndarray] = {"reference": reference.samples}
+    for aid in (ANCHORS if options.anchors else {}):
+        try:
+            signals[aid], order = lowpass(reference.samples, rate, ANCHORS[aid])
+            anchor_rec.setdefault(aid, {"cutoff_hz": ANCHORS[aid], "order_per_pass": order})
+        except ValueError as exc:
+            anchor_rec.setdefault(f"{aid}:skipped", {})[tid] = str(exc)
+            say(f"trial {tid}: {aid} left out ({exc})")
+    signals.update({label: est.samples for label, est in recons.items()})
+    cut = {c: fade(x[start:stop], rate) for c, x in signals.items()}
+    measured = {c: loudness(x, rate) for c, x in cut.items()}
+    # a silent stimulus has no loudness to match: it keeps the reference's gain and is flagged below
+    gains = {c: options.loudness - (v if math.isfinite(v) else measured["reference"]) for c, v in measured.items()}
+    peak = max(float(np.max(np.abs(x))) * 10 ** (gains[c] / 20) for c, x in cut.items())
+    offset = min(0.0, PEAK_LIMIT_DBFS - 20 * math.log10(peak)) if peak > 0 else 0.0
+    if offset < 0:
+        say(f"trial {tid}: lowered by {-offset:.2f} dB so no stimulus exceeds {PEAK_LIMIT_DBFS:g} dBFS")
+    conds = list(signals)
+    open_token = _token(rng, used_tokens)
+    tokens = {c: _token(rng, used_tokens) for c in conds}
+    _write_pcm16(folder / f"{open_token}.wav", cut["reference"] * 10 ** ((gains["reference"] + offset) / 20), rate)
+    stim_rec: dict[str, Any] = {}
+    for c in conds:
+        path = folder / f"{tokens[c]}.wav"
+        _write_pcm16(path, cut[c] * 10 ** ((gains[c] + offset) / 20), rate)
+        back = load_audio(path).samples
+        stim_rec[c] = {"measured_lufs": _r(measured[c]), "gain_db": _r(gains[c] + offset),
+                       "lufs": _r(loudness(back, rate)),
+                       "peak_dbfs": _r(20 * math.log10(max(float(np.max(np.abs(back))), 1e-12))),
+                       "source": origin.get(c, "reference" if c == "reference" else "anchor")}
+    ref_lufs = stim_rec["reference"]["lufs"]
+    for c, r in stim_rec.items():
+        r["matched"] = bool(r["lufs"] is not None and ref_lufs is not None
+                            and abs(r["lufs"] - ref_lufs) <= LOUDNESS_TOLERANCE_LU)
+        if not r["matched"]:
+            say(f"trial {tid}: {c} not loudness-matched (measured {r['measured_lufs']} LUFS)")
+    trial = Trial(id=tid, item=item_id, suite=suite_name, start=start / rate, seconds=(stop - start) / rate,
+                  reference=f"{AUDIO_DIR}/{open_token}.wav", reference_token=open_token,
+                  stimuli=[Stimulus(c, tokens[c], f"{AUDIO_DIR}/{tokens[c]}.wav") for c in conds])
+    return (trial, {"item": item_id, "trial_offset_db": _r(offset), "stimuli": stim_rec},
+            {"start_sample": start, "stop_sample": stop, "sample_rate": rate, "active_fraction": round(active, 4)})
+
+
 def create_test(runs: list[Path], out: Path, options: CreateOptions = CreateOptions(), *, force: bool = False,
                 log=None) -> ListeningTest:
     """Build the test folder ``out`` from ``runs``; returns the saved :class:`ListeningTest`.
@@ -366,71 +462,27 @@ def create_test(runs: list[Path], out: Path, options: CreateOptions = CreateOpti
     say = log or (lambda _msg: None)
     out = Path(out)
     _prepare_out(out, force)
-    loaded = _load_runs([Path(p) for p in runs])
-    sources = _sources(loaded, options.codecs)
+    loaded_runs = _load_runs([Path(p) for p in runs])
+    sources = _sources(loaded_runs, options.codecs)
     suite = _suite_of(sources)
     items = {it.id: it for it in suite.items}
 
-    skipped: list[dict[str, str]] = []
-    ids = sorted(set.union(*(s.done | set(s.errors) for s in sources)))
-    candidates = []
-    for item_id in ids:
-        reasons = [f"{s.label}: {s.errors[item_id]}" for s in sources if item_id in s.errors]
-        reasons += [f"{s.label}: not in run {s.run.path}" for s in sources
-                    if item_id not in s.done and item_id not in s.errors]
-        if item_id not in items:
-            reasons.append(f"not in suite {suite.name!r} as found here")
-        if reasons:
-            skipped.append({"item": item_id, "reason": "; ".join(reasons)})
-        else:
-            candidates.append(item_id)
+    candidates, skipped = _candidates(sources, items, suite.name)
     for s in skipped:
         say(f"skipped item {s['item']}: {s['reason']}")
     long_enough = [i for i in candidates if items[i].seconds() >= options.excerpt]
     pool = long_enough if len(long_enough) >= options.items else candidates
-    if pool is candidates and len(long_enough) < len(candidates):
+    if len(pool) > len(long_enough):
         say(f"only {len(long_enough)} items are at least {options.excerpt:g} s long; shorter items are used whole")
     if len(pool) < options.items:
         raise ListeningCreateError(f"{len(pool)} usable items in the runs ({len(skipped)} skipped), "
                                    f"{options.items} asked: lower --items or run more items")
     metric, quality = _quality(sources, pool)
-    speakers = {i: items[i].speaker or i for i in pool}
-
-    rate_of: dict[str, int] = {}
-    loaded_items: dict[str, tuple[Audio, dict[str, Audio], dict[str, str]]] = {}
-    excluded: set[str] = set()
-    while True:
-        remaining = [i for i in pool if i not in excluded]
-        if len(remaining) < options.items:
-            raise ListeningCreateError(f"only {len(remaining)} items could be read ({len(excluded)} failed, see "
-                                       "above); lower --items")
-        chosen = choose_items(remaining, options.items, options.seed, speakers, quality)
-        bad = False
-        for item_id in chosen:
-            if item_id in loaded_items:
-                continue
-            item = items[item_id]
-            try:
-                reference = load_audio(item.path, suite.policy)
-                recons, origin = {}, {}
-                for s in sources:
-                    recons[s.label], origin[s.label] = _reconstruction(s, item, reference, options.redecode)
-            except Exception as exc:  # noqa: BLE001 - one unreadable item is skipped, said and replaced
-                say(f"skipped item {item_id}: {exc}")
-                skipped.append({"item": item_id, "reason": str(exc)})
-                excluded.add(item_id)
-                bad = True
-                continue
-            loaded_items[item_id] = (reference, recons, origin)
-            rate_of[item_id] = reference.sample_rate
-        if not bad:
-            break
+    chosen, loaded = _choose_and_load(pool, items, suite, sources, options, quality, skipped, say)
 
     rng = np.random.default_rng(options.seed)
     order = [chosen[i] for i in rng.permutation(len(chosen))]  # trial ids say nothing about quality bins
     used_tokens: set[str] = set()
-    anchor_ids = list(ANCHORS) if options.anchors else []
-    present_anchors: set[str] = set()
     trials, loud_rec, excerpt_rec, anchor_rec = [], {}, {}, {}
     parent = out.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
@@ -439,67 +491,19 @@ def create_test(runs: list[Path], out: Path, options: CreateOptions = CreateOpti
         (tmp / AUDIO_DIR).mkdir()
         for k, item_id in enumerate(order, start=1):
             tid = f"t{k:02d}"
-            reference, recons, origin = loaded_items[item_id]
-            rate = reference.sample_rate
-            start, stop, active = speech_window(reference.samples, rate, options.excerpt)
-            signals: dict[str, np.ndarray] = {"reference": reference.samples}
-            for aid in anchor_ids:
-                try:
-                    signals[aid], order_ = lowpass(reference.samples, rate, ANCHORS[aid])
-                    anchor_rec.setdefault(aid, {"cutoff_hz": ANCHORS[aid], "order_per_pass": order_})
-                    present_anchors.add(aid)
-                except ValueError as exc:
-                    anchor_rec.setdefault(f"{aid}:skipped", {})[tid] = str(exc)
-                    say(f"trial {tid}: {aid} left out ({exc})")
-            for label, est in recons.items():
-                signals[label] = est.samples
-            cut = {c: fade(x[start:stop], rate) for c, x in signals.items()}
-            measured = {c: loudness(x, rate) for c, x in cut.items()}
-            gains = {c: (options.loudness - v if math.isfinite(v) else options.loudness - measured["reference"])
-                     for c, v in measured.items()}
-            peak = max(float(np.max(np.abs(x))) * 10 ** (gains[c] / 20) for c, x in cut.items())
-            offset = min(0.0, PEAK_LIMIT_DBFS - 20 * math.log10(peak)) if peak > 0 else 0.0
-            if offset < 0:
-                say(f"trial {tid}: lowered by {-offset:.2f} dB so no stimulus exceeds {PEAK_LIMIT_DBFS:g} dBFS")
-            conds = ["reference", *[a for a in anchor_ids if a in signals], *recons]
-            tokens = {"__open__": _token(rng, used_tokens), **{c: _token(rng, used_tokens) for c in conds}}
-            stim_rec: dict[str, Any] = {}
-            for c in ["__open__", *conds]:
-                src = "reference" if c == "__open__" else c
-                x = cut[src] * 10 ** ((gains[src] + offset) / 20)
-                path = tmp / AUDIO_DIR / f"{tokens[c]}.wav"
-                _write_pcm16(path, x, rate)
-                if c == "__open__":
-                    continue
-                back = load_audio(path).samples
-                after = loudness(back, rate)
-                stim_rec[c] = {"measured_lufs": _r(measured[src]), "gain_db": _r(gains[src] + offset),
-                               "lufs": _r(after), "peak_dbfs": _r(20 * math.log10(max(np.max(np.abs(back)), 1e-12))),
-                               "source": origin.get(c, "reference" if c == "reference" else "anchor")}
-            ref_lufs = stim_rec["reference"]["lufs"]
-            for c, r in stim_rec.items():
-                r["matched"] = bool(r["lufs"] is not None and ref_lufs is not None
-                                    and abs(r["lufs"] - ref_lufs) <= LOUDNESS_TOLERANCE_LU)
-                if not r["matched"]:
-                    say(f"trial {tid}: {c} not loudness-matched (measured {r['measured_lufs']} LUFS)")
-            loud_rec[tid] = {"item": item_id, "trial_offset_db": _r(offset), "stimuli": stim_rec}
-            excerpt_rec[tid] = {"start_sample": start, "stop_sample": stop, "sample_rate": rate,
-                                "active_fraction": round(active, 4)}
-            trials.append(Trial(id=tid, item=item_id, suite=suite.name, start=start / rate,
-                                seconds=(stop - start) / rate,
-                                reference=f"{AUDIO_DIR}/{tokens['__open__']}.wav", reference_token=tokens["__open__"],
-                                stimuli=[Stimulus(c, tokens[c], f"{AUDIO_DIR}/{tokens[c]}.wav") for c in conds]))
-
+            trial, loud_rec[tid], excerpt_rec[tid] = _write_trial(tid, item_id, suite.name, loaded[item_id], options,
+                                                                  rng, used_tokens, tmp / AUDIO_DIR, anchor_rec, say)
+            trials.append(trial)
         conditions = [Condition("reference", "reference", label="hidden reference")]
-        conditions += [Condition(a, "anchor", label=f"anchor: {ANCHORS[a] / 1000:g} kHz low-pass",
-                                 lowpass_hz=ANCHORS[a]) for a in anchor_ids if a in present_anchors]
+        conditions += [Condition(a, "anchor", label=f"anchor: {hz / 1000:g} kHz low-pass", lowpass_hz=hz)
+                       for a, hz in ANCHORS.items() if a in anchor_rec]
         for s in sources:
             spec = ((s.run.manifest.get("codecs") or {}).get(s.label) or {}).get("spec") or {}
             conditions.append(Condition(s.label, "codec", label=s.label, kbps=spec.get("nominal_kbps"),
                                         run=_rel(s.run.path, out.resolve())))
         test = ListeningTest(name=options.name or out.name, seed=options.seed, conditions=conditions, trials=trials,
-                             provenance=_provenance(loaded, sources, suite, options, out, metric, pool, candidates,
-                                                    skipped, order, loud_rec, excerpt_rec, anchor_rec))
+                             provenance=_provenance(loaded_runs, sources, suite, options, out, metric, pool,
+                                                    candidates, skipped, order, loud_rec, excerpt_rec, anchor_rec))
         test.save(tmp)
         if out.exists():
             _prepare_out(out, force)
@@ -534,10 +538,11 @@ def _provenance(runs, sources, suite, options, out, metric, pool, candidates, sk
         "git": git_state(REPO_ROOT),
         "seed_note": "the seed fixes item choice, trial order and file tokens: never give it to raters",
         "options": {k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(options).items()},
-        "runs": [{"path": _rel(r.path, out.resolve()), "name": r.path.name,
-                  "git_sha": (r.manifest.get("git") or {}).get("sha"),
-                  "suite": {k: (r.manifest.get("suite") or {}).get(k) for k in ("name", "hash")},
-                  "labels": [s.label for s in sources if s.run is r]} for r in runs if id(r) in used],
+        "runs": [_rel(r.path, out.resolve()) for r in runs if id(r) in used],  # relative to the test folder
+        "run_details": [{"path": _rel(r.path, out.resolve()), "name": r.path.name,
+                         "git_sha": (r.manifest.get("git") or {}).get("sha"),
+                         "suite": {k: (r.manifest.get("suite") or {}).get(k) for k in ("name", "hash")},
+                         "labels": [s.label for s in sources if s.run is r]} for r in runs if id(r) in used],
         "suite": {"name": suite.name, "hash": suite.content_hash()},
         "selection": {"method": "seeded; quality bins (mean rank over conditions) x least-used speaker"
                                 if metric else "seeded; least-used speaker first (no quality metric in the runs)",

@@ -82,6 +82,20 @@ def test_every_condition_is_cut_at_the_same_indices(test_dir, run_dir):
             assert int(np.argmax(xc)) - (len(ref) - 1) == 0, (trial.id, cond)
 
 
+def test_provenance_names_the_runs_for_the_analysis(test_dir, run_dir):
+    """The runs are recorded relative to the test folder, where `bench listen results` finds them."""
+    from bench.listening.agreement import run_dirs
+
+    test = load_test(test_dir)
+    assert [p.resolve() for p in run_dirs(test)] == [run_dir.resolve()]
+    detail = test.provenance["run_details"][0]
+    assert detail["labels"] == ["opus@6", "codec2@3.2"] and detail["suite"]["name"] == "demo"
+    assert detail["suite"]["hash"] == test.provenance["suite"]["hash"] and len(detail["git_sha"]) == 40
+    assert test.provenance["git"]["sha"] and test.provenance["seed_note"]
+    assert {c.id: c.run for c in test.conditions if c.kind == "codec"} == {"opus@6": test.provenance["runs"][0],
+                                                                           "codec2@3.2": test.provenance["runs"][0]}
+
+
 def test_every_stimulus_is_loudness_matched_to_its_reference(test_dir):
     test = load_test(test_dir)
     for trial in test.trials:

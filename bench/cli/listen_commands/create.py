@@ -29,13 +29,13 @@ def register(app: typer.Typer) -> None:
         force: bool = typer.Option(False, "--force", help="replace an existing test folder that has no ratings"),
     ) -> None:
         """Build a self-contained MUSHRA test folder: hidden reference, anchors, loudness-matched excerpts."""
-        from bench.listening.create import CreateOptions, create_test
+        from bench import api
 
         labels = tuple(c.strip() for part in (codec or []) for c in part.split(",") if c.strip()) or None
-        opts = CreateOptions(codecs=labels, items=items, excerpt=excerpt, seed=seed, anchors=anchors,
-                             loudness=loudness, redecode=redecode, name=name)
-        test = create_test(runs, out, opts, force=force, log=lambda m: typer.echo(m, err=True))
-        n_stim = sum(len(t.stimuli) + 1 for t in test.trials)
+        test = api.listen_create(runs, out, codecs=labels, items=items, excerpt=excerpt, seed=seed, anchors=anchors,
+                                 loudness=loudness, redecode=redecode, name=name, force=force,
+                                 log=lambda m: typer.echo(m, err=True))
+        n_files = sum(len(t.stimuli) + 1 for t in test.trials)
         typer.echo(f"wrote {out}: {len(test.trials)} trials x {len(test.conditions)} conditions "
-                   f"({', '.join(c.id for c in test.conditions)}), {n_stim} files in {out}/audio")
+                   f"({', '.join(c.id for c in test.conditions)}), {n_files} files in {out}/audio")
         typer.echo(f"serve it with: bench listen serve {out}")

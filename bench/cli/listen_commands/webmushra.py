@@ -17,13 +17,10 @@ def register(app: typer.Typer) -> None:
         force: bool = typer.Option(False, "--force", help="replace an earlier export of this test"),
     ) -> None:
         """Export a test as a webMUSHRA configuration (one mushra page per trial) plus its audio."""
-        from bench.listening.testdef import load_test
-        from bench.listening.webmushra import export as do_export, webmushra_test_id
+        from bench import api
 
-        t = load_test(test)
-        cfg = do_export(t, webmushra, force=force)
-        tid = webmushra_test_id(t)
-        typer.echo(f"wrote {cfg} and {len(t.trials)} trials' audio under {cfg.parent / 'resources' / 'audio' / tid}")
+        cfg, tid = api.listen_export_webmushra(test, webmushra, force=force)
+        typer.echo(f"wrote {cfg} and the audio it plays under {cfg.parent / 'resources' / 'audio' / tid}")
         typer.echo(f"copy {webmushra}/configs into your webMUSHRA folder, open index.html?config={tid}.yaml; "
                    f"then: bench listen import {test} results/{tid}/mushra.csv")
 
@@ -33,9 +30,8 @@ def register(app: typer.Typer) -> None:
         results: Path = typer.Argument(..., help="webMUSHRA's results/<testId>/mushra.csv"),
     ) -> None:
         """Import webMUSHRA's mushra.csv into the test's ratings (raters of kind 'imported'; re-import replaces)."""
-        from bench.listening.testdef import load_test
-        from bench.listening.webmushra import import_results
+        from bench import api
 
-        n = import_results(load_test(test), results)
+        n = api.listen_import_webmushra(test, results)
         typer.echo(f"imported {n['ratings']} ratings: {n['sessions']} sessions, {n['trials']} session x trial pages "
                    f"into {test}/ratings.sqlite")
