@@ -26,6 +26,15 @@ def client(folder):
         yield c
 
 
+@pytest.fixture(scope="module")
+def read_only_client(tmp_path_factory):
+    """One app for the tests that only read (the traversal URLs): the folder is built once."""
+    folder = tmp_path_factory.mktemp("ro")
+    make_test_folder(folder, n_trials=1)
+    with TestClient(create_app(folder)) as c:
+        yield c
+
+
 def _session(client, rater):
     r = client.post("/api/session", json={"rater": rater})
     assert r.status_code == 200, r.text
@@ -141,8 +150,8 @@ def test_bad_session_requests_are_refused(client, folder):
     "/static/../test.json", "/static/..%2Ftest.json", "/static/%2e%2e/%2e%2e/test.json", "/test.json",
     "/ratings.sqlite", "/audio/%00.wav",
 ])
-def test_path_traversal_and_unknown_files_are_404(client, url):
-    r = client.get(url)
+def test_path_traversal_and_unknown_files_are_404(read_only_client, url):
+    r = read_only_client.get(url)
     assert 400 <= r.status_code < 500, (url, r.status_code)
     assert b"codecbench-listening" not in r.content and b"SQLite" not in r.content
 

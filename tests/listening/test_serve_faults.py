@@ -170,3 +170,26 @@ def test_serve_warns_loudly_on_a_non_loopback_host(tmp_path, monkeypatch):
     assert res.exit_code == 0 and "WARNING" not in res.output
     assert calls[-1]["host"] == "127.0.0.1" and calls[-1]["port"] == 8000
 
+
+
+RAW_PATHS = ["/audio/../test.json", "/audio/..%2Ftest.json", "/audio/%2e%2e/test.json", "/audio/%2E%2E%2Fratings.sqlite",
+             "/audio/..%5Ctest.json", "/audio/%2Fetc%2Fpasswd", "/static/../test.json", "/static/%2e%2e/%2e%2e/test.json",
+             "/../test.json", "/audio/....//test.json", "//etc/passwd", "/audio/%252e%252e%252ftest.json"]
+
+
+def test_raw_traversal_requests_on_a_real_server(tmp_path):
+    """Request lines sent byte for byte (no client normalises the dots away) to uvicorn."""
+    import socket
+
+    make_test_folder(tmp_path, n_trials=1)
+    with running_server(tmp_path) as base:
+        port = int(base.rsplit(":", 1)[1])
+        for path in RAW_PATHS:
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
+                reply = b""
+                while chunk := s.recv(65536):
+                    reply += chunk
+            status = int(reply.split(b" ", 2)[1])
+            assert 400 <= status < 500, (path, reply[:200])
+            assert b"codecbench-listening" not in reply and b"SQLite format" not in reply and b"root:" not in reply
