@@ -193,3 +193,14 @@ def test_page_and_headers(client):
 def test_loopback_detection():
     assert is_loopback("127.0.0.1") and is_loopback("localhost") and is_loopback("::1") and is_loopback("127.0.0.2")
     assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.5") and not is_loopback("example.org")
+
+
+def test_a_changed_test_definition_is_refused_for_raters_who_started_the_old_one(tmp_path):
+    make_test_folder(tmp_path, n_trials=2)
+    with TestClient(create_app(tmp_path)) as c:
+        _session(c, "early")
+    make_test_folder(tmp_path, n_trials=3, seed=12)  # rebuilt in place: other trials and tokens
+    with TestClient(create_app(tmp_path)) as c:
+        r = c.post("/api/session", json={"rater": "early"})
+        assert r.status_code == 409 and "new rater id" in r.json()["detail"]
+        assert _session(c, "late")["total"] == 3
