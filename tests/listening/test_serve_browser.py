@@ -114,6 +114,8 @@ def test_a_rater_plays_everything_rates_two_trials_and_resumes(tmp_path, driver)
     with running_server(tmp_path) as base:
         driver.get(f"{base}/")
         wait.until(lambda d: d.find_element(By.ID, "start").is_displayed())
+        assert not driver.find_element(By.ID, "trial").is_displayed()
+        assert not driver.find_element(By.ID, "progress-box").is_displayed()
         driver.find_element(By.ID, "rater-input").send_keys("browser-1")
         driver.find_element(By.CSS_SELECTOR, "#start-form button").click()
 
