@@ -100,6 +100,7 @@ def _check_player(d, wait, *, current: str, n_sources: int) -> None:
     for field, value in (("loop-start", "0.2"), ("loop-end", "0.6")):
         d.find_element(By.ID, field).send_keys(Keys.CONTROL, "a", Keys.NULL, value, Keys.TAB)  # 'change' fires on blur
     wait.until(lambda d: state()["loop"] == {"start": 0.2, "end": 0.6})
+    assert state()["sourceLoops"] == [[True, 0.2, 0.6]] * n_sources  # the nodes themselves loop there
     for _ in range(5):
         s = state()
         assert s["playing"] and s["sources"] == n_sources and 0.2 - 1e-6 <= s["position"] <= 0.6 + 1e-6, s

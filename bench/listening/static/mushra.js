@@ -386,6 +386,7 @@
     loop: { ...st.loop }, duration: st.duration,
     context: st.ctx && { state: st.ctx.state, time: st.ctx.currentTime, sampleRate: st.ctx.sampleRate },
     gains: Object.fromEntries([...st.nodes].map(([t, n]) => [t, n.gain.gain.value])),
+    sourceLoops: [...st.nodes.values()].map((n) => [n.src.loop, n.src.loopStart, n.src.loopEnd]),
   });
 
   document.addEventListener("DOMContentLoaded", init);
