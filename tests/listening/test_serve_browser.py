@@ -150,3 +150,56 @@ def test_a_rater_plays_everything_rates_two_trials_and_resumes(tmp_path, driver)
     got = {(r.trial, r.condition): (r.score, r.position) for r in rows.itertuples()}
     assert set(rows["rater"]) == {"browser-1"}
     assert got == expected and len(rows) == 8  # scores, and the slider each condition had on the page
+
+
+OFFLINE_RENDER = """
+const done = arguments[arguments.length - 1];
+(async () => {
+  const { connectSources, switchGains, FADE } = window.mushraGraph;
+  const rate = 16000, n = rate, sw = 63 * 128;  // switch on a render-quantum boundary (suspend needs one)
+  const mk = (f) => {
+    const b = new AudioBuffer({ length: n, sampleRate: rate, numberOfChannels: 1 });
+    const d = b.getChannelData(0);
+    for (let i = 0; i < n; i++) d[i] = f(i);
+    return b;
+  };
+  // Two signals that differ at every sample, so an offset of even one sample shows.
+  const A = mk((i) => ((i * 7919) % 1000) / 1000 - 0.5), B = mk((i) => ((i * 104729) % 997) / 997 - 0.5);
+  const a = A.getChannelData(0), b = B.getChannelData(0);
+  const fade = Math.round(FADE * rate);
+
+  let ctx = new OfflineAudioContext(1, n, rate);
+  const nodes = connectSources(ctx, new Map([["a", A], ["b", B]]), "a", { start: 0, end: 1 }, 0, 0);
+  ctx.suspend(sw / rate).then(() => { switchGains(nodes, "b", sw / rate); ctx.resume(); });
+  let out = (await ctx.startRendering()).getChannelData(0);
+  let before = 0, after = 0, ramp = 0;
+  for (let i = 0; i < sw; i++) before = Math.max(before, Math.abs(out[i] - a[i]));
+  for (let i = sw + fade; i < n; i++) after = Math.max(after, Math.abs(out[i] - b[i]));
+  for (let i = sw; i < sw + fade; i++) {  // the ramp mixes the same sample index of both
+    const lo = Math.min(a[i], b[i]) - 1e-6, hi = Math.max(a[i], b[i]) + 1e-6;
+    if (out[i] < lo || out[i] > hi) ramp = Math.max(ramp, Math.min(Math.abs(out[i] - lo), Math.abs(out[i] - hi)));
+  }
+
+  // A loop region 0.25-0.5 s started at its start: the output is that region repeated, sample for sample.
+  ctx = new OfflineAudioContext(1, n, rate);
+  connectSources(ctx, new Map([["a", A]]), "a", { start: 0.25, end: 0.5 }, 0, 0.25);
+  out = (await ctx.startRendering()).getChannelData(0);
+  let loop = 0;
+  for (let i = 0; i < n; i++) loop = Math.max(loop, Math.abs(out[i] - a[4000 + (i % 4000)]));
+  done({ before, after, ramp, loop, fade });
+})().catch((e) => done({ error: String(e) }));
+"""
+
+
+def test_switching_is_sample_accurate_and_the_loop_is_exact(tmp_path, driver):
+    """The page's own graph functions rendered offline: before a switch the output is stimulus A,
+    after the 5 ms ramp it is stimulus B at the same sample index, and a loop repeats its region."""
+    make_test_folder(tmp_path, n_trials=1)
+    with running_server(tmp_path) as base:
+        driver.get(f"{base}/")
+        WebDriverWait(driver, WAIT).until(lambda d: d.execute_script("return !!window.mushraGraph"))
+        driver.set_script_timeout(WAIT)
+        res = driver.execute_async_script(OFFLINE_RENDER)
+    assert "error" not in res, res
+    assert res["fade"] == 80
+    assert res["before"] < 1e-6 and res["after"] < 1e-6 and res["ramp"] < 1e-6 and res["loop"] < 1e-6, res

@@ -184,33 +184,40 @@
     updateButtons();
   }
 
+  // The playback graph, as pure functions of a context (the browser test renders them offline).
+  function connectSources(ctx, buffers, token, loop, when, offset) {
+    const nodes = new Map();
+    for (const [t, buffer] of buffers) {
+      const src = new AudioBufferSourceNode(ctx, { buffer, loop: true, loopStart: loop.start, loopEnd: loop.end });
+      const gain = new GainNode(ctx, { gain: t === token ? 1 : 0 });
+      src.connect(gain).connect(ctx.destination);
+      src.start(when, offset);
+      nodes.set(t, { src, gain });
+    }
+    return nodes;
+  }
+
+  function switchGains(nodes, token, now) {
+    for (const [t, { gain }] of nodes) {
+      gain.gain.cancelScheduledValues(now);
+      gain.gain.setValueAtTime(gain.gain.value, now);
+      gain.gain.linearRampToValueAtTime(t === token ? 1 : 0, now + FADE);
+    }
+  }
+
   function play(token) {
     if (!st.buffers.has(token)) return;
     st.ctx.resume();
     if (!st.playing) startSources(token, st.loop.start);
-    else if (token !== st.current) {
-      const now = st.ctx.currentTime;
-      for (const [t, { gain }] of st.nodes) {
-        gain.gain.cancelScheduledValues(now);
-        gain.gain.setValueAtTime(gain.gain.value, now);
-        gain.gain.linearRampToValueAtTime(t === token ? 1 : 0, now + FADE);
-      }
-    }
+    else if (token !== st.current) switchGains(st.nodes, token, st.ctx.currentTime);
     st.current = token;
     st.played.add(token);
     updateButtons();
   }
 
   function startSources(token, offset) {
-    const ctx = st.ctx;
-    const when = ctx.currentTime + 0.03;
-    for (const [t, buffer] of st.buffers) {
-      const src = new AudioBufferSourceNode(ctx, { buffer, loop: true, loopStart: st.loop.start, loopEnd: st.loop.end });
-      const gain = new GainNode(ctx, { gain: t === token ? 1 : 0 });
-      src.connect(gain).connect(ctx.destination);
-      src.start(when, offset);
-      st.nodes.set(t, { src, gain });
-    }
+    const when = st.ctx.currentTime + 0.03;
+    st.nodes = connectSources(st.ctx, st.buffers, token, st.loop, when, offset);
     st.t0 = when - (offset - st.loop.start);
     st.playing = true;
     requestAnimationFrame(tick);
@@ -388,6 +395,8 @@
     gains: Object.fromEntries([...st.nodes].map(([t, n]) => [t, n.gain.gain.value])),
     sourceLoops: [...st.nodes.values()].map((n) => [n.src.loop, n.src.loopStart, n.src.loopEnd]),
   });
+
+  window.mushraGraph = { connectSources, switchGains, FADE };
 
   document.addEventListener("DOMContentLoaded", init);
 })();
