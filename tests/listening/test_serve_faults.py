@@ -177,19 +177,31 @@ RAW_PATHS = ["/audio/../test.json", "/audio/..%2Ftest.json", "/audio/%2e%2e/test
              "/../test.json", "/audio/....//test.json", "//etc/passwd", "/audio/%252e%252e%252ftest.json"]
 
 
-def test_raw_traversal_requests_on_a_real_server(tmp_path):
-    """Request lines sent byte for byte (no client normalises the dots away) to uvicorn."""
+def _raw(port: int, request: bytes) -> bytes:
     import socket
 
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        s.sendall(request)
+        reply = b""
+        while chunk := s.recv(65536):
+            reply += chunk
+    return reply
+
+
+def test_raw_traversal_and_oversized_requests_on_a_real_server(tmp_path):
+    """Requests sent byte for byte (no client normalises the dots away or sets a length) to uvicorn."""
     make_test_folder(tmp_path, n_trials=1)
     with running_server(tmp_path) as base:
         port = int(base.rsplit(":", 1)[1])
         for path in RAW_PATHS:
-            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-                s.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
-                reply = b""
-                while chunk := s.recv(65536):
-                    reply += chunk
+            reply = _raw(port, f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".encode())
             status = int(reply.split(b" ", 2)[1])
             assert 400 <= status < 500, (path, reply[:200])
             assert b"codecbench-listening" not in reply and b"SQLite format" not in reply and b"root:" not in reply
+        # A chunked body has no Content-Length to refuse up front: the limit counts what arrives.
+        chunk = b'"' + b"x" * 8190 + b'"'
+        body = b"".join(b"%x\r\n%s\r\n" % (len(chunk), chunk) for _ in range(4)) + b"0\r\n\r\n"
+        reply = _raw(port, b"POST /api/rating HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                           b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n" + body)
+        assert reply.startswith(b"HTTP/1.1 413"), reply[:200]
+    assert RatingStore(tmp_path / RATINGS_FILE).ratings().empty
