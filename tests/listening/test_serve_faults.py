@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from bench.listening.store import RatingStore
-from bench.listening.testdef import RATINGS_FILE, load_test
+from bench.listening.testdef import RATINGS_FILE
 from serve_helpers import free_port, http, make_test_folder, running_server, wait_ready
 
 REPO = Path(__file__).resolve().parents[2]
