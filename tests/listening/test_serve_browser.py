@@ -13,9 +13,10 @@ import pytest
 
 from bench.listening.store import RatingStore
 from bench.listening.testdef import RATINGS_FILE
+from bench.reporting.browser import chromium
 from serve_helpers import make_test_folder, running_server
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM = chromium()
 CHROMEDRIVER = shutil.which("chromedriver")
 
 if not (CHROMIUM and CHROMEDRIVER):
