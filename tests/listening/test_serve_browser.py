@@ -152,6 +152,17 @@ def test_a_rater_plays_everything_rates_two_trials_and_resumes(tmp_path, driver)
     assert set(rows["rater"]) == {"browser-1"}
     assert got == expected and len(rows) == 8  # scores, and the slider each condition had on the page
 
+    # `bench listen results` reads back exactly these ratings (its API; the command prints the same).
+    from bench import api
+
+    rep = api.listen_results(tmp_path, screening="none", agreement=False)
+    read = rep.results.ratings
+    assert {(r.trial, r.condition): r.score for r in read.itertuples()} == {k: v for k, (v, _) in expected.items()}
+    assert set(read["rater"]) == {"browser-1"} and len(read) == 8
+    for c in rep.results.conditions.itertuples():
+        mine = [v for (_, cond), (v, _) in expected.items() if cond == c.condition]
+        assert c.n_ratings == 2 and c.mean_of_ratings == sum(mine) / 2
+
 
 OFFLINE_RENDER = """
 const done = arguments[arguments.length - 1];

@@ -26,9 +26,9 @@ def register(listen_app: typer.Typer) -> None:
         """Serve the MUSHRA page of a test folder; ratings go to TEST/ratings.sqlite."""
         import uvicorn
 
-        from bench.listening.server import create_app
+        from bench import api
 
-        app = create_app(test_dir)  # a bad folder fails here, as a BenchError, before binding
+        app = api.listen_app(test_dir)  # a bad folder fails here, as a BenchError, before binding
         if not is_loopback(host):
             typer.secho(f"WARNING: binding {host}: anyone who can reach this machine on port {port} can open "
                         "the test and submit ratings (there is no login). Use --host 127.0.0.1 unless you "
