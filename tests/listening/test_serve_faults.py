@@ -172,9 +172,10 @@ def test_serve_warns_loudly_on_a_non_loopback_host(tmp_path, monkeypatch):
 
 
 
-RAW_PATHS = ["/audio/../test.json", "/audio/..%2Ftest.json", "/audio/%2e%2e/test.json", "/audio/%2E%2E%2Fratings.sqlite",
-             "/audio/..%5Ctest.json", "/audio/%2Fetc%2Fpasswd", "/static/../test.json", "/static/%2e%2e/%2e%2e/test.json",
-             "/../test.json", "/audio/....//test.json", "//etc/passwd", "/audio/%252e%252e%252ftest.json"]
+RAW_PATHS = ["/audio/../test.json", "/audio/..%2Ftest.json", "/audio/%2e%2e/test.json",
+             "/audio/%2E%2E%2Fratings.sqlite", "/audio/..%5Ctest.json", "/audio/%2Fetc%2Fpasswd",
+             "/static/../test.json", "/static/%2e%2e/%2e%2e/test.json", "/../test.json", "/audio/....//test.json",
+             "//etc/passwd", "/audio/%252e%252e%252ftest.json"]
 
 
 def _raw(port: int, request: bytes) -> bytes:
