@@ -230,6 +230,14 @@ def data_fetch(suite: str, dest: Path | None = None, progress=None, keep_archive
     return fetch_suite(suite, spec, Path(target).expanduser(), progress=progress, keep_archives=keep_archives)
 
 
+def listen_app(test: Path):
+    """The MUSHRA web application of a test folder (``bench listen serve`` runs it on uvicorn); ratings go
+    to ``test/ratings.sqlite``. See :mod:`bench.listening.server`."""
+    from bench.listening.server import create_app
+
+    return create_app(test)
+
+
 def listen_results(test: Path, *, screening: str = "bs1534", out: Path | None = None, raters: str = "all",
                    runs: list[Path] | None = None, agreement: bool = True, seed: int | None = None):
     """MUSHRA results of a test folder: screening, condition means, paired differences, agreement with
