@@ -25,7 +25,7 @@ from bench.pipeline.align import ALIGN_MODES
 from bench.pipeline.delay import SettingDelay, setting_delay
 from bench.pipeline.executors import Failed, Unit, create_executor, import_plugins
 from bench.pipeline.provenance import environment, git_state
-from bench.pipeline.rundir import RunDir
+from bench.pipeline.rundir import RunDir, safe_name
 from bench.pipeline.unit import RunOptions, UnitSpec, failed_unit
 from bench.reporting.tables import SET_ITEM, summarize, summary_markdown
 from bench.suites import REPO_ROOT, Suite, load_suite, select_items
@@ -75,7 +75,7 @@ def run_id(suite: Suite, suite_hash: str, codecs: list[str], metrics: list[str],
     if execution:
         parts.append(execution)
     key = json.dumps(parts)
-    return f"{suite.name}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+    return f"{safe_name(suite.name)}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
 def _execution_key(options: RunOptions) -> dict[str, Any]:
@@ -165,7 +165,7 @@ def _run(codecs, suite, metrics, *, out, limit, progress, selection, options, ex
     rundir = RunDir(path)
     rundir.create()
     ctx = MetricContext(suite=the_suite.name, suite_hash=suite_hash,
-                        cache_dir=cache_dir.absolute() / f"{the_suite.name}-{suite_hash[:12]}", run_dir=path, items=items,
+                        cache_dir=cache_dir.absolute() / f"{safe_name(the_suite.name)}-{suite_hash[:12]}", run_dir=path, items=items,
                         suite_spec=the_suite.spec, suite_source=the_suite.source, device=options.device)
     ctx.cache_dir.mkdir(parents=True, exist_ok=True)
 
