@@ -159,9 +159,8 @@ def load_side(path: Path) -> Side:
     if path.is_dir():
         from bench.pipeline.rundir import MANIFEST, RunDir
 
-        run = RunDir(path)
-        rows = run.rows()
         manifest = read_manifest_file(path / MANIFEST)
+        rows = _run_rows(path) if (path / "rows.csv").exists() else RunDir(path).rows()
         return Side(load_summary(path), item_rows(rows) if not rows.empty else None, manifest, path, True)
     summary = load_summary(path)
     rp, mp = rows_path(path), manifest_path(path)
@@ -169,6 +168,16 @@ def load_side(path: Path) -> Side:
         mp = path.with_name("manifest.json")
     items = read_rows_file(rp) if rp.exists() else None
     return Side(summary, items, read_manifest_file(mp), path)
+
+
+def _run_rows(path: Path) -> pd.DataFrame:
+    """The rows a finished run summarized (its settings and items only; rows.jsonl also keeps
+    those of earlier runs into the same directory)."""
+    try:
+        return pd.read_csv(path / "rows.csv", dtype={"item": str, "label": str, "metric": str, "suite": str,
+                                                     "setting": str})
+    except Exception as exc:
+        raise BenchError(f"{path / 'rows.csv'}: cannot read the run's rows ({exc})") from exc
 
 
 def rows_digest(path: Path) -> str:

@@ -247,3 +247,16 @@ def test_cli_outside_the_checkout_uses_the_package_margins_and_says_so(world, tm
     bad.with_name("demo.manifest.json").write_text("{")
     r = cli("--baseline", str(bad), "--run", str(world["worse"]))
     assert r.returncode == 2 and "not valid JSON" in r.stderr and "Traceback" not in r.stderr + r.stdout
+
+
+def test_a_run_directory_is_gated_on_the_rows_it_summarized(world):
+    """rows.jsonl keeps rows of earlier runs into the same directory (other settings, more items);
+    the gate takes the run's own rows (rows.csv, written with its summary)."""
+    run_dir = world["root"] / "reused"
+    shutil.copytree(world["worse"], run_dir)
+    extra = [{**json.loads(x), "label": "mp3@8", "codec": "mp3", "setting": "8"}
+             for x in (run_dir / "rows.jsonl").read_text().splitlines()]
+    with (run_dir / "rows.jsonl").open("a") as fh:
+        fh.writelines(json.dumps(r) + "\n" for r in extra)
+    res = gate(world["base"], run_dir, MARGINS)
+    assert res.exit_code == 1 and not res.problems, res.problems
