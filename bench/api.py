@@ -67,13 +67,15 @@ def report(run_dirs: list[Path], out: Path | None = None) -> Report:
 
 def card(run_dirs: list[Path], layout: str | Path = "nemo-card", out: Path | None = None, *,
          formats: tuple[str, ...] = ("md", "csv", "latex", "html"), speed: list[Path] | None = None,
-         worst: int = 3, listen: int = 0, listen_metric: str | None = None, bd_method: str = "akima"):
+         worst: int = 3, listen: int = 0, listen_metric: str | None = None, bd_method: str = "akima",
+         listening: Path | None = None, listening_screening: str = "bs1534"):
     """Card-layout report (tables as DataFrames, BD table, rate-quality plots, HTML with audio);
     see :func:`bench.reporting.card.build_card`. Returns the :class:`~bench.reporting.formats.Card`."""
     from bench.reporting.card import build_card
 
     return build_card(run_dirs, layout, out, formats=formats, speed=speed, worst=worst, listen=listen,
-                      listen_metric=listen_metric, bd_method=bd_method)
+                      listen_metric=listen_metric, bd_method=bd_method, listening=listening,
+                      listening_screening=listening_screening)
 
 
 def card_markdown(card) -> str:
@@ -227,3 +229,22 @@ def data_fetch(suite: str, dest: Path | None = None, progress=None, keep_archive
     if target is None:
         raise BenchError("no destination: pass --dest DIR or set BENCH_DATA to the folder that holds your corpora")
     return fetch_suite(suite, spec, Path(target).expanduser(), progress=progress, keep_archives=keep_archives)
+
+
+def listen_results(test: Path, *, screening: str = "bs1534", out: Path | None = None, raters: str = "all",
+                   runs: list[Path] | None = None, agreement: bool = True, seed: int | None = None):
+    """MUSHRA results of a test folder: screening, condition means, paired differences, agreement with
+    the runs' metrics; see :mod:`bench.listening.analysis`. Returns a ``ResultsReport``."""
+    from bench.listening.results import results
+    from bench.stats import SEED
+
+    return results(test, screening=screening, out=out, raters=raters, runs=runs, agreement=agreement,
+                   seed=SEED if seed is None else seed)
+
+
+def listen_simulate(test: Path, raters: int, *, seed: int = 0, means: str | None = None, careless: int = 0,
+                    force: bool = False, **spread):
+    """Fill a test folder with a simulated panel and plan its power; see :mod:`bench.listening.simulate`."""
+    from bench.listening.results import simulate_panel
+
+    return simulate_panel(test, raters, seed=seed, means=means, careless=careless, force=force, **spread)

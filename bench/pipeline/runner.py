@@ -23,7 +23,7 @@ from bench.errors import BenchError
 from bench.metrics import ItemScore, MetricContext, metric_class, resolve_metrics
 from bench.pipeline.executors import Failed, Unit, create_executor, import_plugins
 from bench.pipeline.provenance import environment, git_state
-from bench.pipeline.rundir import WRITE_ERRNOS, RunDir, RunDirError, write_error
+from bench.pipeline.rundir import WRITE_ERRNOS, RunDir, RunDirError, safe_name, write_error
 from bench.pipeline.unit import RunOptions, UnitSpec, failed_unit
 from bench.reporting.tables import SET_ITEM, summarize, summary_markdown
 from bench.suites import REPO_ROOT, Suite, load_suite, select_items
@@ -70,7 +70,7 @@ def run_id(suite: Suite, suite_hash: str, codecs: list[str], metrics: list[str],
     if execution:
         parts.append(execution)
     key = json.dumps(parts)
-    return f"{suite.name}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+    return f"{safe_name(suite.name)}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
 def _execution_key(options: RunOptions) -> dict[str, Any]:
@@ -172,7 +172,7 @@ def _run_locked(rundir, cut, the_suite, suite_hash, items, limit, selection, set
                 metric_names, options, executor, executor_name, cache_dir, progress, save_audio, force) -> RunResult:
     path = rundir.path
     ctx = MetricContext(suite=the_suite.name, suite_hash=suite_hash,
-                        cache_dir=cache_dir.absolute() / f"{the_suite.name}-{suite_hash[:12]}", run_dir=path, items=items,
+                        cache_dir=cache_dir.absolute() / f"{safe_name(the_suite.name)}-{suite_hash[:12]}", run_dir=path, items=items,
                         suite_spec=the_suite.spec, suite_source=the_suite.source, device=options.device)
     ctx.cache_dir.mkdir(parents=True, exist_ok=True)
 
