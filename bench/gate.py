@@ -324,21 +324,25 @@ def check_same_items(base: Side, run: Side) -> tuple[list[str], list[str]]:
     return problems, notes
 
 
-def check_run_complete(run: Side) -> list[str]:
-    """A run directory must have finished: an interrupted one holds a partial item set."""
-    if not run.is_run_dir:
-        return []
-    if not run.manifest:
-        return [f"run {run.source}: no manifest.json: not a run directory, or the run never started"]
-    if not run.manifest.get("finished"):
-        return [f"run {run.source} is unfinished (its manifest has no 'finished'): rerun the same `bench run` "
+def check_run_complete(side: Side, role: str) -> list[str]:
+    """A run must have finished: an interrupted one holds a partial item set."""
+    where = f"{role} {side.source}"
+    if not side.is_run_dir:
+        started = side.manifest.get("started") and "baseline" not in side.manifest  # a run's summary.csv
+        return [f"{where}: its run is unfinished (manifest.json has no 'finished'); rerun the same `bench run` "
+                "command to complete it"] if started and not side.manifest.get("finished") else []
+    if not side.manifest:
+        return [f"{where}: no manifest.json: not a run directory, or the run never started"]
+    if not side.manifest.get("finished"):
+        return [f"{where} is unfinished (its manifest has no 'finished'): rerun the same `bench run` "
                 "command to complete it"]
-    n_items = (run.manifest.get("suite") or {}).get("n_items")
+    n_items = (side.manifest.get("suite") or {}).get("n_items")
     if isinstance(n_items, int):
-        tot = pd.to_numeric(run.summary["n"], errors="coerce") + pd.to_numeric(run.summary["n_failed"], errors="coerce")
-        short = run.summary[tot != n_items]
-        return _capped([f"run {run.source}: {r.label} / {r.metric} counts {int(t)} items; the run had "
-                        f"{n_items}" for r, t in zip(short.itertuples(), tot[tot != n_items])])
+        tot = pd.to_numeric(side.summary["n"], errors="coerce") + pd.to_numeric(side.summary["n_failed"],
+                                                                                errors="coerce")
+        short = side.summary[tot != n_items]
+        return _capped([f"{where}: {r.label} / {r.metric} counts {t:g} items; the run had {n_items}"
+                        for r, t in zip(short.itertuples(), tot[tot != n_items])])
     return []
 
 
@@ -539,7 +543,8 @@ def gate(baseline: Path, run: Path, config: Path | None = None, strict: bool = F
         base, new = load_side(baseline), load_side(run)
     except BenchError as exc:
         return GateResult(pd.DataFrame(), UNUSABLE, [str(exc)], notes)
-    problems = validate(base, "baseline") + validate(new, "run") + check_run_complete(new)
+    problems = (validate(base, "baseline") + validate(new, "run") + check_run_complete(base, "baseline")
+                + check_run_complete(new, "run"))
     found, more = check_checksums(base)
     problems += found
     notes += more

@@ -204,6 +204,10 @@ def _run_locked(rundir, cut, the_suite, suite_hash, items, limit, selection, set
     from bench.metrics import Score  # noqa: F401  (ensures registry import in this process)
 
     done = rundir.done_units(["kbps", *metric_names])
+    for name, n in rundir.bad_lines.items():
+        if n:
+            _warn(f"{path / name}: {n} unreadable line(s) skipped (a fragment a crash left behind); "
+                  "their units are redone")
     units = []
     for s in settings:
         spec = UnitSpec(the_suite.name, s, metric_names, ctx, the_suite.policy, options, save_audio)

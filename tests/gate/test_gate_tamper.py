@@ -205,6 +205,8 @@ def test_an_unfinished_run_is_refused(world):
     del meta["finished"]
     (run_dir / "manifest.json").write_text(json.dumps(meta))
     _assert_unusable(gate(world["base"], run_dir, MARGINS), "is unfinished")
+    _assert_unusable(gate(world["base"], run_dir / "summary.csv", MARGINS), "its run is unfinished")
+    _assert_unusable(gate(run_dir, world["good"], MARGINS), f"baseline {run_dir} is unfinished")
     with pytest.raises(Exception, match="unfinished"):
         baselines.write([run_dir], world["root"] / "never" / "x.csv", overwrite=False)
 

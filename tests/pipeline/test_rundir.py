@@ -280,3 +280,18 @@ def test_resuming_with_other_code_is_refused_unless_forced(tmp_path, reference):
     redone = [r for r in records if r["item"] == json.loads(lines[-1])["item"]]
     assert redone[-1]["session"] == 1  # the unit made by the new code says so
     _assert_same_as_uninterrupted(out, reference)
+
+
+def test_a_garbled_line_left_by_older_code_is_counted_and_its_unit_redone(tmp_path, reference, capsys):
+    """A fragment with a row appended onto it (what appending without repair produced) reads as
+    one unreadable line: the unit that lost its row is redone and the skip is reported."""
+    out = tmp_path / "run"
+    shutil.copytree(reference, out)
+    lines = (out / ROWS).read_text().splitlines()
+    lines[7] = lines[7][:30] + lines[8]  # unit 3's si-sdr row cut, its snr row appended onto it
+    del lines[8]
+    (out / ROWS).write_text("".join(x + "\n" for x in lines))
+    result = _run(out)
+    assert result.n_skipped == LIMIT - 1
+    assert "1 unreadable line(s) skipped" in capsys.readouterr().err
+    _assert_same_as_uninterrupted(out, reference)
