@@ -6,6 +6,7 @@ suite's content hash) so e.g. transcripts of the originals are made once for eve
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -161,7 +162,8 @@ def _run(codecs, suite, metrics, *, out, limit, progress, selection, options, ex
                            metric_classes, metric_names, options, executor, executor_name, cache_dir, progress,
                            save_audio, force)
     except OSError as exc:
-        if exc.errno in WRITE_ERRNOS:
+        mine = exc.filename is None or str(exc.filename).startswith(str(path))
+        if exc.errno in WRITE_ERRNOS and (mine or exc.errno not in (errno.EACCES, errno.EPERM)):
             raise write_error(path, exc) from exc
         raise
     finally:
@@ -356,13 +358,16 @@ def _identity(manifest: dict[str, Any]) -> dict[str, Any]:
 
 def resume_changes(previous: dict[str, Any], manifest: dict[str, Any]) -> list[str]:
     """How the code, packages or options of this run differ from those that wrote the directory
-    (only what both manifests record: a setting or metric added to a run is not a change)."""
+    (only what both manifests record: a setting or metric added to a run is not a change). With
+    both source digests recorded, a new commit whose measuring code is unchanged (docs, reports,
+    the gate) is no change; the sessions list still records both shas."""
     if not previous:
         return []
     # through JSON, as the previous one was (tuples become lists)
     before, now = _identity(previous), _identity(json.loads(json.dumps(manifest, default=str)))
     out = []
-    for key in ("git sha", "source", "python"):
+    keys = ("source", "python") if before["source"] and now["source"] else ("git sha", "python")
+    for key in keys:
         if before[key] is not None and before[key] != now[key]:
             out.append(f"{key} {str(before[key])[:12]} -> {str(now[key])[:12]}")
     if before["packages"] is not None and before["packages"] != now["packages"]:

@@ -261,21 +261,39 @@ def test_a_unit_missing_a_row_is_redone(tmp_path, reference):
     _assert_same_as_uninterrupted(out, reference)
 
 
+def _edit_manifest(out: Path, **changes) -> None:
+    meta = json.loads((out / "manifest.json").read_text())
+    for key, value in changes.items():
+        if value is None:
+            meta.pop(key, None)
+        else:
+            meta[key] = value
+    meta["sessions"] = [{k: meta.get(k) for k in ("started", "git", "source_sha256")}]
+    (out / "manifest.json").write_text(json.dumps(meta))
+
+
 def test_resuming_with_other_code_is_refused_unless_forced(tmp_path, reference):
     out = tmp_path / "run"
     shutil.copytree(reference, out)
-    meta = json.loads((out / "manifest.json").read_text())
-    meta["source_sha256"] = "0" * 64
-    meta["git"] = {"sha": "1" * 40, "dirty": False}
-    meta["sessions"][0].update(git=meta["git"], source_sha256=meta["source_sha256"])
-    (out / "manifest.json").write_text(json.dumps(meta))
+    other_commit = {"sha": "1" * 40, "dirty": False}
+    # another commit, the same measuring code (a docs change): resumed, both shas recorded
+    _edit_manifest(out, git=other_commit)
+    _run(out)
+    sessions = json.loads((out / "manifest.json").read_text())["sessions"]
+    assert [x["git"]["sha"] == "1" * 40 for x in sessions] == [True, False]
+    # a directory from before source digests: only the sha can tell, and it differs
+    _edit_manifest(out, git=other_commit, source_sha256=None)
+    with pytest.raises(RunDirError, match=r"other code or options \(git sha 111111111111 -> "):
+        _run(out)
+    # edited measuring code
+    _edit_manifest(out, git=other_commit, source_sha256="0" * 64)
     lines = (out / ITEMS).read_text().splitlines()
     (out / ITEMS).write_text("".join(x + "\n" for x in lines[:-1]))  # the last unit to redo
-    with pytest.raises(RunDirError, match=r"other code or options \(git sha 111111111111 -> .*source 000000000000"):
+    with pytest.raises(RunDirError, match=r"other code or options \(source 000000000000 -> .*--force"):
         _run(out)
     _run(out, force=True)
     sessions = json.loads((out / "manifest.json").read_text())["sessions"]
-    assert len(sessions) == 2 and sessions[0]["git"]["sha"] == "1" * 40 and "forced_over" in sessions[1]
+    assert len(sessions) == 2 and sessions[0]["source_sha256"] == "0" * 64 and "forced_over" in sessions[1]
     records = [json.loads(x) for x in (out / ITEMS).read_text().splitlines()]
     redone = [r for r in records if r["item"] == json.loads(lines[-1])["item"]]
     assert redone[-1]["session"] == 1  # the unit made by the new code says so
