@@ -91,6 +91,9 @@ class RunConfig:
     ``cache_dir``: where per-suite original-side work (transcripts, embeddings) is kept (None:
     reports/cache). ``save_audio``: keep each decoded, aligned reconstruction as
     RUN/audio/LABEL/ITEM.wav.
+    ``align``: ``setting`` shifts every item of a codec setting by that setting's one delay (card,
+    or measured once before any unit starts); ``item`` by each item's own lag.
+    ``force``: resume a run directory made by other code, packages or options (refused otherwise).
     ``asr_model``, ``asr_compute_type``, ``asr_threads``, ``cpu_kernels``, ``speaker_model``: see
     :class:`ModelOptions`. ``hf_offline``: Hugging Face hub look-ups off, here and in Ray workers.
     ``worker_env``: further environment entries every worker (Ray's included) is started with,
@@ -98,7 +101,7 @@ class RunConfig:
     """
 
     limit: int | None = None
-    selection: Any = None  # bench.suites.selection.Selection (kept untyped: this module is below suites)
+    selection: Any = None  # a bench.suites.selection.Selection
     out: Path | None = None
     jobs: int | None = None
     progress: bool = True
@@ -112,6 +115,8 @@ class RunConfig:
     checkpoints: tuple[tuple[str, str], ...] = ()
     cache_dir: Path | None = None
     save_audio: bool = False
+    align: str = "setting"
+    force: bool = False
     asr_model: str = DEFAULT_ASR_MODEL
     asr_compute_type: str = DEFAULT_ASR_COMPUTE_TYPE
     asr_threads: int = 1

@@ -13,6 +13,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from bench.markdown import md_table
 from bench.stats import summary_ci
 
 #: item id of set-level rows (EER over trials, corpus statistics) produced by Metric.finalize
@@ -162,4 +163,4 @@ def summary_markdown(summary: pd.DataFrame, floatfmt: str = ".3f") -> str:
             cells.append(cell)
         shown[col] = cells
     shown = shown.rename(columns={m: _header(m, summary) for m in table.columns if m not in ("items", "failed")})
-    return shown.to_markdown(disable_numparse=True, colalign=["left"] + ["right"] * len(shown.columns))
+    return md_table(shown, disable_numparse=True, colalign=["left"] + ["right"] * len(shown.columns))

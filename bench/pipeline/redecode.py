@@ -14,17 +14,9 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from bench.adapters.base import CodecOptions
 from bench.audio import load_audio
-from bench.config import RunConfig
 from bench.pipeline.rundir import audio_path
-
-
-def run_codec_options(manifest: dict[str, Any]) -> CodecOptions:
-    """How the run built its codecs, from its manifest (``config``; older runs: ``execution``'s device)."""
-    if manifest.get("config"):
-        return RunConfig.from_dict(manifest["config"]).codec_options
-    return CodecOptions(device=(manifest.get("execution") or {}).get("device", "cpu"))
+from bench.pipeline.unit import run_codec_options  # noqa: F401  (re-exported: how the run built its codecs)
 
 
 def _write_wav(audio, path: Path) -> Path:
@@ -83,7 +75,8 @@ class ListeningAudio:
                 reference = load_audio(item.path, policy)
         elif self.redecode and item is not None:
             try:
-                ref_audio, est_audio = reconstruct(label, item, policy, run_codec_options(manifest))
+                # the run path's own steps, with the run's alignment and codec options
+                ref_audio, est_audio = reconstruct(label, item, policy, manifest=manifest)
                 estimate = _write_wav(est_audio, recon_to)
                 reference = ref_audio
             except Exception as exc:  # noqa: BLE001 - one item must not sink the report

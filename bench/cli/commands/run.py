@@ -48,6 +48,13 @@ def register(app: typer.Typer) -> None:
         save_audio: bool = typer.Option(False, "--save-audio", help="keep each decoded, aligned reconstruction as "
                                                                     "RUN/audio/LABEL/ITEM.wav (for bench report's "
                                                                     "listening section)"),
+        align: str = typer.Option("setting", "--align", help="setting: shift every item of a codec setting by "
+                                  "that setting's one delay (its card's, or measured once on fixed demo clips); "
+                                  "item: shift each item by its own cross-correlation lag (codecs whose delay "
+                                  "varies). Recorded in the manifest and the report header; see docs/metrics.md"),
+        force: bool = typer.Option(False, "--force", help="resume a run directory written by other code, "
+                                   "packages or options (refused otherwise); each unit's record then names "
+                                   "the session that made it (manifest.json 'sessions')"),
     ) -> None:
         """Code every item of a suite with each codec setting and score it."""
         from bench import api
@@ -57,7 +64,8 @@ def register(app: typer.Typer) -> None:
                               max_duration=max_duration, max_per_speaker=max_per_speaker)
         given = {"out": out, "limit": limit, "jobs": jobs, "progress": progress, "timeout": timeout,
                  "selection": None if selection.is_all else selection, "plugins": tuple(plugin or ()),
-                 "executor": executor, "address": address, "save_audio": save_audio, "batch": batch}
+                 "executor": executor, "address": address, "save_audio": save_audio, "batch": batch,
+                 "align": align, "force": force}
         # flags left at their defaults keep the environment's (bench.cli.defaults); given ones win
         if allow_untrained:
             given["allow_untrained"] = True
