@@ -22,7 +22,7 @@ from bench.stats import Interval, mean_ci, paired_diff_ci  # noqa: F401  (CIs fo
 from bench.stats import summary_ci
 from bench.suites.selection import Selection
 
-__all__ = ["run", "score", "report", "card", "card_markdown", "gate", "listing", "info", "speed", "tokens", "data_check", "data_fetch",
+__all__ = ["run", "score", "report", "compare", "card", "card_markdown", "gate", "listing", "info", "speed", "tokens", "data_check", "data_fetch",
            "split_names", "Selection", "ESC_PAPER", "baseline_create", "baseline_update", "baseline_show",
            "summary_ci", "RunResult", "GateResult", "Report"]
 
@@ -81,6 +81,14 @@ def card_markdown(card) -> str:
     from bench.reporting.formats import markdown
 
     return markdown(card)
+
+
+def compare(sources, a: str, b: str, *, metrics=None, config: Path | None = None, suite: str | None = None):
+    """Paired comparison of setting ``b`` with ``a`` over the same items; see :mod:`bench.compare`.
+    Returns a :class:`bench.compare.Comparison` (``.table`` DataFrame, ``.markdown``)."""
+    from bench.compare import compare as _compare
+
+    return _compare(sources, a, b, metrics=metrics, config=config, suite=suite)
 
 
 def gate(baseline: Path, run_dir: Path, config: Path | None = None, strict: bool = False) -> GateResult:
