@@ -22,6 +22,7 @@ from bench.devices import check_device, device_info
 from bench.errors import BenchError
 from bench.metrics import ItemScore, MetricContext, metric_class, resolve_metrics
 from bench.pipeline.executors import Failed, Unit, create_executor, import_plugins
+from bench.envvars import run_start_notes
 from bench.pipeline.provenance import environment, git_state
 from bench.pipeline.rundir import RunDir
 from bench.pipeline.unit import RunOptions, UnitSpec, failed_unit
@@ -160,6 +161,9 @@ def _run(codecs, suite, metrics, *, out, limit, progress, selection, options, ex
 
     previous = rundir.read_manifest()
     manifest = _manifest(the_suite, suite_hash, items, limit, settings, metric_classes, ctx, previous, options)
+    notes, manifest["configuration"] = run_start_notes()  # variables in use, user cards/suites replacing stock ones
+    for line in notes:
+        print(line, file=sys.stderr)
     _check_same_weights(previous, manifest, path)
     _check_same_execution(previous, manifest, path)
     if selection is not None:  # recorded so a CI gate can prove it compared the same items
