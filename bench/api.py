@@ -17,12 +17,12 @@ from bench.pipeline.perf import ESC_PAPER
 from bench.pipeline.runner import split_names
 from bench.reporting.render import render_html, render_markdown
 from bench.reporting.tables import summarize
-from bench.scoring import score  # noqa: F401  (bench score: score existing files)
+from bench.scoring import score, score_summary  # noqa: F401  (bench score: score existing files)
 from bench.stats import Interval, mean_ci, paired_diff_ci  # noqa: F401  (CIs for your own comparisons)
 from bench.stats import summary_ci
 from bench.suites.selection import Selection
 
-__all__ = ["run", "score", "report", "compare", "card", "card_markdown", "gate", "listing", "info", "speed", "tokens", "data_check", "data_fetch",
+__all__ = ["run", "score", "score_summary", "report", "compare", "card", "card_markdown", "gate", "listing", "info", "speed", "tokens", "data_check", "data_fetch",
            "split_names", "Selection", "ESC_PAPER", "baseline_create", "baseline_update", "baseline_show",
            "summary_ci", "RunResult", "GateResult", "Report"]
 
@@ -41,6 +41,10 @@ class Report:
     @property
     def markdown(self) -> str:
         return render_markdown(self.summary, self.manifests)
+
+    def text(self, width: int | None = None) -> str:
+        """The report for a terminal: the table narrowed to ``width`` columns (None: every column)."""
+        return render_markdown(self.summary, self.manifests, width=width)
 
 
 def report(run_dirs: list[Path], out: Path | None = None) -> Report:

@@ -225,6 +225,12 @@ def batches(items: list[Item], size: int) -> list[list[Item]]:
     return [ordered[i:i + size] for i in range(0, len(ordered), size)]
 
 
+#: the progress bar's label: what it counts
+PROGRESS_DESC = "units (item × codec)"
+#: shown until the first unit finishes
+WARMUP_NOTE = "loading models…"
+
+
 def _execute(units: list[Unit], rundir: RunDir, executor, progress: bool) -> None:
     """Hand the units to the executor and append each item's outcome as it arrives (so a stop
     loses little). A unit lost to its worker (crash, timeout) comes back as a failure: a single
@@ -232,8 +238,13 @@ def _execute(units: list[Unit], rundir: RunDir, executor, progress: bool) -> Non
     crashing item costs only its own rows."""
     from tqdm import tqdm
 
-    bar = tqdm(total=sum(len(u.items) for u in units), desc="items", unit="item",
+    # one unit = one item coded and scored with one codec setting, so the total is items x settings
+    bar = tqdm(total=sum(len(u.items) for u in units), desc=PROGRESS_DESC, unit="unit",
                disable=not progress or not units, file=sys.stderr)
+    # workers load codecs and models (Whisper, GE2E, ViSQOL's JIT) before their first unit finishes:
+    # say so instead of sitting silently at 0 %
+    bar.set_postfix_str(WARMUP_NOTE)
+    warming = True
     while units:
         again = []
         for unit, outcome in executor.run(units):
@@ -244,6 +255,9 @@ def _execute(units: list[Unit], rundir: RunDir, executor, progress: bool) -> Non
                 outcome = [failed_unit(unit.spec, unit.items[0], outcome.reason)]
             for result in outcome:
                 rundir.append(*result)
+                if warming:
+                    bar.set_postfix_str("", refresh=False)
+                    warming = False
                 bar.update()
         units = again
     bar.close()

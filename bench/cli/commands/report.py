@@ -23,13 +23,17 @@ def register(app: typer.Typer) -> None:
         listen_metric: Optional[str] = typer.Option(None, "--listen-metric", help="metric that ranks the worst items "
                                                                                   "(default: visqol-speech, pesq-wb, ...)"),
         bd_method: str = typer.Option("akima", "--bd-method", help="BD interpolation: akima, pchip or cubic"),
+        wide: bool = typer.Option(False, "--wide", help="print every metric column (default: what fits the "
+                                                        "terminal; the files always have all)"),
     ) -> None:
         """Merge runs into tables: one wide table, or a card layout (--layout) with plots, BD-rate and HTML."""
         from bench import api
 
         if layout is None:
+            from bench.cli.width import terminal_width
+
             rep = api.report(runs, out=out)
-            typer.echo(rep.markdown)
+            typer.echo(rep.text(None if wide else terminal_width()))
             if out:
                 typer.echo(f"\nwrote {', '.join(str(p) for p in rep.files)}")
             return

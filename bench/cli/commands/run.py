@@ -47,6 +47,8 @@ def register(app: typer.Typer) -> None:
         save_audio: bool = typer.Option(False, "--save-audio", help="keep each decoded, aligned reconstruction as "
                                                                     "RUN/audio/LABEL/ITEM.wav (for bench report's "
                                                                     "listening section)"),
+        wide: bool = typer.Option(False, "--wide", help="print every metric column (default: what fits the "
+                                                        "terminal; RUN/summary.md has all)"),
     ) -> None:
         """Code every item of a suite with each codec setting and score it."""
         from bench import api
@@ -57,7 +59,10 @@ def register(app: typer.Typer) -> None:
                          selection=None if selection.is_all else selection,
                          allow_untrained=allow_untrained, timeout=timeout, plugins=plugin or (), device=device,
                          executor=executor, address=address, save_audio=save_audio, batch=batch)
-        typer.echo(result.markdown)
+        from bench.cli.width import terminal_width
+        from bench.reporting.tables import summary_markdown
+
+        typer.echo(summary_markdown(result.summary, width=None if wide else terminal_width()))
         failed = int(result.summary["n_failed"].max()) if not result.summary.empty else 0
         typer.echo(f"\nrun directory: {result.path}  ({result.n_units} units, {result.n_skipped} resumed"
                    f"{f', {failed} failed items: see rows.csv error column' if failed else ''})")
