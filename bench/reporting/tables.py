@@ -93,6 +93,12 @@ def summarize(rows: pd.DataFrame, order: list[str] | None = None) -> pd.DataFram
     return df.reset_index(drop=True)
 
 
+def _row_keys(summary: pd.DataFrame) -> list[tuple[str, str]]:
+    """(suite, label) rows: suites by name, settings in summary order within each."""
+    keys = list(dict.fromkeys(zip(summary["suite"], summary["label"])))
+    return sorted(keys, key=lambda k: str(k[0]))
+
+
 def wide_table(summary: pd.DataFrame) -> pd.DataFrame:
     """Card layout: one row per codec setting, one column per metric (plus measured kbps). With
     more than one suite, one row per (suite, setting) and a ``suite`` column: a row never mixes
@@ -102,7 +108,7 @@ def wide_table(summary: pd.DataFrame) -> pd.DataFrame:
     metrics = card_order(list(dict.fromkeys(summary["metric"])))
     keys = ["suite", "label"]
     s = summary.assign(suite=summary["suite"].fillna("") if "suite" in summary else "")
-    index = list(dict.fromkeys(zip(s["suite"], s["label"])))
+    index = _row_keys(s)
     table = s.pivot_table(index=keys, columns="metric", values="mean", aggfunc="first", sort=False, dropna=False)
     table = table.reindex(index=pd.MultiIndex.from_tuples(index, names=keys), columns=metrics)
     n = s.groupby(keys, sort=False)["n"].max().reindex(table.index)
@@ -213,7 +219,7 @@ def summary_markdown(summary: pd.DataFrame, floatfmt: str = ".3f", width: int | 
     nan = pd.Series(np.nan, index=s.index)
     cis = {(su, lab, m): (mean, lo, hi) for su, lab, m, mean, lo, hi in
            zip(s["suite"], s["label"], s["metric"], s["mean"], s.get("ci_low", nan), s.get("ci_high", nan))}
-    index = list(dict.fromkeys(zip(s["suite"], s["label"])))
+    index = _row_keys(s)
     shown = pd.DataFrame(index=table.index)
     for col in table.columns:
         if col == "suite":
