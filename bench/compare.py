@@ -33,7 +33,10 @@ from bench.gate import load_side, load_tolerances
 
 BETTER, WORSE, SAME, UNSURE, UNPAIRED = "better", "worse", "indistinguishable", "inconclusive", "not paired"
 COLUMNS = ["suite", "metric", "direction", "n", "mean_a", "mean_b", "diff", "diff_ci_low", "diff_ci_high",
-           "margin", "verdict"]
+           "margin", "verdict", "a_ci_low", "a_ci_high", "b_ci_low", "b_ci_high"]
+#: below this many paired items a bootstrap interval is too narrow to trust (it cannot see the
+#: spread of a population from a handful of draws); the verdict is still given, with a warning
+MIN_ITEMS = 10
 
 
 @dataclass
@@ -49,15 +52,23 @@ class Comparison:
         if self.table.empty:
             return "(nothing compared)"
         t = self.table
+        def side(r, x):  # set-level rows: each side's own interval, since the difference has none
+            v, lo, hi = getattr(r, f"mean_{x}"), getattr(r, f"{x}_ci_low"), getattr(r, f"{x}_ci_high")
+            if r.verdict == UNPAIRED and np.isfinite(lo) and np.isfinite(hi):
+                return f"{_num(v)} [{_num(lo)}, {_num(hi)}]"
+            return _num(v)
+
         shown = pd.DataFrame({
             "suite": t["suite"], "metric": t["metric"] + " " + t["direction"], "n": t["n"].astype(int),
-            "A": [_num(v) for v in t["mean_a"]], "B": [_num(v) for v in t["mean_b"]],
+            "A": [side(r, "a") for r in t.itertuples()], "B": [side(r, "b") for r in t.itertuples()],
             "B − A [95 % CI]": [_diff_text(r) for r in t.itertuples()],
             "margin": [_num(v) for v in t["margin"]], "verdict": t["verdict"],
         })
+        head = f"A = {self.a}, B = {self.b}"
         if shown["suite"].nunique() == 1:
+            head += f", suite {shown['suite'].iloc[0]}"
             shown = shown.drop(columns="suite")
-        head = [f"A = {self.a}, B = {self.b}; verdict says how B compares with A", ""]
+        head = [head + "; the verdict says how B compares with A", ""]
         return "\n".join([*head, shown.to_markdown(index=False, disable_numparse=True), "",
                           *(f"- {n}" for n in self.notes)]).rstrip()
 
@@ -148,6 +159,7 @@ def compare(sources: list[Path] | Path, a: str, b: str, *, metrics: list[str] | 
         if name not in labels:
             raise BenchError(f"{flag} {name}: not in {', '.join(map(str, sources))}; settings there: "
                              f"{', '.join(labels)}")
+    notes_pre: list[str] = []
     suites_a = set(summary.loc[summary["label"] == a, "suite"])
     suites_b = set(summary.loc[summary["label"] == b, "suite"])
     common = sorted(suites_a & suites_b)
@@ -156,6 +168,10 @@ def compare(sources: list[Path] | Path, a: str, b: str, *, metrics: list[str] | 
             raise BenchError(f"--suite {suite}: {a} was run on {', '.join(sorted(suites_a))}, {b} on "
                              f"{', '.join(sorted(suites_b))}")
         common = [suite]
+    for name, theirs in ((a, suites_a), (b, suites_b)):
+        if theirs - set(common):
+            notes_pre.append(f"{name} was also run on {', '.join(sorted(theirs - set(common)))}: not compared "
+                             f"(only items of one suite pair with each other)")
     if not common:
         raise BenchError(f"{a} was run on suite(s) {', '.join(sorted(suites_a))} and {b} on "
                          f"{', '.join(sorted(suites_b))}: no suite in common, so no item can be paired")
@@ -169,7 +185,8 @@ def compare(sources: list[Path] | Path, a: str, b: str, *, metrics: list[str] | 
                              f"{', '.join(sorted(have))}")
     from bench.reporting.tables import card_order
 
-    out, notes = [], []
+    out, notes = [], list(notes_pre)
+    skipped_original: set[str] = set()
     for s in common:
         sa = summary[(summary["suite"] == s) & (summary["label"] == a)]
         sb = summary[(summary["suite"] == s) & (summary["label"] == b)]
@@ -179,11 +196,16 @@ def compare(sources: list[Path] | Path, a: str, b: str, *, metrics: list[str] | 
         ra = rows[(rows["suite"] == s) & (rows["label"] == a)]
         rb = rows[(rows["suite"] == s) & (rows["label"] == b)]
         for metric in shared:
+            if metric.endswith("-original") and wanted is None:
+                skipped_original.add(metric)  # scores of the originals: the same for both settings
+                continue
             hib, set_level = _direction(metric, summary)
-            mean_a = float(sa.loc[sa["metric"] == metric, "mean"].iloc[0])
-            mean_b = float(sb.loc[sb["metric"] == metric, "mean"].iloc[0])
+            rec_a, rec_b = sa[sa["metric"] == metric].iloc[0], sb[sb["metric"] == metric].iloc[0]
+            mean_a, mean_b = float(rec_a["mean"]), float(rec_b["mean"])
             margin = _margin(tolerances, metric, mean_a)
-            rec = {"suite": s, "metric": metric, "direction": "↑" if hib else "↓", "margin": margin}
+            rec = {"suite": s, "metric": metric, "direction": "↑" if hib else "↓", "margin": margin,
+                   **{f"{x}_ci_{e}": float(r.get(f"ci_{e}", math.nan)) for x, r in (("a", rec_a), ("b", rec_b))
+                      for e in ("low", "high")}}
             ia = ra[ra["metric"] == metric].set_index("item")
             ib = rb[rb["metric"] == metric].set_index("item")
             if set_level or ia.empty or ib.empty:
@@ -205,6 +227,13 @@ def compare(sources: list[Path] | Path, a: str, b: str, *, metrics: list[str] | 
             out.append({**rec, "n": ci.n, "mean_a": ma, "mean_b": ma + ci.estimate, "diff": ci.estimate,
                         "diff_ci_low": ci.low, "diff_ci_high": ci.high, "verdict": verdict(ci, margin, hib)})
     table = pd.DataFrame(out, columns=COLUMNS)
+    if skipped_original:
+        notes.append(f"left out: {', '.join(sorted(skipped_original))} (the originals' scores, the same for both "
+                     "settings; ask with --metric to see them)")
+    few = table[(table["verdict"] != UNPAIRED) & (table["n"] < MIN_ITEMS)]
+    if len(few):
+        notes.append(f"only {int(few['n'].min())} paired items: bootstrap intervals from fewer than {MIN_ITEMS} "
+                     "items are too narrow to trust; score more items before relying on a verdict")
     if (table["verdict"] == UNPAIRED).any():
         notes.append("not paired: set-level metrics (EER, minDCF over trials) have no per-item values; each "
                      "side's own interval is in its summary.csv")

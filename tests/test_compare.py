@@ -96,6 +96,13 @@ def test_settings_from_two_sources_and_suites_never_mixed(tmp_path):
     assert sorted(set(t["suite"])) == ["demo", "other"]
     assert set(t.loc[t.suite == "other", "n"]) == {20} and set(t.loc[t.suite == "demo", "n"]) == {40}
     assert set(api.compare([two], "opus@6", "lyra@6", suite="other").table["suite"]) == {"other"}
+    # B also ran on another suite: compared where both ran, and said so
+    part = _write_baseline(tmp_path / "p.csv", pd.concat([r, _rows("other", n=5, seed=1).query("label == 'lyra@6'")]))
+    res = api.compare([part], "opus@6", "lyra@6", config=CONFIG)
+    assert set(res.table["suite"]) == {"demo"} and "suite demo" in res.markdown
+    assert "lyra@6 was also run on other: not compared" in res.markdown
+    small = _write_baseline(tmp_path / "s.csv", _rows(n=5))
+    assert "only 5 paired items" in api.compare([small], "opus@6", "lyra@6").markdown
 
 
 def test_refusals_name_the_problem(tmp_path):
@@ -120,6 +127,9 @@ def test_real_demo_baseline_lyra_vs_opus():
     assert t.loc["pesq-wb", "diff_ci_low"] > 0.5 and t.loc["pesq-wb", "verdict"] == "better"
     assert t.loc["kbps", "verdict"] == "worse"  # lyra@6 spends more bits than opus@6
     assert t.loc["eer", "verdict"] == "not paired"
+    assert t.loc["eer", "a_ci_low"] < t.loc["eer", "mean_a"] < t.loc["eer", "a_ci_high"]  # each side's own CI
+    assert "wer-original" not in t.index and any("left out: eer-original" in n for n in res.notes)
+    assert "wer-original" in set(api.compare([DEMO_BASELINE], "opus@6", "lyra@6", metrics=["wer-original"]).table["metric"])
     # seeded: a rerun gives the identical table
     pd.testing.assert_frame_equal(res.table, api.compare([DEMO_BASELINE], "opus@6", "lyra@6", config=CONFIG).table)
 
