@@ -144,6 +144,16 @@ def _in_hf_cache(repo_id: str) -> bool:
     return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
 
 
+def _also_accepts(card) -> str:
+    """Settings a card accepts beyond its sweep points (``supported:``), for ``bench list codecs``."""
+    from bench.adapters.base import format_kbps
+
+    extra = [format_kbps(b) for b in card.supported if b not in card.bitrates]
+    if card.supported_range is not None:
+        extra.append(f"{format_kbps(card.supported_range[0])}-{format_kbps(card.supported_range[1])}")
+    return ", ".join(extra) or "-"
+
+
 def listing(what: str) -> pd.DataFrame:
     """Rows of (name, status, details) for codecs, suites or metrics."""
     if what == "codecs":
@@ -161,6 +171,7 @@ def listing(what: str) -> pd.DataFrame:
                 reason = str(exc)
             rows.append({"codec": card.name, "adapter": card.adapter, "sample_rate": card.sample_rate,
                          "kbps": ", ".join(format_kbps(b) for b in card.bitrates) or "-",
+                         "also accepts": _also_accepts(card),
                          "usable": "yes" if reason is None else f"no: {reason}"})
         return pd.DataFrame(rows)
     if what == "suites":
