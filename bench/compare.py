@@ -30,6 +30,7 @@ import pandas as pd
 from bench import stats
 from bench.errors import BenchError
 from bench.gate import load_side, load_tolerances
+from bench.markdown import md_escape, md_table
 
 BETTER, WORSE, SAME, UNSURE, UNPAIRED = "better", "worse", "indistinguishable", "inconclusive", "not paired"
 COLUMNS = ["suite", "metric", "direction", "n", "mean_a", "mean_b", "diff", "diff_ci_low", "diff_ci_high",
@@ -64,13 +65,13 @@ class Comparison:
             "B − A [95 % CI]": [_diff_text(r) for r in t.itertuples()],
             "margin": [_num(v) for v in t["margin"]], "verdict": t["verdict"],
         })
-        head = f"A = {self.a}, B = {self.b}"
+        head = f"A = {md_escape(self.a)}, B = {md_escape(self.b)}"
         if shown["suite"].nunique() == 1:
-            head += f", suite {shown['suite'].iloc[0]}"
+            head += f", suite {md_escape(shown['suite'].iloc[0])}"
             shown = shown.drop(columns="suite")
         head = [head + "; the verdict says how B compares with A", ""]
-        return "\n".join([*head, shown.to_markdown(index=False, disable_numparse=True), "",
-                          *(f"- {n}" for n in self.notes)]).rstrip()
+        return "\n".join([*head, md_table(shown, index=False, disable_numparse=True), "",
+                          *(f"- {md_escape(n)}" for n in self.notes)]).rstrip()
 
 
 def _num(v: float) -> str:

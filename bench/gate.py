@@ -31,6 +31,7 @@ import yaml
 
 from bench import stats
 from bench.errors import BenchError, ConfigError
+from bench.markdown import md_table
 
 PASS, REGRESSION, UNUSABLE = 0, 1, 2
 SET_ITEM = "*"
@@ -49,7 +50,7 @@ class GateResult:
         if self.table.empty:
             body = "(nothing compared)"
         else:
-            body = self.table.to_markdown(index=False, floatfmt=".4f")
+            body = md_table(self.table, index=False, floatfmt=".4f")
         return "\n".join([*(f"- {n}" for n in self.notes), "" if self.notes else "", body]).strip("\n")
 
 

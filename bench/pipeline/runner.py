@@ -24,7 +24,7 @@ from bench.metrics import ItemScore, MetricContext, metric_class, resolve_metric
 from bench.pipeline.executors import Failed, Unit, create_executor, import_plugins
 from bench.envvars import run_start_notes
 from bench.pipeline.provenance import environment, git_state
-from bench.pipeline.rundir import RunDir
+from bench.pipeline.rundir import RunDir, safe_name
 from bench.pipeline.unit import RunOptions, UnitSpec, failed_unit
 from bench.reporting.tables import SET_ITEM, summarize, summary_markdown
 from bench.suites import REPO_ROOT, Suite, load_suite, select_items
@@ -71,7 +71,7 @@ def run_id(suite: Suite, suite_hash: str, codecs: list[str], metrics: list[str],
     if execution:
         parts.append(execution)
     key = json.dumps(parts)
-    return f"{suite.name}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+    return f"{safe_name(suite.name)}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
 def _execution_key(options: RunOptions) -> dict[str, Any]:
@@ -155,7 +155,7 @@ def _run(codecs, suite, metrics, *, out, limit, progress, selection, options, ex
     rundir = RunDir(path)
     rundir.create()
     ctx = MetricContext(suite=the_suite.name, suite_hash=suite_hash,
-                        cache_dir=cache_dir.absolute() / f"{the_suite.name}-{suite_hash[:12]}", run_dir=path, items=items,
+                        cache_dir=cache_dir.absolute() / f"{safe_name(the_suite.name)}-{suite_hash[:12]}", run_dir=path, items=items,
                         suite_spec=the_suite.spec, suite_source=the_suite.source, device=options.device)
     ctx.cache_dir.mkdir(parents=True, exist_ok=True)
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any, Sequence
 
 from bench.adapters.base import CodecOptions, CodecSetting
-from bench.audio import Audio, AudioPolicy, load_audio, resample
+from bench.audio import Audio, AudioPolicy, load_audio, load_audio_facts, resample
 from bench.errors import BenchError
 from bench.metrics import MetricContext, metric_class
 from bench.metrics.base import Metric
@@ -172,7 +172,8 @@ def process_unit(spec: UnitSpec, items: Sequence[Item]) -> list[UnitResult]:
     references: dict[int, Audio] = {}
     for i, item in enumerate(items):
         try:
-            references[i] = load_audio(item.path, spec.policy)
+            references[i], facts = load_audio_facts(item.path, spec.policy)
+            records[i].update(facts.as_record())
         except Exception as exc:
             fail(i, exc)
     inputs: dict[int, Audio] = {}

@@ -9,10 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 import jinja2
+import markupsafe
 import pandas as pd
 
 from bench.reporting.paths import portable_path
 from bench.reporting.tables import summary_markdown, wide_table
+from bench.markdown import md_escape, md_table
 
 
 def provenance(manifests: list[dict[str, Any]]) -> dict[str, Any]:
@@ -57,20 +59,21 @@ def render_markdown(summary: pd.DataFrame, manifests: list[dict[str, Any]], widt
     prov = provenance(manifests)
     lines = ["# codecbench report", ""]
     for name, s in prov["suites"].items():
-        lines.append(f"- suite **{name}**: {s['items']} items ({s['subset']}), content hash `{s['hash']}`")
+        lines.append(f"- suite **{md_escape(name)}**: {s['items']} items ({md_escape(s['subset'])}), "
+                     f"content hash `{md_escape(s['hash'])}`")
     if prov["git"]:
         lines.append(f"- code: git {', '.join(prov['git'])}")
     if prov["resampler"]:
         lines.append(f"- resampler: {', '.join(prov['resampler'])}")
     if prov["untrained"]:
-        lines.append(f"- **UNTRAINED weights** (not a quality claim): {', '.join(prov['untrained'])}")
+        lines.append(f"- **UNTRAINED weights** (not a quality claim): {md_escape(', '.join(prov['untrained']))}")
     lines += ["", summary_markdown(summary, width=width), "",
               "Cells are mean ± half the 95 % bootstrap confidence interval where it is symmetric at the shown "
               "precision, else mean [low, high] (over items; corpus WER/CER over utterances, EER over speakers); "
               "`summary.csv` has the exact bounds (`ci_low`, `ci_high`).", ""]
     mt = _metrics_table(prov)
     if not mt.empty:
-        lines += ["## How each metric was computed", "", mt.to_markdown(index=False), ""]
+        lines += ["## How each metric was computed", "", md_table(mt, index=False), ""]
     return "\n".join(lines)
 
 
@@ -87,11 +90,13 @@ td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}th:first-child,
 </ul>{{ table }}
 {% if metrics %}<h2>How each metric was computed</h2>{{ metrics }}{% endif %}
 </body></html>
-""", autoescape=False)
+""", autoescape=True)
 
 
 def render_html(summary: pd.DataFrame, manifests: list[dict[str, Any]]) -> str:
     prov = provenance(manifests)
     table = wide_table(summary).to_html(float_format=lambda v: f"{v:.3f}", border=0, na_rep="n/a")
     mt = _metrics_table(prov)
-    return _HTML.render(prov=prov, table=table, metrics=mt.to_html(index=False, border=0) if not mt.empty else "")
+    # to_html escapes the cells itself (escape=True); autoescape covers everything else in the template
+    metrics = markupsafe.Markup(mt.to_html(index=False, border=0)) if not mt.empty else ""
+    return _HTML.render(prov=prov, table=markupsafe.Markup(table), metrics=metrics)

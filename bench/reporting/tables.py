@@ -8,6 +8,7 @@ import numpy as np
 import pandas as pd
 
 from bench.stats import summary_ci
+from bench.markdown import md_escape, md_table
 
 #: item id of set-level rows (EER over trials, corpus statistics) produced by Metric.finalize
 SET_ITEM = "*"
@@ -181,7 +182,7 @@ def set_level_notes(summary: pd.DataFrame) -> tuple[list[str], set[tuple[str, st
     lines = []
     for (trials, speakers, low), g in groups.items():
         over = f"{trials} trials" + (f", {speakers} speakers" if speakers is not None else "")
-        line = f"{', '.join(g['metrics'])} over {over} ({', '.join(g['labels'])})"
+        line = f"{', '.join(g['metrics'])} over {over} ({md_escape(', '.join(g['labels']))})"
         if low:
             line = (f"† {line}: fewer than {MIN_TRIALS} trials or {MIN_SPEAKERS} speakers, too few to rank "
                     "codecs (one trial moves EER by 100/target-trials %)")
@@ -250,7 +251,7 @@ def summary_markdown(summary: pd.DataFrame, floatfmt: str = ".3f", width: int | 
     align = ["left"] + ["left" if c == "suite" else "right" for c in shown.columns]
 
     def render(frame: pd.DataFrame) -> str:
-        return frame.to_markdown(disable_numparse=True, colalign=align[:len(frame.columns) + 1])
+        return md_table(frame, disable_numparse=True, colalign=align[:len(frame.columns) + 1])
 
     text = render(shown)
     left_out: list[str] = []
@@ -268,5 +269,5 @@ def summary_markdown(summary: pd.DataFrame, floatfmt: str = ".3f", width: int | 
     if left_out:
         notes = notes + [
             f"{len(left_out)} more column(s) in the run's summary.md / `bench report RUN --wide`: "
-            + ", ".join(left_out)]
+            + md_escape(", ".join(left_out))]
     return text + ("\n\n" + "\n".join(f"- {n}" for n in notes) if notes else "")

@@ -89,13 +89,10 @@ class Suite:
 
     @property
     def fields(self) -> set[str]:
-        """Fields every item has; a metric needing text runs only if all items have text."""
-        if not self.items:
-            return set()
-        common = set(self.items[0].fields())
-        for it in self.items[1:]:
-            common &= it.fields()
-        return common
+        """Fields at least one item has. A metric that needs text runs when any item has a
+        transcript: items without one become that metric's failed rows ("needs the item's
+        reference transcript"), counted, instead of the whole suite losing the metric."""
+        return set().union(*(it.fields() for it in self.items)) if self.items else set()
 
     def content_hash(self) -> str:
         """Hash of what defines the numbers: ids, relative paths, texts, speakers, file sizes."""

@@ -69,7 +69,8 @@ def test_every_command_goes_through_bench_api():
     """Thin commands: a CLI module imports only bench.api from the package, nothing private."""
     import ast
 
-    for path in sorted((REPO / "bench" / "cli" / "commands").glob("*.py")):
+    cli = REPO / "bench" / "cli"
+    for path in sorted([*(cli / "commands").glob("*.py"), *(cli / "listen_commands").glob("*.py")]):
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("bench"):
                 assert node.module in ("bench", "bench.api"), f"{path.name} imports {node.module}"

@@ -23,6 +23,11 @@ def register(app: typer.Typer) -> None:
         listen_metric: Optional[str] = typer.Option(None, "--listen-metric", help="metric that ranks the worst items "
                                                                                   "(default: visqol-speech, pesq-wb, ...)"),
         bd_method: str = typer.Option("akima", "--bd-method", help="BD interpolation: akima, pchip or cubic"),
+        listening: Optional[Path] = typer.Option(None, "--listening", help="a MUSHRA test folder: adds a MUSHRA "
+                                                                           "column (mean [95 % CI]) and a rate-MUSHRA "
+                                                                           "curve (with --layout)"),
+        listening_screening: str = typer.Option("bs1534", "--listening-screening", help="screening for --listening: "
+                                                                                      "bs1534, encodec or none"),
         wide: bool = typer.Option(False, "--wide", help="print every metric column (default: what fits the "
                                                         "terminal; the files always have all)"),
     ) -> None:
@@ -30,6 +35,8 @@ def register(app: typer.Typer) -> None:
         from bench import api
 
         if layout is None:
+            if listening is not None:
+                raise typer.BadParameter("--listening needs --layout (the MUSHRA column goes into a card table)")
             from bench.cli.width import terminal_width
 
             rep = api.report(runs, out=out)
@@ -39,7 +46,8 @@ def register(app: typer.Typer) -> None:
             return
         formats = tuple(f.strip() for f in fmt.split(",") if f.strip())
         card = api.card(runs, layout, out, formats=formats, speed=speed, worst=worst, listen=listen,
-                        listen_metric=listen_metric, bd_method=bd_method)
+                        listen_metric=listen_metric, bd_method=bd_method, listening=listening,
+                        listening_screening=listening_screening)
         if out is None:
             typer.echo(api.card_markdown(card))
         else:
