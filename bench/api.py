@@ -16,13 +16,14 @@ from bench.pipeline.runner import run as _run
 from bench.pipeline.perf import ESC_PAPER
 from bench.pipeline.runner import split_names
 from bench.reporting.render import render_html, render_markdown
-from bench.reporting.tables import summarize
+from bench.reporting.tables import interval_text, summarize, summary_markdown  # noqa: F401  (interval_text: cells)
 from bench.scoring import score, score_summary  # noqa: F401  (bench score: score existing files)
 from bench.stats import Interval, mean_ci, paired_diff_ci  # noqa: F401  (CIs for your own comparisons)
 from bench.stats import summary_ci
 from bench.suites.selection import Selection
 
-__all__ = ["run", "score", "score_summary", "report", "compare", "card", "card_markdown", "gate", "listing", "info", "speed", "tokens", "data_check", "data_fetch",
+__all__ = ["run", "score", "score_summary", "report", "compare", "summary_text", "terminal_width",
+           "interval_text", "card", "card_markdown", "gate", "listing", "info", "speed", "tokens", "data_check", "data_fetch",
            "split_names", "Selection", "ESC_PAPER", "baseline_create", "baseline_update", "baseline_show",
            "summary_ci", "RunResult", "GateResult", "Report"]
 
@@ -67,6 +68,23 @@ def report(run_dirs: list[Path], out: Path | None = None) -> Report:
         html.write_text(render_html(summary, manifests))
         rep.files = [md, csv, html]
     return rep
+
+
+#: the width tables printed for a terminal get when stdout is not one and $COLUMNS is unset
+FALLBACK_WIDTH = 100
+
+
+def terminal_width() -> int:
+    """$COLUMNS, else the terminal's width, else :data:`FALLBACK_WIDTH` (piped into a file or CI log)."""
+    import shutil
+
+    return shutil.get_terminal_size(fallback=(FALLBACK_WIDTH, 24)).columns
+
+
+def summary_text(summary: pd.DataFrame, width: int | None = None) -> str:
+    """A summary as the markdown table a person reads, narrowed to ``width`` columns (None: all);
+    see :func:`bench.reporting.tables.summary_markdown`."""
+    return summary_markdown(summary, width=width)
 
 
 def card(run_dirs: list[Path], layout: str | Path = "nemo-card", out: Path | None = None, *,

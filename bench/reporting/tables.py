@@ -251,7 +251,9 @@ def summary_markdown(summary: pd.DataFrame, floatfmt: str = ".3f", width: int | 
     align = ["left"] + ["left" if c == "suite" else "right" for c in shown.columns]
 
     def render(frame: pd.DataFrame) -> str:
-        return md_table(frame, disable_numparse=True, colalign=align[:len(frame.columns) + 1])
+        # the index as a column: md_table escapes index labels and drops the index's name ("codec")
+        return md_table(frame.reset_index(), index=False, disable_numparse=True,
+                        colalign=align[:len(frame.columns) + 1])
 
     text = render(shown)
     left_out: list[str] = []

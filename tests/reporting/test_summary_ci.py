@@ -97,5 +97,6 @@ def test_width_narrows_to_key_metrics_and_names_the_rest():
     narrow = summary_markdown(s, width=45)
     table = [ln for ln in narrow.splitlines() if ln.startswith("|")]
     assert max(map(len, table)) <= 45 < max(len(ln) for ln in full.splitlines() if ln.startswith("|"))
-    assert "pesq-wb ↑" in table[0] and "EER ↓" not in table[0]
+    assert table[0].startswith("| codec ") and "pesq-wb ↑" in table[0] and "EER ↓" not in table[0]
+    assert full.startswith("| codec ")
     assert "more column(s) in the run's summary.md / `bench report RUN --wide`" in narrow and "EER ↓" in narrow

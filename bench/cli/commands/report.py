@@ -37,10 +37,8 @@ def register(app: typer.Typer) -> None:
         if layout is None:
             if listening is not None:
                 raise typer.BadParameter("--listening needs --layout (the MUSHRA column goes into a card table)")
-            from bench.cli.width import terminal_width
-
             rep = api.report(runs, out=out)
-            typer.echo(rep.text(None if wide else terminal_width()))
+            typer.echo(rep.text(None if wide else api.terminal_width()))
             if out:
                 typer.echo(f"\nwrote {', '.join(str(p) for p in rep.files)}")
             return

@@ -59,10 +59,7 @@ def register(app: typer.Typer) -> None:
                          selection=None if selection.is_all else selection,
                          allow_untrained=allow_untrained, timeout=timeout, plugins=plugin or (), device=device,
                          executor=executor, address=address, save_audio=save_audio, batch=batch)
-        from bench.cli.width import terminal_width
-        from bench.reporting.tables import summary_markdown
-
-        typer.echo(summary_markdown(result.summary, width=None if wide else terminal_width()))
+        typer.echo(api.summary_text(result.summary, width=None if wide else api.terminal_width()))
         failed = int(result.summary["n_failed"].max()) if not result.summary.empty else 0
         typer.echo(f"\nrun directory: {result.path}  ({result.n_units} units, {result.n_skipped} resumed"
                    f"{f', {failed} failed items: see rows.csv error column' if failed else ''})")

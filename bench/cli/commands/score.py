@@ -33,10 +33,8 @@ def register(app: typer.Typer) -> None:
             cols = [c for c in ("pair", "metric", "value", "unit", "sample_rate", "error", "note") if c in rows]
             typer.echo(rows[cols].to_markdown(index=False, floatfmt=".6f"))
             if rows["pair"].nunique() > 1:
-                from bench.reporting.tables import interval_text
-
                 summary = api.score_summary(rows)
-                shown = summary.assign(**{"mean [95 % CI]": [interval_text(r.mean, r.ci_low, r.ci_high, ".4f")
+                shown = summary.assign(**{"mean [95 % CI]": [api.interval_text(r.mean, r.ci_low, r.ci_high, ".4f")
                                                              for r in summary.itertuples()]})
                 typer.echo(f"\nmean over {rows['pair'].nunique()} pairs (95 % bootstrap CI over pairs; failed "
                            "pairs left out and counted):\n")
