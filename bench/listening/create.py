@@ -296,7 +296,8 @@ def _reconstruction(src: _Source, item, reference: Audio, redecode: bool) -> tup
     elif redecode:
         from bench.pipeline.unit import reconstruct
 
-        _, est = reconstruct(src.label, item, AudioPolicy(**_policy_dict(src)))
+        # with the run's own alignment (its mode and the setting's delay), as it was scored
+        _, est = reconstruct(src.label, item, AudioPolicy(**_policy_dict(src)), manifest=src.run.manifest)
         est, origin = _as_saved(est), "re-decoded"
     else:
         raise BenchError(f"{saved}: not saved by the run (run with --save-audio, or allow re-decoding)")

@@ -21,6 +21,8 @@ from bench.adapters import adapter_class, create_codec, parse_setting
 from bench.devices import check_device, device_info
 from bench.errors import BenchError
 from bench.metrics import ItemScore, MetricContext, metric_class, resolve_metrics
+from bench.pipeline.align import ALIGN_MODES
+from bench.pipeline.delay import SettingDelay, setting_delay
 from bench.pipeline.executors import Failed, Unit, create_executor, import_plugins
 from bench.envvars import run_start_notes
 from bench.pipeline.provenance import environment, git_state
@@ -61,13 +63,16 @@ def split_names(values: list[str] | str | None) -> list[str]:
 
 
 def run_id(suite: Suite, suite_hash: str, codecs: list[str], metrics: list[str], limit: int | None,
-           selection: Selection | None = None, options: RunOptions | None = None) -> str:
+           selection: Selection | None = None, options: RunOptions | None = None, align: str = "setting") -> str:
     """Same command -> same directory, which is what makes a re-run resume. A device or batch size
     other than the default makes other numbers (in the last bits), so it gets its own directory;
-    the default's directory name is what it always was."""
+    so does an alignment mode other than ``item`` (what every run did before ``--align`` existed,
+    so those directories keep their names)."""
     picked = limit if selection is None or selection == Selection(limit=limit) else selection.as_dict()
     parts: list[Any] = [suite_hash, codecs, sorted(metrics), picked]
     execution = _execution_key(options or RunOptions())
+    if align != "item":
+        execution["align"] = align
     if execution:
         parts.append(execution)
     key = json.dumps(parts)
@@ -85,7 +90,7 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
         progress: bool = True, selection: Selection | None = None, allow_untrained: bool = False,
         timeout: float | None = None, plugins: list[str] | tuple[str, ...] = (),
         executor: str = "local", address: str | None = None, device: str = "cpu", cache_dir: Path | None = None,
-        save_audio: bool = False, batch: int = 1) -> RunResult:
+        save_audio: bool = False, batch: int = 1, align: str = "setting") -> RunResult:
     """``allow_untrained``: run codecs with random-init weights (refused otherwise); every row,
     summary and table of such a codec is then labelled untrained.
 
@@ -102,7 +107,10 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
     and Whisper score them in one call, neural codecs on CUDA code them in one padded forward pass
     (1, the default, is the unbatched code; the differences a batch makes are measured in
     docs/performance.md). ``cache_dir``: where per-suite original-side work (transcripts,
-    embeddings) is kept (default: ``$BENCH_CACHE`` or reports/cache).
+    embeddings) is kept (default: ``$BENCH_CACHE`` or reports/cache). ``align``: ``setting`` (the
+    default) shifts every item of a codec setting by that setting's one delay, from its card or
+    measured once before any unit starts (:mod:`bench.pipeline.delay`); ``item`` shifts each item by
+    its own cross-correlation lag, for codecs whose delay varies (:mod:`bench.pipeline.align`).
 
     All of these travel to the workers inside each unit (:class:`RunOptions`), not through
     environment variables; ``executor``, ``jobs`` and ``address`` go to the executor's constructor.
@@ -112,16 +120,19 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
     device = str(check_device(device))  # so does a device that is not here (e.g. cuda without CUDA)
     if int(batch) != batch or batch < 1:
         raise BenchError(f"--batch {batch}: expected a whole number of items, 1 or more")
+    if align not in ALIGN_MODES:
+        raise BenchError(f"--align {align}: expected one of {', '.join(ALIGN_MODES)}")
     options = RunOptions(allow_untrained=allow_untrained, device=device, timeout=timeout, plugins=tuple(plugins),
                          batch=int(batch))
     import_plugins(options.plugins)
     return _run(codecs, suite, metrics, out=out, limit=limit, progress=progress, selection=selection,
                 options=options, executor=runner, executor_name=executor,
-                cache_dir=Path(cache_dir) if cache_dir else default_cache_dir(), save_audio=save_audio)
+                cache_dir=Path(cache_dir) if cache_dir else default_cache_dir(), save_audio=save_audio,
+                align=align)
 
 
 def _run(codecs, suite, metrics, *, out, limit, progress, selection, options, executor, executor_name, cache_dir,
-         save_audio=False) -> RunResult:
+         save_audio=False, align="setting") -> RunResult:
     codec_specs = split_names(codecs)
     if not codec_specs:
         raise BenchError("no codec given (e.g. --codec opus@6,codec2@3.2)")
@@ -151,7 +162,7 @@ def _run(codecs, suite, metrics, *, out, limit, progress, selection, options, ex
     suite_hash = the_suite.content_hash()
     # absolute: workers write into it (tokens, audio, embeddings) from whatever directory they run in
     path = (Path(out) if out else RUNS_DIR / run_id(the_suite, suite_hash, labels, metric_names, limit, selection,
-                                                     options)).absolute()
+                                                     options, align)).absolute()
     rundir = RunDir(path)
     rundir.create()
     ctx = MetricContext(suite=the_suite.name, suite_hash=suite_hash,
@@ -160,12 +171,15 @@ def _run(codecs, suite, metrics, *, out, limit, progress, selection, options, ex
     ctx.cache_dir.mkdir(parents=True, exist_ok=True)
 
     previous = rundir.read_manifest()
-    manifest = _manifest(the_suite, suite_hash, items, limit, settings, metric_classes, ctx, previous, options)
+    manifest = _manifest(the_suite, suite_hash, items, limit, settings, metric_classes, ctx, previous, options,
+                         align, cache_dir)
     notes, manifest["configuration"] = run_start_notes()  # variables in use, user cards/suites replacing stock ones
     for line in notes:
         print(line, file=sys.stderr)
     _check_same_weights(previous, manifest, path)
     _check_same_execution(previous, manifest, path)
+    _check_same_delays(previous, manifest, path)
+    delays = {label: SettingDelay.from_dict(c["delay"]) for label, c in manifest["codecs"].items()}
     if selection is not None:  # recorded so a CI gate can prove it compared the same items
         manifest["suite"].update(selection=selection.as_dict(), subset=selection.describe())
     manifest["suite"]["item_ids_sha256"] = ids_digest(items)
@@ -177,7 +191,8 @@ def _run(codecs, suite, metrics, *, out, limit, progress, selection, options, ex
     done = rundir.done_units(["kbps", *metric_names])
     units = []
     for s in settings:
-        spec = UnitSpec(the_suite.name, s, metric_names, ctx, the_suite.policy, options, save_audio)
+        spec = UnitSpec(the_suite.name, s, metric_names, ctx, the_suite.policy, options, save_audio, align,
+                        delays[s.label])
         for group in batches(items, options.batch):  # formed over all items, so resuming keeps them
             todo = tuple(it for it in group if (it.id, s.label) not in done)
             if todo:
@@ -193,6 +208,7 @@ def _run(codecs, suite, metrics, *, out, limit, progress, selection, options, ex
         rundir.append(set_rows, {"item": SET_ITEM, "label": "*", "error": None})
         rows = pd.concat([rows[rows["item"] != SET_ITEM], pd.DataFrame(set_rows)], ignore_index=True)
     summary = summarize(rows, order=labels)
+    manifest["alignment"] = _alignment_counts(rundir, labels, {it.id for it in items})
     manifest["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
     rundir.write_manifest(manifest)
     _write_outputs(rundir, rows, summary, manifest)
@@ -263,15 +279,31 @@ def _execute(units: list[Unit], rundir: RunDir, executor, progress: bool) -> Non
     bar.close()
 
 
+def _alignment_counts(rundir: RunDir, labels: list[str], item_ids: set[str]) -> dict[str, dict[str, int]]:
+    """Per setting: items aligned and how many of them had their own lag flagged (items.csv lag_flag)."""
+    records = rundir.items()
+    out = {}
+    for label in labels:
+        if records.empty or "lag_flag" not in records:
+            out[label] = {"n_items": 0, "n_lag_flagged": 0}
+            continue
+        sub = records[(records["label"] == label) & records["item"].isin(item_ids) & records["lag"].notna()]
+        out[label] = {"n_items": int(len(sub)), "n_lag_flagged": int(sub["lag_flag"].fillna(False).astype(bool).sum())}
+    return out
+
+
 def _manifest(suite: Suite, suite_hash: str, items, limit, settings, metric_classes, ctx, previous,
-              options: RunOptions) -> dict[str, Any]:
+              options: RunOptions, align: str = "setting", cache_dir: Path | None = None) -> dict[str, Any]:
     metrics_info = {}
     for cls in metric_classes:
         metrics_info[cls.name] = cls(ctx).info()
     codecs = {}
     for s in settings:
         codec = create_codec(s, options.codec_options)
-        codecs[s.label] = {"card": s.card.as_dict(), "spec": codec.spec.as_dict(), "weights": codec.weights_info}
+        # the setting's one delay, known before any unit starts (card, or measured once here)
+        delay = setting_delay(codec, suite.policy.sample_rate, cache_dir)
+        codecs[s.label] = {"card": s.card.as_dict(), "spec": codec.spec.as_dict(), "weights": codec.weights_info,
+                           "delay": delay.as_dict()}
     manifest = {
         "tool": "codecbench",
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -285,7 +317,8 @@ def _manifest(suite: Suite, suite_hash: str, items, limit, settings, metric_clas
         "metrics": metrics_info,
         "cache_dir": str(ctx.cache_dir),
         # where the models ran and how many items went through them together
-        "execution": {**device_info(options.device), "batch": options.batch},
+        # ...and how each item's reconstruction was aligned (bench/pipeline/align.py)
+        "execution": {**device_info(options.device), "batch": options.batch, "align": align},
     }
     if previous:
         manifest["resumed_from"] = {k: previous.get(k) for k in ("started", "git", "executor")}
@@ -306,13 +339,27 @@ def _check_same_weights(previous: dict[str, Any], manifest: dict[str, Any], path
 
 
 def _check_same_execution(previous: dict[str, Any], manifest: dict[str, Any], path: Path) -> None:
-    """Nor rows made on another device or with another batch size (their last bits differ)."""
-    before = previous.get("execution") or {"device": "cpu", "batch": 1}  # runs from before --batch
+    """Nor rows made on another device, with another batch size (their last bits differ) or
+    another alignment mode (other values)."""
+    before = {"device": "cpu", "batch": 1, **(previous.get("execution") or {})}  # runs from before --batch
+    before.setdefault("align", "item")  # runs from before --align aligned each item by its own lag
     now = manifest["execution"]
-    if previous.get("codecs") and (before.get("device"), before.get("batch")) != (now["device"], now["batch"]):
-        raise BenchError(f"{path}: this run directory holds results made with --device {before.get('device')} "
-                         f"--batch {before.get('batch')}; this run asks for --device {now['device']} "
-                         f"--batch {now['batch']}; pass a new --out directory")
+    keys = ("device", "batch", "align")
+    if previous.get("codecs") and any(before.get(k) != now[k] for k in keys):
+        raise BenchError(f"{path}: this run directory holds results made with "
+                         + " ".join(f"--{k} {before.get(k)}" for k in keys) + "; this run asks for "
+                         + " ".join(f"--{k} {now[k]}" for k in keys) + "; pass a new --out directory")
+
+
+def _check_same_delays(previous: dict[str, Any], manifest: dict[str, Any], path: Path) -> None:
+    """Nor rows shifted by another setting delay (a changed card or codec build)."""
+    keys = ("samples", "sample_rate", "source")
+    for label, now in manifest["codecs"].items():
+        before = ((previous.get("codecs") or {}).get(label) or {}).get("delay")
+        if before and any(before.get(k) != now["delay"][k] for k in keys):
+            raise BenchError(f"{path}: this run directory holds {label} results aligned by a delay of "
+                             f"{before.get('samples')} samples ({before.get('source')}); this run's is "
+                             f"{now['delay']['samples']} ({now['delay']['source']}); pass a new --out directory")
 
 
 def _write_outputs(rundir: RunDir, rows: pd.DataFrame, summary: pd.DataFrame, manifest: dict[str, Any]) -> None:
