@@ -115,9 +115,10 @@ def compare(sources, a: str, b: str, *, metrics=None, config: Path | None = None
     return _compare(sources, a, b, metrics=metrics, config=config, suite=suite)
 
 
-def gate(baseline: Path, run_dir: Path, config: Path | None = None, strict: bool = False) -> GateResult:
+def gate(baseline: Path, run_dir: Path, config: Path | None = None, strict: bool = False,
+         common_only: bool = False) -> GateResult:
     """Paired statistical gate of a run against a baseline; see :mod:`bench.gate`."""
-    return _gate(baseline, run_dir, config, strict=strict)
+    return _gate(baseline, run_dir, config, strict=strict, common_only=common_only)
 
 
 def baseline_create(run_dirs: list[Path], out: Path) -> list[Path]:

@@ -29,7 +29,7 @@ import pandas as pd
 
 from bench import stats
 from bench.errors import BenchError
-from bench.gate import load_side, load_tolerances
+from bench.gate import default_margins, load_side, load_tolerances
 from bench.markdown import md_escape, md_table
 
 BETTER, WORSE, SAME, UNSURE, UNPAIRED = "better", "worse", "indistinguishable", "inconclusive", "not paired"
@@ -146,13 +146,14 @@ def _load(sources: list[Path]) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 def compare(sources: list[Path] | Path, a: str, b: str, *, metrics: list[str] | None = None,
             config: Path | None = None, suite: str | None = None) -> Comparison:
-    """Paired comparison of setting ``b`` against setting ``a`` (labels such as ``opus@6``)."""
+    """Paired comparison of setting ``b`` against setting ``a`` (labels such as ``opus@6``); margins
+    from ``config``, default the checkout's ``reports/gate.yaml`` (as ``bench gate``)."""
     sources = [sources] if isinstance(sources, (str, Path)) else list(sources)
     if not sources:
         raise BenchError("bench compare: give at least one run directory")
     if a == b:
         raise BenchError(f"bench compare: --a and --b are both {a!r}")
-    tolerances = load_tolerances(config)
+    tolerances = load_tolerances(config if config is not None else default_margins())
     level = float(tolerances.get("confidence", stats.LEVEL))
     rows, summary = _load(sources)
     labels = list(dict.fromkeys(summary["label"]))

@@ -6,6 +6,7 @@ suite's content hash) so e.g. transcripts of the originals are made once for eve
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
 import os
@@ -26,7 +27,7 @@ from bench.pipeline.delay import SettingDelay, setting_delay
 from bench.pipeline.executors import Failed, Unit, create_executor, import_plugins
 from bench.envvars import run_start_notes
 from bench.pipeline.provenance import environment, git_state
-from bench.pipeline.rundir import RunDir, safe_name
+from bench.pipeline.rundir import WRITE_ERRNOS, RunDir, RunDirError, safe_name, write_error
 from bench.pipeline.unit import RunOptions, UnitSpec, failed_unit
 from bench.reporting.tables import SET_ITEM, summarize, summary_markdown
 from bench.suites import REPO_ROOT, Suite, load_suite, select_items
@@ -90,7 +91,7 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
         progress: bool = True, selection: Selection | None = None, allow_untrained: bool = False,
         timeout: float | None = None, plugins: list[str] | tuple[str, ...] = (),
         executor: str = "local", address: str | None = None, device: str = "cpu", cache_dir: Path | None = None,
-        save_audio: bool = False, batch: int = 1, align: str = "setting") -> RunResult:
+        save_audio: bool = False, batch: int = 1, align: str = "setting", force: bool = False) -> RunResult:
     """``allow_untrained``: run codecs with random-init weights (refused otherwise); every row,
     summary and table of such a codec is then labelled untrained.
 
@@ -111,6 +112,9 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
     default) shifts every item of a codec setting by that setting's one delay, from its card or
     measured once before any unit starts (:mod:`bench.pipeline.delay`); ``item`` shifts each item by
     its own cross-correlation lag, for codecs whose delay varies (:mod:`bench.pipeline.align`).
+    ``force``: resume a run
+    directory made by other code, packages or options (refused otherwise); each unit's record
+    then names the session (manifest ``sessions``) that made it.
 
     All of these travel to the workers inside each unit (:class:`RunOptions`), not through
     environment variables; ``executor``, ``jobs`` and ``address`` go to the executor's constructor.
@@ -128,11 +132,11 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
     return _run(codecs, suite, metrics, out=out, limit=limit, progress=progress, selection=selection,
                 options=options, executor=runner, executor_name=executor,
                 cache_dir=Path(cache_dir) if cache_dir else default_cache_dir(), save_audio=save_audio,
-                align=align)
+                align=align, force=force)
 
 
 def _run(codecs, suite, metrics, *, out, limit, progress, selection, options, executor, executor_name, cache_dir,
-         save_audio=False, align="setting") -> RunResult:
+         save_audio=False, align="setting", force=False) -> RunResult:
     codec_specs = split_names(codecs)
     if not codec_specs:
         raise BenchError("no codec given (e.g. --codec opus@6,codec2@3.2)")
@@ -164,7 +168,24 @@ def _run(codecs, suite, metrics, *, out, limit, progress, selection, options, ex
     path = (Path(out) if out else RUNS_DIR / run_id(the_suite, suite_hash, labels, metric_names, limit, selection,
                                                      options, align)).absolute()
     rundir = RunDir(path)
-    rundir.create()
+    cut = rundir.open_for_append()  # one writer at a time; a torn last line is cut, never appended onto
+    try:
+        return _run_locked(rundir, cut, the_suite, suite_hash, items, limit, selection, settings, labels,
+                           metric_classes, metric_names, options, executor, executor_name, cache_dir, progress,
+                           save_audio, align, force)
+    except OSError as exc:
+        mine = exc.filename is None or str(exc.filename).startswith(str(path))
+        if exc.errno in WRITE_ERRNOS and (mine or exc.errno not in (errno.EACCES, errno.EPERM)):
+            raise write_error(path, exc) from exc
+        raise
+    finally:
+        rundir.unlock()
+
+
+def _run_locked(rundir, cut, the_suite, suite_hash, items, limit, selection, settings, labels, metric_classes,
+                metric_names, options, executor, executor_name, cache_dir, progress, save_audio, align,
+                force) -> RunResult:
+    path = rundir.path
     ctx = MetricContext(suite=the_suite.name, suite_hash=suite_hash,
                         cache_dir=cache_dir.absolute() / f"{safe_name(the_suite.name)}-{suite_hash[:12]}", run_dir=path, items=items,
                         suite_spec=the_suite.spec, suite_source=the_suite.source, device=options.device)
@@ -173,6 +194,8 @@ def _run(codecs, suite, metrics, *, out, limit, progress, selection, options, ex
     previous = rundir.read_manifest()
     manifest = _manifest(the_suite, suite_hash, items, limit, settings, metric_classes, ctx, previous, options,
                          align, cache_dir)
+    manifest["options"] = {"timeout": options.timeout, "plugins": list(options.plugins),
+                           "allow_untrained": options.allow_untrained}
     notes, manifest["configuration"] = run_start_notes()  # variables in use, user cards/suites replacing stock ones
     for line in notes:
         print(line, file=sys.stderr)
@@ -180,6 +203,19 @@ def _run(codecs, suite, metrics, *, out, limit, progress, selection, options, ex
     _check_same_execution(previous, manifest, path)
     _check_same_delays(previous, manifest, path)
     delays = {label: SettingDelay.from_dict(c["delay"]) for label, c in manifest["codecs"].items()}
+    changes = resume_changes(previous, manifest) if _has_units(rundir) else []
+    if changes and not force:
+        raise RunDirError(f"{path}: holds results made by other code or options ({'; '.join(changes)}); "
+                          "rerun in a new --out directory, or pass --force to resume anyway (each unit's record "
+                          "then names the session that made it)")
+    manifest["sessions"] = _sessions(previous, manifest, cut, changes)
+    rundir.session = len(manifest["sessions"]) - 1
+    for name, n in cut.items():
+        _warn(f"{path / name}: cut {n} torn last line (a write interrupted by a crash or a full disk); "
+              "its unit is redone")
+    if changes:
+        _warn(f"{path}: resumed with --force over other code or options ({'; '.join(changes)}); "
+              f"units from this run are marked session {rundir.session} in items.jsonl")
     if selection is not None:  # recorded so a CI gate can prove it compared the same items
         manifest["suite"].update(selection=selection.as_dict(), subset=selection.describe())
     manifest["suite"]["item_ids_sha256"] = ids_digest(items)
@@ -189,6 +225,10 @@ def _run(codecs, suite, metrics, *, out, limit, progress, selection, options, ex
     from bench.metrics import Score  # noqa: F401  (ensures registry import in this process)
 
     done = rundir.done_units(["kbps", *metric_names])
+    for name, n in rundir.bad_lines.items():
+        if n:
+            _warn(f"{path / name}: {n} unreadable line(s) skipped (a fragment a crash left behind); "
+                  "their units are redone")
     units = []
     for s in settings:
         spec = UnitSpec(the_suite.name, s, metric_names, ctx, the_suite.policy, options, save_audio, align,
@@ -200,6 +240,11 @@ def _run(codecs, suite, metrics, *, out, limit, progress, selection, options, ex
     n_todo = sum(len(u.items) for u in units)
     _execute(units, rundir, executor, progress)
     manifest["executor"] = {"name": executor_name, **executor.info()}  # now with what it found (Ray's cluster)
+    missing = {(it.id, s.label) for s in settings for it in items} - rundir.done_units(["kbps", *metric_names])
+    if missing:  # never a summary over fewer items than asked for
+        item, label = sorted(missing)[0]
+        raise RunDirError(f"{path}: {len(missing)} unit(s) have no complete rows after the run (e.g. {label} on "
+                          f"{item}); rerun the same command to redo them")
 
     rows = rundir.rows()
     rows = rows[rows["label"].isin(labels) & rows["item"].isin({it.id for it in items} | {SET_ITEM})]
@@ -210,8 +255,8 @@ def _run(codecs, suite, metrics, *, out, limit, progress, selection, options, ex
     summary = summarize(rows, order=labels)
     manifest["alignment"] = _alignment_counts(rundir, labels, {it.id for it in items})
     manifest["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    rundir.write_manifest(manifest)
     _write_outputs(rundir, rows, summary, manifest)
+    rundir.write_manifest(manifest)  # last: a manifest with ``finished`` means every output is whole
     return RunResult(path, rows, summary, len(settings) * len(items), len(settings) * len(items) - n_todo)
 
 
@@ -309,6 +354,7 @@ def _manifest(suite: Suite, suite_hash: str, items, limit, settings, metric_clas
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": sys.argv,
         "git": git_state(REPO_ROOT),
+        "source_sha256": source_digest(),
         "environment": environment(),
         "suite": {"name": suite.name, "source": suite.source, "hash": suite_hash,
                   "n_items_total": len(suite.items), "n_items": len(items), "limit": limit,
@@ -323,6 +369,87 @@ def _manifest(suite: Suite, suite_hash: str, items, limit, settings, metric_clas
     if previous:
         manifest["resumed_from"] = {k: previous.get(k) for k in ("started", "git", "executor")}
     return manifest
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _has_units(rundir: RunDir) -> bool:
+    path = rundir.path / "items.jsonl"
+    return path.exists() and path.stat().st_size > 0
+
+
+#: parts of the package that only read rows (tables, gate, commands): editing them changes no number
+NOT_MEASURING = ("cli", "reporting", "listening", "gate.py", "baseline.py", "api.py")
+
+
+def source_digest() -> str:
+    """sha256 over the Python files that make the numbers: a resume must not mix rows from edited
+    code that git cannot see (an uncommitted change keeps the same sha)."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*.py")):
+        rel = f.relative_to(root)
+        if rel.parts[0] in NOT_MEASURING:
+            continue
+        h.update(rel.as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _identity(manifest: dict[str, Any]) -> dict[str, Any]:
+    """What a run's numbers depend on besides the items: code, packages, codec cards, metrics, options."""
+    env = manifest.get("environment") or {}
+    return {"git sha": (manifest.get("git") or {}).get("sha"), "source": manifest.get("source_sha256"),
+            "python": env.get("python"), "packages": env.get("packages"),
+            "suite": {k: (manifest.get("suite") or {}).get(k) for k in ("name", "hash")},
+            "codecs": {k: {"card": {c: v for c, v in (d.get("card") or {}).items() if c != "source"},
+                           "spec": d.get("spec")} for k, d in (manifest.get("codecs") or {}).items()},
+            "metrics": manifest.get("metrics") or {}, "options": manifest.get("options")}
+
+
+def resume_changes(previous: dict[str, Any], manifest: dict[str, Any]) -> list[str]:
+    """How the code, packages or options of this run differ from those that wrote the directory
+    (only what both manifests record: a setting or metric added to a run is not a change). With
+    both source digests recorded, a new commit whose measuring code is unchanged (docs, reports,
+    the gate) is no change; the sessions list still records both shas."""
+    if not previous:
+        return []
+    # through JSON, as the previous one was (tuples become lists)
+    before, now = _identity(previous), _identity(json.loads(json.dumps(manifest, default=str)))
+    out = []
+    keys = ("source", "python") if before["source"] and now["source"] else ("git sha", "python")
+    for key in keys:
+        if before[key] is not None and before[key] != now[key]:
+            out.append(f"{key} {str(before[key])[:12]} -> {str(now[key])[:12]}")
+    if before["packages"] is not None and before["packages"] != now["packages"]:
+        diff = sorted(k for k in set(before["packages"]) | set(now["packages"] or {})
+                      if before["packages"].get(k) != (now["packages"] or {}).get(k))
+        out.append("packages " + ", ".join(f"{k} {before['packages'].get(k)} -> {(now['packages'] or {}).get(k)}"
+                                           for k in diff))
+    if before["suite"]["name"] is not None and before["suite"] != now["suite"]:
+        out.append(f"suite {before['suite']['name']} ({str(before['suite']['hash'])[:12]}) -> "
+                   f"{now['suite']['name']} ({str(now['suite']['hash'])[:12]})")
+    for part in ("codecs", "metrics"):
+        for name in sorted(set(before[part]) & set(now[part])):
+            if before[part][name] != now[part][name]:
+                out.append(f"{part[:-1]} {name} changed")
+    if before["options"] is not None and before["options"] != now["options"]:
+        out.append(f"options {before['options']} -> {now['options']}")
+    return out
+
+
+def _sessions(previous: dict[str, Any], manifest: dict[str, Any], cut: dict[str, int],
+              changes: list[str]) -> list[dict[str, Any]]:
+    """Every invocation that wrote into the directory, in order; a unit's record names its session."""
+    sessions = list(previous.get("sessions") or [])
+    if previous and not sessions:  # a directory written before sessions were recorded
+        sessions.append({"started": previous.get("started"), "git": previous.get("git"),
+                         "source_sha256": previous.get("source_sha256")})
+    sessions.append({"started": manifest["started"], "git": manifest["git"],
+                     "source_sha256": manifest["source_sha256"], "pid": os.getpid(),
+                     "torn_lines_cut": cut, **({"forced_over": changes} if changes else {})})
+    return sessions
 
 
 def _check_same_weights(previous: dict[str, Any], manifest: dict[str, Any], path: Path) -> None:

@@ -7,9 +7,6 @@ from typing import Optional
 
 import typer
 
-DEFAULT_CONFIG = Path("reports/gate.yaml")
-
-
 def register(app: typer.Typer) -> None:
     @app.command()
     def compare(
@@ -18,15 +15,15 @@ def register(app: typer.Typer) -> None:
         b: str = typer.Option(..., "--b", help="the setting judged against A, e.g. lyra@6"),
         metric: Optional[list[str]] = typer.Option(None, "--metric", "-m", help="only these metrics"),
         suite: Optional[str] = typer.Option(None, "--suite", "-s", help="only this suite"),
-        config: Optional[Path] = typer.Option(None, "--config", help="margins YAML (default: reports/gate.yaml)"),
+        config: Optional[Path] = typer.Option(None, "--margins", "--config", help="margins YAML (default: "
+                                              "reports/gate.yaml of the checkout, as bench gate)"),
         as_json: bool = typer.Option(False, "--json", help="print JSON records"),
         csv: Optional[Path] = typer.Option(None, "--csv", help="also write the table to this CSV"),
     ) -> None:
         """Is B better than A? Paired differences per metric, CI and verdict."""
         from bench import api
 
-        cfg = config if config is not None else (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
-        result = api.compare(runs, a, b, metrics=metric, config=cfg, suite=suite)
+        result = api.compare(runs, a, b, metrics=metric, config=config, suite=suite)
         if as_json:
             records = [{k: (None if isinstance(v, float) and math.isnan(v) else v) for k, v in r.items()}
                        for r in result.table.assign(a=a, b=b).to_dict(orient="records")]
