@@ -65,6 +65,7 @@ class UnitSpec:
     policy: AudioPolicy = field(default_factory=AudioPolicy)
     options: RunOptions = field(default_factory=RunOptions)
     save_audio: bool = False  # keep RUN/audio/LABEL/ITEM.wav (decoded, aligned: what was scored)
+    metrics_all: tuple[str, ...] = ()  # a crashed unit's parts: the whole unit's metrics
 
 
 #: (rows, record) of one item: long-form metric rows and the item-level record
