@@ -45,6 +45,8 @@ class Dnsmos(Metric):
     backend = "speechmos"
     mode = "P.835 OVRL (non-personalized), 9.01 s windows, 1 s hop"
     default = False
+    intrusive: ClassVar[bool] = False
+    display = "DNSMOS OVRL"
     fixed_rate: ClassVar[bool] = True
 
     @classmethod
