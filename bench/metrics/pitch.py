@@ -6,10 +6,10 @@ How a pitch track is made (both sides alike, at 16 kHz, CREPE's own rate):
 
 - ``torchcrepe.predict`` with hop 160 samples (10 ms), fmin 50 Hz, fmax 550 Hz (speech), zero
   padding (``pad=True``: one frame per hop, centred), decoder Viterbi (``torchcrepe.decode.viterbi``);
-- F0 is the centre of the decoded 20-cent bin. torchcrepe adds uniform dither of one bin width
-  to the frequency it returns, drawn from torch's global RNG, so two runs differ; we take the bin
-  torchcrepe decoded and leave the dither out (run with the RNG state saved and restored), so
-  reruns are identical and the global RNG is untouched;
+- F0 is the centre of the decoded 20-cent bin. torchcrepe adds triangular dither of up to one bin
+  (+-20 cents) to the frequency it returns, drawn from numpy's global RNG, so two runs differ; we
+  take the bin torchcrepe decoded and leave the dither out (numpy's RNG state is saved and put
+  back), so reruns are identical and the global RNG is untouched;
 - periodicity is CREPE's confidence of the decoded bin; a frame is voiced when its periodicity is
   at least ``VOICED_THRESHOLD`` (0.21, torchcrepe's README) after ``torchcrepe.threshold.Silence(-60)``
   (A-weighted loudness under -60 dB sets periodicity to 0).
@@ -80,8 +80,11 @@ def _viterbi_undithered(logits):
     import torch
 
     tc = torchcrepe()
-    with torch.random.fork_rng(devices=[]):  # viterbi's dither draws from the global RNG: restore it
+    state = np.random.get_state()  # viterbi's dither draws from numpy's global RNG: put it back
+    try:
         bins, _ = tc.decode.viterbi(logits)
+    finally:
+        np.random.set_state(state)
     return bins, tc.convert.cents_to_frequency(tc.CENTS_PER_BIN * bins.to(torch.float64) + CENTS_OFFSET)
 
 
@@ -112,7 +115,7 @@ _TRACKS: dict[tuple[str, int, str], Track] = {}
 def cached_track(audio: Audio, model: str) -> Track:
     key = (hashlib.sha1(np.ascontiguousarray(audio.samples).tobytes()).hexdigest(), audio.sample_rate, model)
     if key not in _TRACKS:
-        if len(_TRACKS) >= 16:
+        if len(_TRACKS) >= 64:
             _TRACKS.clear()  # a worker sees a stream of pairs; only the current ones repeat
         _TRACKS[key] = pitch_track(audio, model)
     return _TRACKS[key]
