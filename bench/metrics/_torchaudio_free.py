@@ -57,7 +57,7 @@ def import_module(name: str, *, install: str) -> types.ModuleType:
     try:
         return importlib.import_module(name)
     except ImportError as exc:
-        missing = getattr(exc, "name", None) or name
+        missing = (getattr(exc, "name", None) or name).split(".")[0]
         raise UnavailableError(f"missing Python package {missing!r} (needed by {name}); install it with: {install}") from exc
     finally:
         for mod in placed:
