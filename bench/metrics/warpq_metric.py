@@ -9,8 +9,9 @@ The package's ``normalized_warpq_score`` (1 - raw / 3.5, clamped to [0, 1], high
 as the extra ``warpq_normalized``.
 
 Settings are the package defaults: 16 kHz, WebRTC VAD (pyvad) on both sides, 13 MFCCs up to 5 kHz,
-32 ms frames with 4 ms hop, CMVN over 0.836 s windows, DTW steps [[1,0],[0,3],[1,3]]. Scored whole
-(``handles_unequal_lengths``): DTW aligns the pair, which is the point for generative codecs.
+32 ms frames with 4 ms hop, CMVN over 0.836 s windows, DTW steps [[1,0],[0,3],[1,3]]. Samples beyond
+[-1, 1] (codec overshoot; pyvad refuses them) are clipped first, and counted (``warpq_clipped``).
+Scored whole (``handles_unequal_lengths``): DTW aligns the pair, which is the point for generative codecs.
 Optional (``default = False``): the sample-aligned metrics already cover waveform codecs.
 
 Example (a distance: identity scores near its best, ~0.27 here, not exactly 0, because each patch
@@ -110,10 +111,13 @@ class WarpQ(Metric):
     def score(self, *, reference: Audio, estimate: Audio, item=None) -> Score:
         check_pair(self.name, reference=reference, estimate=estimate, min_seconds=0.4, rates=(16000,),
                    equal_length=False)
-        out = evaluate(reference.samples, estimate.samples)
+        # pyvad refuses float input outside [-1, 1], which codec output overshoots now and then
+        # (Opus on 2 of 96 demo pairs): clipped first, as DNSMOS's input is; the count is recorded
+        clipped = int(np.sum(np.abs(reference.samples) > 1) + np.sum(np.abs(estimate.samples) > 1))
+        out = evaluate(np.clip(reference.samples, -1.0, 1.0), np.clip(estimate.samples, -1.0, 1.0))
         raw = float(out["raw_warpq_score"])
         if math.isnan(raw):
             raise MetricInputError(f"{self.name}: {estimate.source or reference.source}: too little speech after "
                                    "voice-activity detection (under 0.4 s on one side)")
         return Score(raw, extra={"warpq_normalized": float(out["normalized_warpq_score"]),
-                                 "warpq_patches": int(out["total_patch_count"])})
+                                 "warpq_patches": int(out["total_patch_count"]), "warpq_clipped": clipped})

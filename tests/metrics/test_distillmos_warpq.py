@@ -107,3 +107,6 @@ def test_warpq_direction_and_unequal_lengths():
     longer = Audio(np.concatenate([np.zeros(1600, np.float32), PAIRS[5][1]]), RATE)  # 0.1 s late, longer
     scored = measure(WarpQ(), reference=Audio(ref, RATE), estimate=longer).score
     assert scored.error is None and scored.value < values[3]
+    hot = Audio(PAIRS[5][1] * 4.0, RATE)  # overshoots 1.0, as codec output sometimes does
+    over = WarpQ().score(reference=Audio(ref, RATE), estimate=hot)
+    assert np.max(np.abs(hot.samples)) > 1 and over.extra["warpq_clipped"] > 0 and np.isfinite(over.value)
