@@ -108,6 +108,7 @@ class Mcd(Metric):
     mode = (f"Kubichek MCD with DTW: 32 ms Hann, 10 ms hop, {N_MELS} Slaney mels, ln mel amplitude, "
             f"DCT-II/(2*{N_MELS}), c1..c{N_CEPS}, 10/ln10*sqrt(2*sum), mean over the DTW path")
     default = False
+    cost_rtf = 0.013  # CPU s per audio s, measured (docs/performance.md)
 
     def score(self, *, reference: Audio, estimate: Audio, item=None) -> Score:
         check_pair(self.name, reference=reference, estimate=estimate, min_seconds=N_FFT / reference.sample_rate)
@@ -126,6 +127,7 @@ class Lsd(Metric):
     backend = "librosa"
     mode = "aligned frames: 512-sample Hann, hop 128, centred, 10 log10(|X|^2 + 1e-8), RMS over bins, mean over frames"
     default = False
+    cost_rtf = 0.002  # CPU s per audio s, measured (docs/performance.md)
 
     def score(self, *, reference: Audio, estimate: Audio, item=None) -> Score:
         check_pair(self.name, reference=reference, estimate=estimate, min_seconds=N_FFT / reference.sample_rate)

@@ -83,6 +83,7 @@ class DistillMos(Metric):
     backend = "distillmos"
     mode = "ConvTransformerSQAModel v7, 16 kHz, 7.68 s crops (1 s max hop) averaged, peak-normalized, 1 CPU thread"
     default = False
+    cost_rtf = 0.13  # CPU s per audio s, measured (docs/performance.md)
     intrusive: ClassVar[bool] = False
 
     @classmethod

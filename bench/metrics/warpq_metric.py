@@ -96,6 +96,7 @@ class WarpQ(Metric):
     mode = ("raw score (median subsequence-DTW cost, lower is better), 16 kHz, WebRTC VAD, 13 MFCC <= 5 kHz, "
             "32/4 ms frames, 0.4 s patches 0.2 s hop, package defaults")
     default = False
+    cost_rtf = 0.048  # CPU s per audio s, measured (docs/performance.md)
 
     @classmethod
     def availability(cls) -> str | None:

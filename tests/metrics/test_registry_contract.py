@@ -35,7 +35,9 @@ from bench.suites import REPO_ROOT
 from bench.suites.items import Item
 
 REGISTERED = {n: c for n, c in all_metrics().items() if c.__module__.startswith("bench.metrics")}
-USABLE = [n for n, c in REGISTERED.items() if c.availability() is None]
+#: metrics that cost over 1 s of CPU per second of audio (measured ``cost_rtf``: CREPE full) run as slow
+USABLE = [pytest.param(n, marks=pytest.mark.slow) if (c.cost_rtf or 0) > 1 else n
+          for n, c in REGISTERED.items() if c.availability() is None]
 ITEM = Item("tone", tone().source, speaker="spk", text="hello")
 SPEECH = REPO_ROOT / "data" / "speech_demo" / "LibriSpeech" / "test-other" / "1688" / "142285" / "1688-142285-0003.flac"
 
