@@ -29,8 +29,10 @@ Example (synthetic tone; identity gives 0, noise raises both):
 >>> ref = tone()
 >>> Mcd().score(reference=ref, estimate=ref).value, Lsd().score(reference=ref, estimate=ref).value
 (0.0, 0.0)
->>> round(Lsd().score(reference=ref, estimate=noisy(ref, 20)).value, 1)
-33.9
+>>> round(Mcd().score(reference=ref, estimate=noisy(ref, 20)).value, 1)
+11.5
+>>> round(Lsd().score(reference=ref, estimate=noisy(ref, 20)).value, 1)  # the tone's pauses are digital silence
+47.9
 """
 
 from __future__ import annotations
