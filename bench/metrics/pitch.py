@@ -150,6 +150,9 @@ class _Crepe(Metric):
     """Shared: backend, rate, availability, track computation; subclasses say what they report."""
 
     model: ClassVar[str] = "full"
+    #: CPU s per audio s for the pair's two CREPE full passes (docs/performance.md); shared by the
+    #: three metrics of one model, so running all three costs about what one does
+    cost_rtf: ClassVar[float | None] = 11.9
     sample_rate = SAMPLE_RATE
     fixed_rate: ClassVar[bool] = True
     backend = "torchcrepe"
