@@ -3,12 +3,12 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-EXTRAS ?= dev,corpora,metrics,metrics-extra,downstream,nemo,report,ray
+EXTRAS ?= dev,corpora,metrics,metrics-extra,downstream,nemo,report,ray,listen
 DEMO_CODECS ?= original,opus@6,opus@12,codec2@3.2,codec2@1.3,mp3@8,amrnb@12.2,lyra@3.2,lyra@6,lyra@9.2
 export HF_HUB_OFFLINE := 1
 export NUMBA_CACHE_DIR ?= $(CURDIR)/reports/cache/numba
 
-.PHONY: install demo test clean
+.PHONY: install demo test clean listen-demo
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,16 @@ install: $(STAMP)
 
 demo: $(STAMP)
 	$(BIN)/bench run --codec $(DEMO_CODECS) --suite demo
+
+# A MUSHRA listening test on the embedded demo (docs/listening-create.md); then `bench listen serve`.
+LISTEN_CODECS ?= opus@6,opus@12,codec2@3.2,lyra@3.2,lyra@6
+LISTEN_RUN    ?= reports/runs/listen-demo
+LISTEN_TEST   ?= reports/listening/demo
+listen-demo: $(STAMP)
+	$(BIN)/bench run --codec $(LISTEN_CODECS) --suite demo --min-duration 5 --max-per-speaker 2 --limit 16 \
+		--save-audio --metric pesq-wb,estoi --out $(LISTEN_RUN) --no-progress
+	$(BIN)/bench listen create $(LISTEN_RUN) --out $(LISTEN_TEST) --items 8 --excerpt 5 --seed 0 --force
+	@echo "start the test: $(BIN)/bench listen serve $(LISTEN_TEST)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -9,6 +9,7 @@ import pandas as pd
 
 from bench.errors import BenchError
 from bench.gate import GateResult
+from bench.gate import default_margins  # noqa: F401  (bench gate: the margins file used by default)
 from bench.gate import gate as _gate
 from bench.pipeline.rundir import RunDir
 from bench.pipeline.runner import RunResult
@@ -16,13 +17,14 @@ from bench.pipeline.runner import run as _run
 from bench.pipeline.perf import ESC_PAPER
 from bench.pipeline.runner import split_names
 from bench.reporting.render import render_html, render_markdown
-from bench.reporting.tables import summarize
-from bench.scoring import score  # noqa: F401  (bench score: score existing files)
+from bench.reporting.tables import interval_text, summarize, summary_markdown  # noqa: F401  (interval_text: cells)
+from bench.scoring import score, score_summary  # noqa: F401  (bench score: score existing files)
 from bench.stats import Interval, mean_ci, paired_diff_ci  # noqa: F401  (CIs for your own comparisons)
 from bench.stats import summary_ci
 from bench.suites.selection import Selection
 
-__all__ = ["run", "score", "report", "card", "card_markdown", "gate", "listing", "info", "speed", "tokens", "data_check", "data_fetch",
+__all__ = ["run", "score", "score_summary", "report", "compare", "summary_text", "terminal_width",
+           "interval_text", "card", "card_markdown", "gate", "listing", "info", "speed", "tokens", "data_check", "data_fetch",
            "split_names", "Selection", "ESC_PAPER", "baseline_create", "baseline_update", "baseline_show",
            "summary_ci", "RunResult", "GateResult", "Report"]
 
@@ -41,6 +43,10 @@ class Report:
     @property
     def markdown(self) -> str:
         return render_markdown(self.summary, self.manifests)
+
+    def text(self, width: int | None = None) -> str:
+        """The report for a terminal: the table narrowed to ``width`` columns (None: every column)."""
+        return render_markdown(self.summary, self.manifests, width=width)
 
 
 def report(run_dirs: list[Path], out: Path | None = None) -> Report:
@@ -65,15 +71,34 @@ def report(run_dirs: list[Path], out: Path | None = None) -> Report:
     return rep
 
 
+#: the width tables printed for a terminal get when stdout is not one and $COLUMNS is unset
+FALLBACK_WIDTH = 100
+
+
+def terminal_width() -> int:
+    """$COLUMNS, else the terminal's width, else :data:`FALLBACK_WIDTH` (piped into a file or CI log)."""
+    import shutil
+
+    return shutil.get_terminal_size(fallback=(FALLBACK_WIDTH, 24)).columns
+
+
+def summary_text(summary: pd.DataFrame, width: int | None = None) -> str:
+    """A summary as the markdown table a person reads, narrowed to ``width`` columns (None: all);
+    see :func:`bench.reporting.tables.summary_markdown`."""
+    return summary_markdown(summary, width=width)
+
+
 def card(run_dirs: list[Path], layout: str | Path = "nemo-card", out: Path | None = None, *,
          formats: tuple[str, ...] = ("md", "csv", "latex", "html"), speed: list[Path] | None = None,
-         worst: int = 3, listen: int = 0, listen_metric: str | None = None, bd_method: str = "akima"):
+         worst: int = 3, listen: int = 0, listen_metric: str | None = None, bd_method: str = "akima",
+         listening: Path | None = None, listening_screening: str = "bs1534"):
     """Card-layout report (tables as DataFrames, BD table, rate-quality plots, HTML with audio);
     see :func:`bench.reporting.card.build_card`. Returns the :class:`~bench.reporting.formats.Card`."""
     from bench.reporting.card import build_card
 
     return build_card(run_dirs, layout, out, formats=formats, speed=speed, worst=worst, listen=listen,
-                      listen_metric=listen_metric, bd_method=bd_method)
+                      listen_metric=listen_metric, bd_method=bd_method, listening=listening,
+                      listening_screening=listening_screening)
 
 
 def card_markdown(card) -> str:
@@ -83,9 +108,18 @@ def card_markdown(card) -> str:
     return markdown(card)
 
 
-def gate(baseline: Path, run_dir: Path, config: Path | None = None, strict: bool = False) -> GateResult:
+def compare(sources, a: str, b: str, *, metrics=None, config: Path | None = None, suite: str | None = None):
+    """Paired comparison of setting ``b`` with ``a`` over the same items; see :mod:`bench.compare`.
+    Returns a :class:`bench.compare.Comparison` (``.table`` DataFrame, ``.markdown``)."""
+    from bench.compare import compare as _compare
+
+    return _compare(sources, a, b, metrics=metrics, config=config, suite=suite)
+
+
+def gate(baseline: Path, run_dir: Path, config: Path | None = None, strict: bool = False,
+         common_only: bool = False) -> GateResult:
     """Paired statistical gate of a run against a baseline; see :mod:`bench.gate`."""
-    return _gate(baseline, run_dir, config, strict=strict)
+    return _gate(baseline, run_dir, config, strict=strict, common_only=common_only)
 
 
 def baseline_create(run_dirs: list[Path], out: Path) -> list[Path]:
@@ -132,6 +166,16 @@ def _in_hf_cache(repo_id: str) -> bool:
     return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
 
 
+def _also_accepts(card) -> str:
+    """Settings a card accepts beyond its sweep points (``supported:``), for ``bench list codecs``."""
+    from bench.adapters.base import format_kbps
+
+    extra = [format_kbps(b) for b in card.supported if b not in card.bitrates]
+    if card.supported_range is not None:
+        extra.append(f"{format_kbps(card.supported_range[0])}-{format_kbps(card.supported_range[1])}")
+    return ", ".join(extra) or "-"
+
+
 def listing(what: str) -> pd.DataFrame:
     """Rows of (name, status, details) for codecs, suites or metrics."""
     if what == "codecs":
@@ -149,6 +193,7 @@ def listing(what: str) -> pd.DataFrame:
                 reason = str(exc)
             rows.append({"codec": card.name, "adapter": card.adapter, "sample_rate": card.sample_rate,
                          "kbps": ", ".join(format_kbps(b) for b in card.bitrates) or "-",
+                         "also accepts": _also_accepts(card),
                          "usable": "yes" if reason is None else f"no: {reason}"})
         return pd.DataFrame(rows)
     if what == "suites":
@@ -228,3 +273,59 @@ def data_fetch(suite: str, dest: Path | None = None, progress=None, keep_archive
     if target is None:
         raise BenchError("no destination: pass --dest DIR or set BENCH_DATA to the folder that holds your corpora")
     return fetch_suite(suite, spec, Path(target).expanduser(), progress=progress, keep_archives=keep_archives)
+
+
+def listen_app(test: Path):
+    """The MUSHRA web application of a test folder (``bench listen serve`` runs it on uvicorn); ratings go
+    to ``test/ratings.sqlite``. See :mod:`bench.listening.server`."""
+    from bench.listening.server import create_app
+
+    return create_app(test)
+
+
+def listen_results(test: Path, *, screening: str = "bs1534", out: Path | None = None, raters: str = "all",
+                   runs: list[Path] | None = None, agreement: bool = True, seed: int | None = None):
+    """MUSHRA results of a test folder: screening, condition means, paired differences, agreement with
+    the runs' metrics; see :mod:`bench.listening.analysis`. Returns a ``ResultsReport``."""
+    from bench.listening.results import results
+    from bench.stats import SEED
+
+    return results(test, screening=screening, out=out, raters=raters, runs=runs, agreement=agreement,
+                   seed=SEED if seed is None else seed)
+
+
+def listen_simulate(test: Path, raters: int, *, seed: int = 0, means: str | None = None, careless: int = 0,
+                    force: bool = False, **spread):
+    """Fill a test folder with a simulated panel and plan its power; see :mod:`bench.listening.simulate`."""
+    from bench.listening.results import simulate_panel
+
+    return simulate_panel(test, raters, seed=seed, means=means, careless=careless, force=force, **spread)
+
+
+def listen_create(runs: list[Path], out: Path, *, codecs: tuple[str, ...] | None = None, items: int = 8,
+                  excerpt: float = 5.0, seed: int = 0, anchors: bool = True, loudness: float = -23.0,
+                  redecode: bool = True, name: str | None = None, force: bool = False, log=None):
+    """Build a MUSHRA test folder from runs; see :mod:`bench.listening.create`. Returns the ``ListeningTest``."""
+    from bench.listening.create import CreateOptions, create_test
+
+    opts = CreateOptions(codecs=codecs, items=items, excerpt=excerpt, seed=seed, anchors=anchors, loudness=loudness,
+                         redecode=redecode, name=name)
+    return create_test(runs, out, opts, force=force, log=log)
+
+
+def listen_export_webmushra(test: Path, out: Path, *, force: bool = False) -> tuple[Path, str]:
+    """Write a test folder as a webMUSHRA config plus audio; returns (config path, testId).
+    See :mod:`bench.listening.webmushra`."""
+    from bench.listening.testdef import load_test
+    from bench.listening.webmushra import export, webmushra_test_id
+
+    t = load_test(test)
+    return export(t, out, force=force), webmushra_test_id(t)
+
+
+def listen_import_webmushra(test: Path, results: Path) -> dict[str, int]:
+    """Import webMUSHRA's mushra.csv into a test folder's ratings; returns counts (sessions, trials, ratings)."""
+    from bench.listening.testdef import load_test
+    from bench.listening.webmushra import import_results
+
+    return import_results(load_test(test), results)

@@ -77,6 +77,14 @@ def _bootstrap(data: tuple[np.ndarray, ...], statistic, estimate: float, level: 
     return Interval(estimate, min(low, estimate), max(high, estimate), n, float(res.standard_error))
 
 
+def statistic_ci(data, statistic, estimate: float, *, level: float = LEVEL, rounds: int = ROUNDS, seed: int = SEED,
+                 method: str = METHOD) -> Interval:
+    """CI of any vectorised ``statistic(*samples, axis=-1)`` of paired samples (rows resampled
+    jointly), seeded like every other interval here (e.g. a rank correlation over items)."""
+    return _bootstrap(tuple(np.asarray(d, dtype=float) for d in data), statistic, estimate, level, rounds, seed,
+                      method)
+
+
 def mean_ci(values, weights=None, *, level: float = LEVEL, rounds: int = ROUNDS, seed: int = SEED,
             method: str = METHOD) -> Interval:
     """CI of a (weighted) mean by resampling items; weighted = ratio of sums (corpus WER).

@@ -165,6 +165,9 @@ class Metric(ABC):
     #: Measured cost: seconds of one CPU thread per second of audio in the pair, warm (see
     #: docs/performance.md for the machine and date); None where not measured.
     cost_rtf: ClassVar[float | None] = None
+    #: True: scores only inside a run (it needs the run's context: suite cache, run directory);
+    #: ``bench score`` leaves it out of its defaults, and says so when it is asked for by name
+    needs_run: ClassVar[bool] = False
 
     def __init__(self, context: MetricContext | None = None) -> None:
         self.context = context

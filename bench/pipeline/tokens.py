@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import math
-import re
 from pathlib import Path
 from typing import Any
 
@@ -23,12 +22,9 @@ import numpy as np
 import pandas as pd
 
 from bench.errors import BenchError
+from bench.pipeline.rundir import safe_name
 
 TOKENS_DIR = "tokens"
-
-
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._@-]+", "_", name)
 
 
 def save_tokens(run_dir: Path | None, label: str, item_id: str, payload) -> Path | None:
@@ -39,9 +35,9 @@ def save_tokens(run_dir: Path | None, label: str, item_id: str, payload) -> Path
     size = payload.meta.get("codebook_size")
     if not size:
         return None
-    folder = Path(run_dir) / TOKENS_DIR / _safe(label)
+    folder = Path(run_dir) / TOKENS_DIR / safe_name(label)
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{_safe(item_id)}.npz"
+    path = folder / f"{safe_name(item_id)}.npz"
     np.savez_compressed(path, tokens=data, codebook_size=np.int64(size),
                         frame_rate=np.float64(payload.meta.get("frame_rate") or math.nan),
                         duration=np.float64(payload.duration))
@@ -94,7 +90,7 @@ def token_stats(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     summary, per_cb = [], []
     manifest = Path(run_dir) / "manifest.json"
     codecs = json.loads(manifest.read_text()).get("codecs", {}) if manifest.exists() else {}
-    weights = {_safe(k): (v.get("weights") or {}).get("status", "") for k, v in codecs.items()}
+    weights = {safe_name(k): (v.get("weights") or {}).get("status", "") for k, v in codecs.items()}
     for label, h in codebook_histograms(run_dir).items():
         counts, size, fps = h["counts"], h["codebook_size"], h["frame_rate"]
         bits = math.log2(size)

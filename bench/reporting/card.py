@@ -32,11 +32,14 @@ def _listen_metric(summary: pd.DataFrame, wanted: str | None) -> tuple[str | Non
 
 def build_card(run_dirs: list[Path], layout: str | Path = "nemo-card", out: Path | None = None, *,
                formats=("md", "csv", "latex", "html"), speed: list[Path] | None = None, worst: int = 3,
-               listen: int = 0, listen_metric: str | None = None, bd_method: str = "akima") -> Card:
+               listen: int = 0, listen_metric: str | None = None, bd_method: str = "akima",
+               listening: Path | None = None, listening_screening: str = "bs1534") -> Card:
     """Fill ``layout`` from ``run_dirs``; with ``out``, write the folder (plots/, audio/, spec/).
 
     ``worst``: items shown per codec in the listening section; ``listen`` > 0 re-decodes that many
     worst items per codec when the run did not save audio (``bench run --save-audio``).
+    ``listening``: a MUSHRA test folder; adds a MUSHRA column and a rate–MUSHRA curve
+    (:mod:`bench.reporting.mushra`).
     """
     lay = load_layout(layout)
     runs = load_runs([Path(d) for d in run_dirs])
@@ -51,12 +54,21 @@ def build_card(run_dirs: list[Path], layout: str | Path = "nemo-card", out: Path
                 provenance=provenance([r.manifest for r in runs]),
                 bd=bd_table(summary, [m for m in lay.bd_metrics if m in set(summary["metric"])], bd_method),
                 items=item_table(runs))
+    mushra = None
+    if listening is not None:
+        from bench.reporting.mushra import add_mushra
+
+        mushra = add_mushra(card, listening, listening_screening)
     if out is None:
         return card
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     for m in plottable_metrics(summary, lay.plots):
         card.plots += rate_quality_plot(summary, m, out / "plots")
+    if mushra is not None:
+        from bench.reporting.mushra import rate_mushra_plot
+
+        card.plots += rate_mushra_plot(summary, mushra, out / "plots")
     metric, hib = _listen_metric(summary, listen_metric)
     n = listen if listen > 0 else worst
     if metric is not None and n > 0:

@@ -14,6 +14,7 @@ import pandas as pd
 
 from bench.errors import BenchError
 from bench.reporting.layouts import CardTable, Layout, RunData
+from bench.markdown import md_escape, md_table
 
 Writer = Callable[["Card", Path], list[Path]]
 _FORMATS: dict[str, Writer] = {}
@@ -82,7 +83,7 @@ def bd_display(bd: pd.DataFrame) -> pd.DataFrame:
 
 
 def _md_table(df: pd.DataFrame) -> str:
-    return df.to_markdown(disable_numparse=True, index=True,
+    return md_table(df, disable_numparse=True, index=True,
                           colalign=["left"] + ["right"] * (len(df.columns) - 1) + ["left"])
 
 
@@ -96,19 +97,20 @@ def markdown(card: Card) -> str:
     lines.append(f"- layout: `{card.layout.source}`")
     for run in card.runs:
         s = run.manifest.get("suite") or {}
-        lines.append(f"- run `{run.name}`: suite **{s.get('name')}**, {s.get('n_items')} items "
-                     f"({s.get('subset', 'all')}), content hash `{str(s.get('hash', ''))[:12]}`")
+        lines.append(f"- run `{md_escape(run.name)}`: suite **{md_escape(s.get('name'))}**, {s.get('n_items')} items "
+                     f"({md_escape(s.get('subset', 'all'))}), content hash `{md_escape(str(s.get('hash', ''))[:12])}`")
     if p["git"]:
         lines.append(f"- code: git {', '.join(p['git'])}")
     if p["resampler"]:
         lines.append(f"- resampler: {', '.join(p['resampler'])}")
+    lines += [f"- alignment: {line}" for line in p.get("alignment", [])]
     if p["untrained"]:
-        lines.append(f"- **UNTRAINED weights** (not a quality claim): {', '.join(p['untrained'])}")
+        lines.append(f"- **UNTRAINED weights** (not a quality claim): {md_escape(', '.join(p['untrained']))}")
     lines += ["", "Cells: `missing` = that suite or metric was not run; `failed` = run, but no item gave a "
               "value; `-` = not applicable. The `run` column names the run directory each row's cells come from "
               "(per cell in `card.csv`).", ""]
     for t in card.tables:
-        lines += [f"## {card.heading(t)}", ""]
+        lines += [f"## {md_escape(card.heading(t))}", ""]
         if t.note:
             lines += [f"_{t.note}_", ""]
         lines += [_md_table(t.text_frame()), ""]
@@ -117,13 +119,13 @@ def markdown(card: Card) -> str:
         lines += ["## Bitrate saving of B vs A at equal quality (Bjøntegaard delta)", "",
                   f"_{method} interpolation over the overlapping range; saving = -BD-rate; BD-quality = B minus A at "
                   "equal log-bitrate in the metric's unit (for WER lower is better)_", "",
-                  bd_display(card.bd).to_markdown(index=False, disable_numparse=True), ""]
+                  md_table(bd_display(card.bd), index=False, disable_numparse=True), ""]
     pngs = [pl for pl in card.plots if pl.suffix == ".png"]
     if pngs:
         lines += ["## Rate–quality curves", ""] + [f"![{pl.stem}](plots/{pl.name})" for pl in pngs] + [""]
     mt = _metrics_table(p)
     if not mt.empty:
-        lines += ["## How each metric was computed", "", mt.to_markdown(index=False), ""]
+        lines += ["## How each metric was computed", "", md_table(mt, index=False), ""]
     return "\n".join(lines)
 
 
@@ -147,11 +149,14 @@ def write_csv(card: Card, out: Path) -> list[Path]:
     return files
 
 
+_LATEX = {"\\": r"\textbackslash{}", "&": r"\&", "%": r"\%", "$": r"\$", "#": r"\#", "_": r"\_", "{": r"\{",
+          "}": r"\}", "~": r"\textasciitilde{}", "^": r"\^{}", "<": r"\textless{}", ">": r"\textgreater{}",
+          "|": r"\textbar{}"}
+
+
 def _latex_escape(s: str) -> str:
-    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("$", r"\$"), ("#", r"\#"),
-                 ("_", r"\_"), ("{", r"\{"), ("}", r"\}"), ("~", r"\textasciitilde{}"), ("^", r"\^{}")):
-        s = s.replace(a, b)
-    return s
+    """One pass over the string, so a replacement's own braces are never escaped again."""
+    return "".join(_LATEX.get(ch, ch) for ch in s)
 
 
 @register_format("latex")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -56,7 +57,7 @@ def read_csv_manifest(path: Path, options: dict[str, Any] | None = None) -> list
     if not path.exists():
         raise ConfigError(f"{path}: manifest not found")
     items: list[Item] = []
-    with path.open(newline="", encoding="utf-8") as fh:
+    with path.open(newline="", encoding="utf-8-sig") as fh:  # a BOM from Excel is not part of a column name
         reader = csv.DictReader(fh)
         cols = set(reader.fieldnames or [])
         if not {"id", "path"} <= cols:
@@ -69,7 +70,7 @@ def read_csv_manifest(path: Path, options: dict[str, Any] | None = None) -> list
                 raise ConfigError(f"{where}: row has no id")
             extra = {k: v for k, v in row.items() if k not in {"id", "path", "speaker", "text", "duration"}}
             items.append(Item(
-                id=row["id"].strip(), path=(path.parent / row["path"].strip()).resolve(),
+                id=row["id"].strip(), path=_absolute(path.parent / row["path"].strip()),
                 speaker=_clean(row.get("speaker")), text=_clean(row.get("text")),
                 duration=_float(row.get("duration"), where), extra=extra,
             ))
@@ -82,7 +83,7 @@ def read_jsonl_manifest(path: Path, options: dict[str, Any] | None = None) -> li
     if not path.exists():
         raise ConfigError(f"{path}: manifest not found")
     items: list[Item] = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for lineno, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
         if not line.strip():
             continue
         where = f"{path}:{lineno}"
@@ -93,7 +94,7 @@ def read_jsonl_manifest(path: Path, options: dict[str, Any] | None = None) -> li
         audio = _clean(row.get("audio_filepath"))
         if not audio:
             raise ConfigError(f"{where}: entry has no audio_filepath")
-        audio_path = (path.parent / audio).resolve()
+        audio_path = _absolute(path.parent / audio)
         extra = {k: v for k, v in row.items() if k not in {"audio_filepath", "text", "duration", "speaker", "id"}}
         items.append(Item(
             id=str(row.get("id") or Path(audio).stem), path=audio_path,
@@ -101,6 +102,12 @@ def read_jsonl_manifest(path: Path, options: dict[str, Any] | None = None) -> li
             duration=_float(row.get("duration"), where), extra=extra,
         ))
     return _unique(items, path)
+
+
+def _absolute(path: Path) -> Path:
+    """Absolute without following links: a symlink loop or a dangling link must become that
+    item's failed row when it is read, not abort the whole run here (Path.resolve raises)."""
+    return Path(os.path.abspath(path))
 
 
 def _unique(items: list[Item], path: Path) -> list[Item]:

@@ -11,8 +11,7 @@ listen_app = typer.Typer(help="MUSHRA listening tests: create, serve, collect, a
 
 
 def register(app: typer.Typer) -> None:
-    from bench.cli import listen_commands
-
+    listen_commands = importlib.import_module("bench.cli.listen_commands")
     for mod in sorted(pkgutil.iter_modules(listen_commands.__path__), key=lambda m: m.name):
         importlib.import_module(f"{listen_commands.__name__}.{mod.name}").register(listen_app)
     app.add_typer(listen_app, name="listen")

@@ -23,19 +23,29 @@ def register(app: typer.Typer) -> None:
         listen_metric: Optional[str] = typer.Option(None, "--listen-metric", help="metric that ranks the worst items "
                                                                                   "(default: visqol-speech, pesq-wb, ...)"),
         bd_method: str = typer.Option("akima", "--bd-method", help="BD interpolation: akima, pchip or cubic"),
+        listening: Optional[Path] = typer.Option(None, "--listening", help="a MUSHRA test folder: adds a MUSHRA "
+                                                                           "column (mean [95 % CI]) and a rate-MUSHRA "
+                                                                           "curve (with --layout)"),
+        listening_screening: str = typer.Option("bs1534", "--listening-screening", help="screening for --listening: "
+                                                                                      "bs1534, encodec or none"),
+        wide: bool = typer.Option(False, "--wide", help="print every metric column (default: what fits the "
+                                                        "terminal; the files always have all)"),
     ) -> None:
         """Merge runs into tables: one wide table, or a card layout (--layout) with plots, BD-rate and HTML."""
         from bench import api
 
         if layout is None:
+            if listening is not None:
+                raise typer.BadParameter("--listening needs --layout (the MUSHRA column goes into a card table)")
             rep = api.report(runs, out=out)
-            typer.echo(rep.markdown)
+            typer.echo(rep.text(None if wide else api.terminal_width()))
             if out:
                 typer.echo(f"\nwrote {', '.join(str(p) for p in rep.files)}")
             return
         formats = tuple(f.strip() for f in fmt.split(",") if f.strip())
         card = api.card(runs, layout, out, formats=formats, speed=speed, worst=worst, listen=listen,
-                        listen_metric=listen_metric, bd_method=bd_method)
+                        listen_metric=listen_metric, bd_method=bd_method, listening=listening,
+                        listening_screening=listening_screening)
         if out is None:
             typer.echo(api.card_markdown(card))
         else:

@@ -47,6 +47,15 @@ def register(app: typer.Typer) -> None:
         save_audio: bool = typer.Option(False, "--save-audio", help="keep each decoded, aligned reconstruction as "
                                                                     "RUN/audio/LABEL/ITEM.wav (for bench report's "
                                                                     "listening section)"),
+        align: str = typer.Option("setting", "--align", help="setting: shift every item of a codec setting by "
+                                  "that setting's one delay (its card's, or measured once on fixed demo clips); "
+                                  "item: shift each item by its own cross-correlation lag (codecs whose delay "
+                                  "varies). Recorded in the manifest and the report header; see docs/metrics.md"),
+        force: bool = typer.Option(False, "--force", help="resume a run directory written by other code, "
+                                   "packages or options (refused otherwise); each unit's record then names "
+                                   "the session that made it (manifest.json 'sessions')"),
+        wide: bool = typer.Option(False, "--wide", help="print every metric column (default: what fits the "
+                                                        "terminal; RUN/summary.md has all)"),
     ) -> None:
         """Code every item of a suite with each codec setting and score it."""
         from bench import api
@@ -56,8 +65,9 @@ def register(app: typer.Typer) -> None:
         result = api.run(codec, suite, metric, out=out, limit=limit, jobs=jobs, progress=progress,
                          selection=None if selection.is_all else selection,
                          allow_untrained=allow_untrained, timeout=timeout, plugins=plugin or (), device=device,
-                         executor=executor, address=address, save_audio=save_audio, batch=batch)
-        typer.echo(result.markdown)
+                         executor=executor, address=address, save_audio=save_audio, batch=batch,
+                         align=align, force=force)
+        typer.echo(api.summary_text(result.summary, width=None if wide else api.terminal_width()))
         failed = int(result.summary["n_failed"].max()) if not result.summary.empty else 0
         typer.echo(f"\nrun directory: {result.path}  ({result.n_units} units, {result.n_skipped} resumed"
                    f"{f', {failed} failed items: see rows.csv error column' if failed else ''})")
