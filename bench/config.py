@@ -97,7 +97,8 @@ class RunConfig:
     ``asr_model``, ``asr_compute_type``, ``asr_threads``, ``cpu_kernels``, ``speaker_model``: see
     :class:`ModelOptions`. ``hf_offline``: Hugging Face hub look-ups off, here and in Ray workers.
     ``worker_env``: further environment entries every worker (Ray's included) is started with,
-    e.g. a plugin's switches.
+    e.g. a plugin's switches. ``environment``: the documented variables the CLI took its defaults
+    from (recorded and printed at run start; nothing reads options from it).
     """
 
     limit: int | None = None
@@ -124,6 +125,7 @@ class RunConfig:
     speaker_model: str = DEFAULT_SPEAKER_MODEL
     hf_offline: bool = False
     worker_env: tuple[tuple[str, str], ...] = field(default=())
+    environment: tuple[tuple[str, str], ...] = ()
 
     def __post_init__(self) -> None:
         # lists/dicts from callers or JSON become tuples, so the record stays hashable
@@ -132,6 +134,7 @@ class RunConfig:
         set_(self, "cpu_kernels", _pairs(self.cpu_kernels, "cpu_kernels"))
         set_(self, "checkpoints", _pairs(self.checkpoints, "checkpoints"))
         set_(self, "worker_env", _pairs(self.worker_env, "worker_env"))
+        set_(self, "environment", _pairs(self.environment, "environment"))
         for name in ("out", "cache_dir"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, Path):
@@ -176,7 +179,7 @@ class RunConfig:
             value = getattr(self, f.name)
             if isinstance(value, Path):
                 value = str(value)
-            elif f.name in ("cpu_kernels", "worker_env", "checkpoints"):
+            elif f.name in ("cpu_kernels", "worker_env", "checkpoints", "environment"):
                 value = dict(value)
             elif f.name == "plugins":
                 value = list(value)

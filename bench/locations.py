@@ -1,6 +1,6 @@
 """Where codecbench finds things outside the repository, as one explicit record.
 
-The datasets file, extra codec-card folders, the corpora (``$BENCH_DATA`` and per-corpus
+Extra datasets files, extra codec-card folders, the corpora (``$BENCH_DATA`` and per-corpus
 ``$BENCH_DATA_<SUITE>`` roots, which datasets.yaml refers to as ``$BENCH_DATA/...``) and the cache
 for corpus preparation. The CLI sets this record from the environment before each command
 (:mod:`bench.cli.defaults`); a script sets it with :func:`use`. Nothing else reads environment
@@ -24,8 +24,8 @@ DATA_VAR = "BENCH_DATA"
 
 @dataclass(frozen=True)
 class Locations:
-    #: datasets.yaml to read (None: the repository's)
-    datasets: Path | None = None
+    #: datasets files (or folders of them) read after the repository's datasets.yaml
+    datasets: tuple[Path, ...] = ()
     #: folders of extra codec cards, after the repository's codecs/
     codec_dirs: tuple[Path, ...] = ()
     #: cache root for corpus preparation (None: reports/cache)
@@ -68,8 +68,8 @@ def use(locations: Locations) -> Locations:
     return previous
 
 
-def from_variables(values: Mapping[str, str], datasets: Path | None = None, codec_dirs: tuple[Path, ...] = (),
+def from_variables(values: Mapping[str, str], datasets: tuple[Path, ...] = (), codec_dirs: tuple[Path, ...] = (),
                    cache: Path | None = None) -> Locations:
     """A record from ``BENCH_DATA*`` style names (others are ignored)."""
     picked = tuple(sorted((k, v) for k, v in values.items() if k == DATA_VAR or k.startswith(DATA_VAR + "_")))
-    return Locations(datasets=datasets, codec_dirs=tuple(codec_dirs), cache=cache, variables=picked)
+    return Locations(datasets=tuple(datasets), codec_dirs=tuple(codec_dirs), cache=cache, variables=picked)

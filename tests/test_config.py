@@ -57,7 +57,9 @@ def test_cli_defaults_come_from_the_environment():
     assert (config.device, config.allow_untrained, config.asr_model, config.asr_threads) == ("cuda", True, "/w", 3)
     assert (config.asr_compute_type, config.speaker_model, config.cache_dir) == ("int8", "/s.nemo", Path("/c"))
     assert dict(config.cpu_kernels)["CT2_FORCE_CPU_ISA"] == "AVX512" and config.hf_offline
-    assert env_options({"BENCH_ALLOW_UNTRAINED": "0"}) == {"allow_untrained": False} and env_options({}) == {}
+    assert env_options({"BENCH_ALLOW_UNTRAINED": "0"})["allow_untrained"] is False and env_options({}) == {}
+    # the variables set are recorded with the config (printed at run start, in the manifest)
+    assert dict(config.environment)["BENCH_ASR_MODEL"] == "/w" and "UNRELATED" not in dict(config.environment)
     with pytest.raises(ConfigError, match="BENCH_ASR_THREADS"):
         env_options({"BENCH_ASR_THREADS": "two"})
 
@@ -100,7 +102,7 @@ def test_locations_and_checkpoints_come_from_the_cli_environment(tmp_path):
            "BENCH_ASR_MODEL": "/not-a-checkpoint", "HOME": "/home/x"}
     where = env_locations(env)
     assert where.data == tmp_path and where.get("BENCH_DATA_LIBRISPEECH_TEST_CLEAN") == "/ls"
-    assert (where.datasets, where.codec_dirs, where.cache) == (Path("/d.yaml"), (Path("/a"), Path("/b")), Path("/c"))
+    assert (where.datasets, where.codec_dirs, where.cache) == ((Path("/d.yaml"),), (Path("/a"), Path("/b")), Path("/c"))
     # datasets.yaml's $BENCH_DATA expands from the record; other names stay as written
     assert where.expand("${BENCH_DATA}/x/$BENCH_DATA/$HOME") == f"{tmp_path}/x/{tmp_path}/$HOME"
     assert dict(env_checkpoints(env)) == {"BENCH_OURS_CHECKPOINT": "/o.nemo", "BENCH_LYRA_MODELS": "/lyra",

@@ -22,11 +22,11 @@ LAYERS = {
     "bench": 0, "bench.errors": 0, "bench.procenv": 0, "bench.checksums": 0, "bench.locations": 0,
     "bench.devices": 0, "bench.audio": 0, "bench.stats": 0, "bench.markdown": 0,
     "bench.config": 1, "bench.suites": 1,
-    "bench.adapters": 2, "bench.models": 2,
+    "bench.adapters": 2, "bench.models": 2, "bench.envvars": 2,
     "bench.metrics": 3,
     "bench.rows": 4,
     "bench.pipeline": 5, "bench.scoring": 5,
-    "bench.reporting": 6, "bench.gate": 6, "bench.baseline": 6, "bench.listening": 6,
+    "bench.reporting": 6, "bench.gate": 6, "bench.baseline": 6, "bench.listening": 6, "bench.compare": 6,
     "bench.api": 7,
     "bench.cli": 8, "bench.__main__": 8,
 }
@@ -36,7 +36,7 @@ READ_ONLY_FORMATS = {"bench.pipeline.rundir"}
 
 def layer(module: str) -> int:
     parts = module.split(".")
-    for n in range(len(parts), 0, -1):
+    for n in range(len(parts), 1 if module != "bench" else 0, -1):  # a new top-level module needs a layer
         prefix = ".".join(parts[:n])
         if prefix in LAYERS:
             return LAYERS[prefix]

@@ -14,8 +14,45 @@ import typer
 
 from bench.errors import BenchError
 
+#: plain click help (rich_markup_mode=None): it wraps to the terminal and never cuts an option name,
+#: where rich's boxed panels truncated e.g. ``--allow-untrained`` at 80 columns; ``-h`` everywhere
 app = typer.Typer(help="codecbench: evaluate and benchmark audio codecs.", no_args_is_help=True,
-                  add_completion=False, pretty_exceptions_enable=False)
+                  add_completion=False, pretty_exceptions_enable=False, rich_markup_mode=None,
+                  context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+
+
+def version_text() -> str:
+    """'codecbench 0.1.0 (git 1a2b3c4d5e, modified)': the package version, plus the commit when
+    run from a git checkout."""
+    import importlib.metadata
+    from pathlib import Path
+
+    from bench.pipeline.provenance import git_state
+
+    try:
+        version = importlib.metadata.version("codecbench")
+    except importlib.metadata.PackageNotFoundError:
+        version = "unknown"
+    repo = Path(__file__).resolve().parents[2]
+    git = git_state(repo) if (repo / ".git").exists() else {}
+    if git.get("sha"):
+        return f"codecbench {version} (git {git['sha'][:10]}{', modified' if git.get('dirty') else ''})"
+    return f"codecbench {version}"
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(version_text())
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True,
+                                       help="print the version (and git commit) and exit")) -> None:
+    """codecbench: evaluate and benchmark audio codecs."""
+    from bench.cli.defaults import apply_locations
+
+    apply_locations()  # before every command: where data, cards and caches are, from the environment
 
 
 def _register_commands() -> None:
@@ -24,14 +61,6 @@ def _register_commands() -> None:
     for mod in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
         module = importlib.import_module(f"{commands.__name__}.{mod.name}")
         module.register(app)
-
-
-@app.callback()
-def _defaults() -> None:
-    """Before every command: where data, cards and caches are, from the environment."""
-    from bench.cli.defaults import apply_locations
-
-    apply_locations()
 
 
 _register_commands()

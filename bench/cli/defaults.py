@@ -15,17 +15,28 @@ from typing import Any
 
 from bench import locations
 from bench.config import DEFAULT_CPU_KERNELS, RunConfig
+from bench.envvars import in_use
 from bench.errors import ConfigError
 
-#: variable -> RunConfig field, for the options a shell may set
+DEVICE_ENV = "BENCH_DEVICE"
+ALLOW_UNTRAINED_ENV = "BENCH_ALLOW_UNTRAINED"
+CACHE_ENV = "BENCH_CACHE"
+ASR_MODEL_ENV = "BENCH_ASR_MODEL"
+ASR_COMPUTE_ENV = "BENCH_ASR_COMPUTE_TYPE"
+ASR_THREADS_ENV = "BENCH_ASR_THREADS"
+SPEAKER_MODEL_ENV = "BENCH_SPEAKER_MODEL"
+DATASETS_ENV = "BENCH_DATASETS"
+CODECS_ENV = "BENCH_CODECS"
+HF_OFFLINE_ENV = "HF_HUB_OFFLINE"
+#: variable -> RunConfig field, for the options a shell may set (every name is in bench.envvars' table)
 OPTION_ENV = {
-    "BENCH_DEVICE": "device",
-    "BENCH_ALLOW_UNTRAINED": "allow_untrained",
-    "BENCH_CACHE": "cache_dir",
-    "BENCH_ASR_MODEL": "asr_model",
-    "BENCH_ASR_COMPUTE_TYPE": "asr_compute_type",
-    "BENCH_ASR_THREADS": "asr_threads",
-    "BENCH_SPEAKER_MODEL": "speaker_model",
+    DEVICE_ENV: "device",
+    ALLOW_UNTRAINED_ENV: "allow_untrained",
+    CACHE_ENV: "cache_dir",
+    ASR_MODEL_ENV: "asr_model",
+    ASR_COMPUTE_ENV: "asr_compute_type",
+    ASR_THREADS_ENV: "asr_threads",
+    SPEAKER_MODEL_ENV: "speaker_model",
 }
 _FALSE = ("", "0", "false", "no")
 #: how the variables that replace a card's weights end (a card's ``weights.env``: BENCH_OURS_CHECKPOINT,
@@ -42,13 +53,14 @@ def env_checkpoints(environ: dict[str, str] | None = None) -> tuple[tuple[str, s
 
 
 def env_locations(environ: dict[str, str] | None = None) -> locations.Locations:
-    """Where data, cards and corpus caches are: ``BENCH_DATASETS``, ``BENCH_CODECS``
-    (os.pathsep-separated folders), ``BENCH_CACHE``, ``BENCH_DATA`` and ``BENCH_DATA_<SUITE>``."""
+    """Where data, cards and corpus caches are: ``BENCH_DATASETS`` (os.pathsep-separated files or
+    folders), ``BENCH_CODECS`` (os.pathsep-separated folders), ``BENCH_CACHE``, ``BENCH_DATA`` and
+    ``BENCH_DATA_<SUITE>``."""
     env = os.environ if environ is None else environ
     return locations.from_variables(
-        env, datasets=Path(env["BENCH_DATASETS"]) if env.get("BENCH_DATASETS") else None,
-        codec_dirs=tuple(Path(p) for p in env.get("BENCH_CODECS", "").split(os.pathsep) if p),
-        cache=Path(env["BENCH_CACHE"]) if env.get("BENCH_CACHE") else None)
+        env, datasets=tuple(Path(p) for p in env.get(DATASETS_ENV, "").split(os.pathsep) if p),
+        codec_dirs=tuple(Path(p) for p in env.get(CODECS_ENV, "").split(os.pathsep) if p),
+        cache=Path(env[CACHE_ENV]) if env.get(CACHE_ENV) else None)
 
 
 def data_dir() -> Path | None:
@@ -86,11 +98,14 @@ def env_options(environ: dict[str, str] | None = None) -> dict[str, Any]:
     kernels = {k: env.get(k, v) for k, v in DEFAULT_CPU_KERNELS}
     if kernels != dict(DEFAULT_CPU_KERNELS):
         out["cpu_kernels"] = tuple(kernels.items())
-    if env.get("HF_HUB_OFFLINE", "").strip().lower() not in _FALSE:
+    if env.get(HF_OFFLINE_ENV, "").strip().lower() not in _FALSE:
         out["hf_offline"] = True
     checkpoints = env_checkpoints(env)
     if checkpoints:
         out["checkpoints"] = checkpoints
+    used = in_use(env)
+    if used:
+        out["environment"] = tuple(used.items())
     return out
 
 
