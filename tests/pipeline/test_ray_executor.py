@@ -31,6 +31,8 @@ from bench.pipeline.runner import run
 from bench.suites import load_suite, select_items
 from helpers.data import DEMO, REPO
 
+pytestmark = [pytest.mark.ray]
+
 needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
                                reason="ray is not installed (pip install 'codecbench[ray]')")
 METRICS = ["stoi", "pesq-wb"]
@@ -39,8 +41,6 @@ COLUMNS = ["item", "label", "metric", "value", "weight", "error"]
 PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
 HEAD = """
 import sys, ray
-
-pytestmark = [pytest.mark.ray]
 ray.init("local", num_cpus=2, include_dashboard=False, logging_level="warning")
 print(ray.get_runtime_context().gcs_address, flush=True)
 sys.stdin.read()  # until the test module closes it

@@ -19,10 +19,10 @@ from bench.errors import BenchError
 from neural_helpers import _offline_and_clean, allow, card_dir, noise  # noqa: F401 (fixtures)
 from helpers.env import create_codec, use_env
 
-pytestmark = [pytest.mark.models]
 
 NEMO_MISSING = importlib.util.find_spec("nemo") is None
-pytestmark = pytest.mark.skipif(NEMO_MISSING, reason="nemo-toolkit is not installed (extra 'nemo')")
+pytestmark = [pytest.mark.models,
+              pytest.mark.skipif(NEMO_MISSING, reason="nemo-toolkit is not installed (extra 'nemo')")]
 
 
 @pytest.fixture(scope="module")
