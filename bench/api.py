@@ -85,6 +85,13 @@ def card_markdown(card) -> str:
     return markdown(card)
 
 
+def stock_gate_config() -> Path:
+    """The margins file shipped with codecbench (``reports/gate.yaml``; package data when installed)."""
+    from bench.resources import gate_config
+
+    return gate_config()
+
+
 def gate(baseline: Path, run_dir: Path, config: Path | None = None, strict: bool = False) -> GateResult:
     """Paired statistical gate of a run against a baseline; see :mod:`bench.gate`."""
     return _gate(baseline, run_dir, config, strict=strict)

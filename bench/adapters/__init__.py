@@ -8,13 +8,13 @@ plus one YAML card in the top-level ``codecs/`` folder. Modules here are importe
 from __future__ import annotations
 
 import importlib
-import os
 import pkgutil
 from pathlib import Path
 from typing import TypeVar
 
 import yaml
 
+from bench import resources
 from bench.adapters.base import Codec, CodecCard, CodecOptions, CodecSetting, Payload, format_kbps
 from bench.errors import ConfigError, UnknownNameError, BenchError
 
@@ -60,11 +60,8 @@ def adapter_class(adapter: str) -> type[Codec]:
 
 
 def cards_dirs() -> list[Path]:
-    """The repo's ``codecs/`` folder plus any in ``$BENCH_CODECS`` (os.pathsep-separated)."""
-    dirs = [Path(__file__).resolve().parents[2] / "codecs"]
-    extra = os.environ.get("BENCH_CODECS", "")
-    dirs += [Path(p) for p in extra.split(os.pathsep) if p]
-    return dirs
+    """The stock ``codecs/`` folder, then user folders (see :func:`bench.resources.cards_dirs`)."""
+    return resources.cards_dirs()
 
 
 _REQUIRED = ("name", "adapter", "sample_rate")

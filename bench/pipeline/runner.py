@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sys
 import time
 from dataclasses import dataclass
@@ -26,16 +25,17 @@ from bench.pipeline.provenance import environment, git_state
 from bench.pipeline.rundir import RunDir, safe_name
 from bench.pipeline.unit import RunOptions, UnitSpec, failed_unit
 from bench.reporting.tables import SET_ITEM, summarize, summary_markdown
-from bench.suites import REPO_ROOT, Suite, load_suite, select_items
+from bench import resources
+from bench.suites import Suite, load_suite, select_items
 from bench.suites.items import Item
 from bench.suites.selection import Selection, ids_digest
 
-RUNS_DIR = REPO_ROOT / "reports" / "runs"
+RUNS_DIR = resources.runs_dir()
 
 
 def default_cache_dir() -> Path:
-    """``$BENCH_CACHE`` or reports/cache, read when a run starts (not fixed at import time)."""
-    return Path(os.environ.get("BENCH_CACHE") or REPO_ROOT / "reports" / "cache")
+    """``$BENCH_CACHE`` or the per-user cache folder, read when a run starts (not fixed at import time)."""
+    return resources.cache_dir()
 
 
 @dataclass
@@ -101,7 +101,7 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
     and Whisper score them in one call, neural codecs on CUDA code them in one padded forward pass
     (1, the default, is the unbatched code; the differences a batch makes are measured in
     docs/performance.md). ``cache_dir``: where per-suite original-side work (transcripts,
-    embeddings) is kept (default: ``$BENCH_CACHE`` or reports/cache).
+    embeddings) is kept (default: ``$BENCH_CACHE`` or the per-user cache folder, see bench.resources).
 
     All of these travel to the workers inside each unit (:class:`RunOptions`), not through
     environment variables; ``executor``, ``jobs`` and ``address`` go to the executor's constructor.
@@ -258,7 +258,7 @@ def _manifest(suite: Suite, suite_hash: str, items, limit, settings, metric_clas
         "tool": "codecbench",
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": sys.argv,
-        "git": git_state(REPO_ROOT),
+        "git": git_state(resources.checkout_root() or Path.cwd()),
         "environment": environment(),
         "suite": {"name": suite.name, "source": suite.source, "hash": suite_hash,
                   "n_items_total": len(suite.items), "n_items": len(items), "limit": limit,

@@ -19,12 +19,16 @@ from bench.suites import corpora  # noqa: E402,F401  (registers the corpus loade
 from bench.suites.corpora.common import corpus_root_env, missing_corpus_message
 from bench.suites.selection import Selection
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+from bench import resources
+from bench.resources import data_root
+
+REPO_ROOT = data_root()  # where datasets.yaml and the demo data are (a checkout or the wheel's bench/_data)
 __all__ = ["Item", "Suite", "load_suite", "suite_specs", "datasets_file", "select_items", "Selection", "suite_root"]
 
 
 def datasets_file() -> Path:
-    return Path(os.environ.get("BENCH_DATASETS", REPO_ROOT / "datasets.yaml"))
+    """``$BENCH_DATASETS`` or the stock datasets.yaml (see bench.resources)."""
+    return resources.datasets_file()
 
 
 @dataclass

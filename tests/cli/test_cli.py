@@ -88,7 +88,7 @@ def test_baseline_create_show_and_paired_gate_with_markdown(run_dir, tmp_path):
     # a baseline is committed: no absolute path of the machine that made it (checkout, tmp, .venv)
     meta = base.with_name("demo.manifest.json").read_text()
     assert str(REPO) not in meta and str(run_dir) not in meta and '"/' not in meta
-    assert '"cache_dir": "reports/cache/demo-' in meta
+    assert '"cache_dir": "cache:demo-' in meta  # the per-user cache, named without its machine path
     first = rows_file.read_bytes()
     assert bench("baseline", "create", str(run_dir), "--out", str(base)).returncode == 2  # no silent overwrite
     assert bench("baseline", "update", str(run_dir), "--out", str(base)).returncode == 0

@@ -5,7 +5,6 @@ from typing import Optional
 
 import typer
 
-DEFAULT_CONFIG = Path("reports/gate.yaml")
 
 
 def register(app: typer.Typer) -> None:
@@ -13,7 +12,7 @@ def register(app: typer.Typer) -> None:
     def gate(
         baseline: Path = typer.Option(..., "--baseline", "-b", help="baseline summary CSV (or run directory)"),
         run: Path = typer.Option(..., "--run", "-r", help="run directory (or its summary CSV)"),
-        config: Optional[Path] = typer.Option(None, "--config", help="margins YAML (default: reports/gate.yaml if present)"),
+        config: Optional[Path] = typer.Option(None, "--config", help="margins YAML (default: the stock reports/gate.yaml)"),
         strict: bool = typer.Option(False, "--strict", help="also fail (exit 1) on inconclusive comparisons"),
         markdown: Optional[Path] = typer.Option(None, "--markdown", help="append the gate's markdown table to this "
                                                 "file (e.g. $GITHUB_STEP_SUMMARY)"),
@@ -21,7 +20,7 @@ def register(app: typer.Typer) -> None:
         """Exit 1 on a significant regression beyond the margin (or more failed items), 2 if not comparable."""
         from bench import api
 
-        cfg = config if config is not None else (DEFAULT_CONFIG if DEFAULT_CONFIG.exists() else None)
+        cfg = config if config is not None else api.stock_gate_config()
         result = api.gate(baseline, run, cfg, strict=strict)
         verdict = {0: "PASS", 1: "REGRESSION", 2: "UNUSABLE INPUT"}[result.exit_code]
         typer.echo(result.markdown)

@@ -47,6 +47,9 @@ def register(app: typer.Typer) -> None:
         save_audio: bool = typer.Option(False, "--save-audio", help="keep each decoded, aligned reconstruction as "
                                                                     "RUN/audio/LABEL/ITEM.wav (for bench report's "
                                                                     "listening section)"),
+        cache: Optional[Path] = typer.Option(None, "--cache", help="cache folder for work shared by runs of a "
+                                             "suite (transcripts, embeddings); default: $BENCH_CACHE or the "
+                                             "per-user cache folder"),
     ) -> None:
         """Code every item of a suite with each codec setting and score it."""
         from bench import api
@@ -56,7 +59,7 @@ def register(app: typer.Typer) -> None:
         result = api.run(codec, suite, metric, out=out, limit=limit, jobs=jobs, progress=progress,
                          selection=None if selection.is_all else selection,
                          allow_untrained=allow_untrained, timeout=timeout, plugins=plugin or (), device=device,
-                         executor=executor, address=address, save_audio=save_audio, batch=batch)
+                         executor=executor, address=address, save_audio=save_audio, batch=batch, cache_dir=cache)
         typer.echo(result.markdown)
         failed = int(result.summary["n_failed"].max()) if not result.summary.empty else 0
         typer.echo(f"\nrun directory: {result.path}  ({result.n_units} units, {result.n_skipped} resumed"

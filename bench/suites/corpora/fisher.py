@@ -21,6 +21,7 @@ from typing import Any
 import soundfile as sf
 
 from bench.errors import ConfigError
+from bench.resources import cache_dir
 from bench.suites.corpora.common import nonempty
 from bench.suites.items import Item
 from bench.suites.manifests import _unique, register_loader
@@ -30,7 +31,7 @@ _SIDES = {"A": 0, "B": 1}
 
 
 def cache_root(spec: dict[str, Any]) -> Path:
-    default = Path(os.environ.get("BENCH_CACHE", Path(__file__).resolve().parents[3] / "reports" / "cache"))
+    default = cache_dir()
     return Path(os.path.expandvars(str(spec.get("cache", default / "corpora" / "fisher")))).expanduser()
 
 
