@@ -28,7 +28,12 @@ __all__ = ["run", "score", "report", "card", "card_markdown", "gate", "listing",
 
 
 def run(codecs, suite, metrics=None, **kwargs) -> RunResult:
-    """Code a suite with each codec setting and score it; see :func:`bench.pipeline.runner.run`."""
+    """Code a suite with each codec setting and score it; see :func:`bench.pipeline.runner.run`.
+
+    From a script, call it under ``if __name__ == "__main__":`` (the default ``local`` executor's
+    spawned workers re-run the script; without the guard the call fails at once, see
+    :mod:`bench.pipeline.mainguard`) or pass ``executor="inline"``; notebooks need neither.
+    """
     return _run(codecs, suite, metrics, **kwargs)
 
 

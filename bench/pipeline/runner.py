@@ -20,6 +20,7 @@ from bench.adapters import adapter_class, create_codec, parse_setting
 from bench.devices import check_device, device_info
 from bench.errors import BenchError
 from bench.metrics import ItemScore, MetricContext, metric_class, resolve_metrics
+from bench.pipeline.mainguard import check_main_guard, exit_if_bootstrapping
 from bench.pipeline.executors import Failed, Unit, create_executor, import_plugins
 from bench.pipeline.provenance import environment, git_state
 from bench.pipeline.rundir import RunDir, safe_name
@@ -106,6 +107,9 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
     All of these travel to the workers inside each unit (:class:`RunOptions`), not through
     environment variables; ``executor``, ``jobs`` and ``address`` go to the executor's constructor.
     """
+    exit_if_bootstrapping()  # a spawned worker re-running an unguarded script: quietly, see mainguard
+    if executor == "local":
+        check_main_guard()  # an unguarded script fails here, before any worker starts
     # an unknown name, an option the executor does not take or its missing package fail before any work
     runner = create_executor(executor, jobs=jobs, address=address)
     device = str(check_device(device))  # so does a device that is not here (e.g. cuda without CUDA)
