@@ -41,7 +41,7 @@ def portable_path(value: str | None, repo_root: str | None = None) -> str:
             return text[len(root) + 1:]
     # another checkout of this repository (e.g. a worktree): keep what follows a known top folder
     parts = PurePosixPath(text).parts
-    for top in ("reports", "data", "codecs"):
+    for top in ("reports", "data", "codecs", "third_party"):
         if top in parts:
             return str(PurePosixPath(*parts[parts.index(top):]))
     return PurePosixPath(text).name
