@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-EXTRAS ?= dev,corpora,metrics,downstream,nemo,report,ray
+EXTRAS ?= dev,corpora,metrics,downstream,nemo,report,ray,listen
 # The full demo's settings: the committed baseline and CI's gate run (.github/workflows/codec-gate.yml
 # reads them with `make -s demo-codecs`).
 DEMO_CODECS ?= original,opus@6,opus@12,codec2@3.2,codec2@1.3,mp3@8,amrnb@12.2,lyra@3.2,lyra@6,lyra@9.2
@@ -17,7 +17,7 @@ QUICK_CARD    ?= reports/latest-demo-card
 export HF_HUB_OFFLINE := 1
 export NUMBA_CACHE_DIR ?= $(CURDIR)/reports/cache/numba
 
-.PHONY: install demo demo-full demo-codecs test clean
+.PHONY: install demo demo-full demo-codecs test clean listen-demo
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,6 +44,16 @@ demo-full: $(STAMP)
 
 demo-codecs:
 	@echo $(DEMO_CODECS)
+
+# A MUSHRA listening test on the embedded demo (docs/listening-create.md); then `bench listen serve`.
+LISTEN_CODECS ?= opus@6,opus@12,codec2@3.2,lyra@3.2,lyra@6
+LISTEN_RUN    ?= reports/runs/listen-demo
+LISTEN_TEST   ?= reports/listening/demo
+listen-demo: $(STAMP)
+	$(BIN)/bench run --codec $(LISTEN_CODECS) --suite demo --min-duration 5 --max-per-speaker 2 --limit 16 \
+		--save-audio --metric pesq-wb,estoi --out $(LISTEN_RUN) --no-progress
+	$(BIN)/bench listen create $(LISTEN_RUN) --out $(LISTEN_TEST) --items 8 --excerpt 5 --seed 0 --force
+	@echo "start the test: $(BIN)/bench listen serve $(LISTEN_TEST)"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

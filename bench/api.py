@@ -90,16 +90,10 @@ def card_markdown(card) -> str:
     return markdown(card)
 
 
-def stock_gate_config() -> Path:
-    """The margins file shipped with codecbench (``reports/gate.yaml``; package data when installed)."""
-    from bench.resources import gate_config
-
-    return gate_config()
-
-
-def gate(baseline: Path, run_dir: Path, config: Path | None = None, strict: bool = False) -> GateResult:
+def gate(baseline: Path, run_dir: Path, config: Path | None = None, strict: bool = False,
+         common_only: bool = False) -> GateResult:
     """Paired statistical gate of a run against a baseline; see :mod:`bench.gate`."""
-    return _gate(baseline, run_dir, config, strict=strict)
+    return _gate(baseline, run_dir, config, strict=strict, common_only=common_only)
 
 
 def baseline_create(run_dirs: list[Path], out: Path) -> list[Path]:
@@ -242,6 +236,14 @@ def data_fetch(suite: str, dest: Path | None = None, progress=None, keep_archive
     return fetch_suite(suite, spec, Path(target).expanduser(), progress=progress, keep_archives=keep_archives)
 
 
+def listen_app(test: Path):
+    """The MUSHRA web application of a test folder (``bench listen serve`` runs it on uvicorn); ratings go
+    to ``test/ratings.sqlite``. See :mod:`bench.listening.server`."""
+    from bench.listening.server import create_app
+
+    return create_app(test)
+
+
 def listen_results(test: Path, *, screening: str = "bs1534", out: Path | None = None, raters: str = "all",
                    runs: list[Path] | None = None, agreement: bool = True, seed: int | None = None):
     """MUSHRA results of a test folder: screening, condition means, paired differences, agreement with
@@ -259,3 +261,32 @@ def listen_simulate(test: Path, raters: int, *, seed: int = 0, means: str | None
     from bench.listening.results import simulate_panel
 
     return simulate_panel(test, raters, seed=seed, means=means, careless=careless, force=force, **spread)
+
+
+def listen_create(runs: list[Path], out: Path, *, codecs: tuple[str, ...] | None = None, items: int = 8,
+                  excerpt: float = 5.0, seed: int = 0, anchors: bool = True, loudness: float = -23.0,
+                  redecode: bool = True, name: str | None = None, force: bool = False, log=None):
+    """Build a MUSHRA test folder from runs; see :mod:`bench.listening.create`. Returns the ``ListeningTest``."""
+    from bench.listening.create import CreateOptions, create_test
+
+    opts = CreateOptions(codecs=codecs, items=items, excerpt=excerpt, seed=seed, anchors=anchors, loudness=loudness,
+                         redecode=redecode, name=name)
+    return create_test(runs, out, opts, force=force, log=log)
+
+
+def listen_export_webmushra(test: Path, out: Path, *, force: bool = False) -> tuple[Path, str]:
+    """Write a test folder as a webMUSHRA config plus audio; returns (config path, testId).
+    See :mod:`bench.listening.webmushra`."""
+    from bench.listening.testdef import load_test
+    from bench.listening.webmushra import export, webmushra_test_id
+
+    t = load_test(test)
+    return export(t, out, force=force), webmushra_test_id(t)
+
+
+def listen_import_webmushra(test: Path, results: Path) -> dict[str, int]:
+    """Import webMUSHRA's mushra.csv into a test folder's ratings; returns counts (sessions, trials, ratings)."""
+    from bench.listening.testdef import load_test
+    from bench.listening.webmushra import import_results
+
+    return import_results(load_test(test), results)

@@ -3,8 +3,10 @@
 ``NAME.csv`` (summary with CIs, readable by people and by the unpaired gate of old),
 ``NAME.rows.csv.gz`` (long-form item values: label, metric, item, value, weight, ... so the gate
 compares each item with itself), ``NAME.manifest.json`` (how it was made: git sha, CPU, packages,
-ASR compute type, date; the source runs' manifests). The rows file is written byte-reproducibly
-(sorted, gzip mtime 0), so regenerating an unchanged baseline gives no diff.
+ASR compute type, date; the source runs' manifests; the sha256 of the summary and of the rows'
+content, which the gate verifies so a hand-edited baseline is refused). The rows file is written
+byte-reproducibly (sorted, gzip mtime 0), so regenerating an unchanged baseline gives no diff.
+Only finished runs make a baseline: an interrupted one holds a partial item set.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from typing import Any
 import pandas as pd
 
 from bench.errors import BenchError
-from bench.gate import ROW_COLUMNS, item_rows, manifest_path, read_rows_file, rows_path
+from bench.gate import (ROW_COLUMNS, file_digest, item_rows, manifest_path, read_manifest_file, read_rows_file,
+                        rows_digest, rows_path)
 from bench.pipeline.rundir import RunDir
 from bench.reporting.tables import summarize
 
@@ -32,9 +35,13 @@ def _merged_rows(run_dirs: list[Path]) -> tuple[pd.DataFrame, list[dict[str, Any
             raise BenchError(f"{d}: no rows (not a run directory, or the run produced nothing)")
         frames.append(rows)
         try:
-            manifests.append({"run_dir": str(d), **run.read_manifest()})
-        except Exception as exc:
+            manifest = run.read_manifest()
+        except BenchError as exc:
             raise BenchError(f"{d}: no readable manifest.json ({exc}); a baseline must say how it was made") from exc
+        if not manifest.get("finished"):
+            raise BenchError(f"{d}: the run is unfinished (its manifest has no 'finished'); rerun the same "
+                             "`bench run` command to complete it first")
+        manifests.append({"run_dir": str(d), **manifest})
     rows = pd.concat(frames, ignore_index=True).drop_duplicates(["suite", "item", "label", "metric"], keep="last")
     return rows, manifests
 
@@ -59,7 +66,8 @@ def write(run_dirs: list[Path], out: Path, *, overwrite: bool) -> list[Path]:
     meta = {"baseline": out.name, "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
             "from_runs": [m["run_dir"] for m in manifests], "git": first.get("git"),
             "started": first.get("started"), "environment": first.get("environment"),
-            "suite": first.get("suite"), "asr": _asr(first), "runs": manifests}
+            "suite": first.get("suite"), "asr": _asr(first), "runs": manifests,
+            "checksums": {"summary_sha256": file_digest(out), "rows_sha256": rows_digest(rp)}}
     mp.write_text(json.dumps(_portable(meta, _run_roots(manifests)), indent=1, sort_keys=True, default=str) + "\n")
     return [out, rp, mp]
 
@@ -119,7 +127,7 @@ def show(path: Path) -> dict[str, Any]:
     path = Path(path)
     summary = load_summary(path)
     rp, mp = rows_path(path), manifest_path(path)
-    meta = json.loads(mp.read_text()) if mp.exists() else {}
+    meta = read_manifest_file(mp)
     env = meta.get("environment") or {}
     cpu = env.get("cpu") or {}
     out: dict[str, Any] = {
@@ -135,5 +143,7 @@ def show(path: Path) -> dict[str, Any]:
         "python": env.get("python", "unknown"),
         "asr": meta.get("asr") or {},
         "from_runs": meta.get("from_runs", []),
+        "checksum": (f"rows sha256 {meta['checksums']['rows_sha256'][:12]}" if isinstance(meta.get("checksums"), dict)
+                     else "none (edits cannot be detected: regenerate with `bench baseline update`)"),
     }
     return out

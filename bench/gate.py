@@ -11,7 +11,13 @@ the (weighted) means, its seeded bootstrap CI over items (:mod:`bench.stats`), a
 - ``inconclusive``: neither (the suite cannot tell); reported, fails only with ``strict``.
 
 More failed items, or a value that is now NaN, is always a regression. A baseline row missing
-from the run, or a different item set, is unusable input (exit 2), not a pass. The table gives
+from the run, or a different item set, is unusable input (exit 2), not a pass; ``common_only``
+gates what both sides hold instead and lists what it left out.
+
+Both inputs are validated before anything is compared, because a damaged baseline must not turn
+a real regression into a pass: non-finite means or item values, NaN counts, duplicated or
+missing item rows, another suite or item set, an unreadable manifest, rows that no longer match
+the checksum ``bench baseline create`` recorded, an unfinished run -> exit 2 with the reason. The table gives
 each metric's minimum detectable effect (from the paired spread) so a reader knows what the
 suite can see. Summary-only baselines (no rows file) and set-level rows that cannot be paired
 (EER over trials) fall back to comparing means with the margin, and say so (``test`` column).
@@ -19,6 +25,8 @@ suite can see. Summary-only baselines (no rows file) and set-level rows that can
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import json
 import math
 from dataclasses import dataclass, field
@@ -36,6 +44,9 @@ from bench.markdown import md_table
 PASS, REGRESSION, UNUSABLE = 0, 1, 2
 SET_ITEM = "*"
 ROW_COLUMNS = ["suite", "label", "metric", "item", "value", "weight", "error"]
+MARGINS = Path("reports") / "gate.yaml"
+#: problems listed per check before "... and N more"
+SHOW = 5
 
 
 @dataclass
@@ -62,6 +73,7 @@ class Side:
     items: pd.DataFrame | None
     manifest: dict[str, Any]
     source: Path
+    is_run_dir: bool = False
 
 
 def rows_path(summary_csv: Path) -> Path:
@@ -128,25 +140,219 @@ def read_rows_file(path: Path) -> pd.DataFrame:
     return df
 
 
+def read_manifest_file(path: Path) -> dict[str, Any]:
+    """A baseline's or run's manifest.json; {} when absent; damaged -> BenchError naming it."""
+    if not path.exists():
+        return {}
+    try:
+        manifest = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BenchError(f"{path}: not valid JSON ({exc}); the manifest is damaged (truncated?)") from exc
+    if not isinstance(manifest, dict):
+        raise BenchError(f"{path}: expected a JSON object, got {type(manifest).__name__}")
+    return manifest
+
+
 def load_side(path: Path) -> Side:
     """A run directory (rows + summary + manifest) or a baseline summary CSV (+ its rows file and
-    manifest when present)."""
+    manifest when present; a run directory's summary.csv brings that run's manifest)."""
     path = Path(path)
     if path.is_dir():
-        from bench.pipeline.rundir import RunDir
+        from bench.pipeline.rundir import MANIFEST, RunDir
 
-        run = RunDir(path)
-        rows = run.rows()
-        try:
-            manifest = run.read_manifest()
-        except Exception:
-            manifest = {}
-        return Side(load_summary(path), item_rows(rows) if not rows.empty else None, manifest, path)
+        manifest = read_manifest_file(path / MANIFEST)
+        rows = _run_rows(path) if (path / "rows.csv").exists() else RunDir(path).rows()
+        return Side(load_summary(path), item_rows(rows) if not rows.empty else None, manifest, path, True)
     summary = load_summary(path)
     rp, mp = rows_path(path), manifest_path(path)
+    if not mp.exists() and path.name == "summary.csv":
+        mp = path.with_name("manifest.json")
     items = read_rows_file(rp) if rp.exists() else None
-    manifest = json.loads(mp.read_text()) if mp.exists() else {}
-    return Side(summary, items, manifest, path)
+    return Side(summary, items, read_manifest_file(mp), path)
+
+
+def _run_rows(path: Path) -> pd.DataFrame:
+    """The rows a finished run summarized (its settings and items only; rows.jsonl also keeps
+    those of earlier runs into the same directory)."""
+    try:
+        return pd.read_csv(path / "rows.csv", dtype={"item": str, "label": str, "metric": str, "suite": str,
+                                                     "setting": str})
+    except Exception as exc:
+        raise BenchError(f"{path / 'rows.csv'}: cannot read the run's rows ({exc})") from exc
+
+
+def rows_digest(path: Path) -> str:
+    """sha256 of a rows file's content (decompressed: the gzip container does not count)."""
+    h = hashlib.sha256()
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def _capped(problems: list[str]) -> list[str]:
+    return problems if len(problems) <= SHOW else [*problems[:SHOW], f"... and {len(problems) - SHOW} more"]
+
+
+def _per_item_metrics() -> set[str]:
+    """Metric names that always have item rows (registered metrics and kbps), unlike set-level
+    companions such as EER's ``min-dcf`` whose rows hold no per-item value."""
+    from bench.metrics import all_metrics
+
+    return {"kbps", *all_metrics()}
+
+
+def validate(side: Side, role: str) -> list[str]:
+    """Why this side cannot be gated ([] if it can): checked before anything is compared."""
+    where = f"{role} {side.source}"
+    out: list[str] = []
+    s = side.summary
+    dup = s[s.duplicated(["label", "metric"], keep=False)]
+    if len(dup):
+        out += _capped([f"{where}: summary row {lb} / {m} appears {k} times" for (lb, m), k in
+                        dup.groupby(["label", "metric"], sort=False).size().items()])
+    counts = {}
+    for col in ("mean", "n", "n_failed"):
+        vals = pd.to_numeric(s[col], errors="coerce").to_numpy(float)
+        counts[col] = vals
+        if col == "mean":
+            n = pd.to_numeric(s["n"], errors="coerce").to_numpy(float)
+            bad = np.isinf(vals) | (np.isnan(vals) & ~(n == 0))  # NaN only where every item failed
+        else:
+            bad = ~np.isfinite(vals) | (vals < 0) | (np.mod(np.where(np.isfinite(vals), vals, 0), 1) != 0)
+        out += _capped([f"{where}: {r.label} / {r.metric} has {col} {getattr(r, col)!r} (expected "
+                        f"{'a finite number' if col == 'mean' else 'a whole number >= 0'})"
+                        for r, b in zip(s.itertuples(), bad) if b])
+    hib = s["higher_is_better"].astype(str).str.lower()
+    if not hib.isin(["true", "false"]).all():
+        out.append(f"{where}: higher_is_better must be True/False, got {sorted(set(hib) - {'true', 'false'})}")
+    if "suite" in s and s["suite"].nunique(dropna=False) > 1:
+        out.append(f"{where}: summary mixes suites {sorted(map(str, s['suite'].unique()))}")
+    if side.items is not None and not out:
+        out += _validate_items(side, where, counts["n"] + counts["n_failed"], counts["n_failed"])
+    return out
+
+
+def _validate_items(side: Side, where: str, total: np.ndarray, failed: np.ndarray) -> list[str]:
+    items = side.items
+    out: list[str] = []
+    values = pd.to_numeric(items["value"], errors="coerce")
+    inf = items[np.isinf(values.to_numpy(float))]
+    if len(inf):
+        out.append(f"{where}: {len(inf)} item value(s) are infinite (e.g. {inf['label'].iloc[0]} / "
+                   f"{inf['metric'].iloc[0]} on {inf['item'].iloc[0]})")
+    dup = items[items.duplicated(["label", "metric", "item"], keep=False)]
+    if len(dup):
+        out.append(f"{where}: {len(dup)} item rows are duplicated (e.g. {dup['label'].iloc[0]} / "
+                   f"{dup['metric'].iloc[0]} on {dup['item'].iloc[0]})")
+    groups = items.assign(_nan=values.isna()).groupby(["label", "metric"], sort=False)
+    have, nans = groups.size().to_dict(), groups["_nan"].sum().to_dict()
+    per_item = _per_item_metrics()
+    bad = []
+    for r, tot, nf in zip(side.summary.itertuples(), total, failed):
+        key = (r.label, r.metric)
+        k = have.get(key, 0)
+        if (k or r.metric in per_item) and k != tot:
+            bad.append(f"{where}: {r.label} / {r.metric} has {k} item rows; the summary says {int(tot)} items")
+        elif nans.get(key, 0) > nf:
+            bad.append(f"{where}: {r.label} / {r.metric} has {int(nans[key])} NaN item values but "
+                       f"{int(nf)} failed items in the summary")
+    out += _capped(bad)
+    known = set(zip(side.summary["label"], side.summary["metric"]))
+    extra = [k for k in have if k not in known]
+    if extra:
+        out.append(f"{where}: item rows for {len(extra)} setting/metric pair(s) not in the summary "
+                   f"(e.g. {extra[0][0]} / {extra[0][1]})")
+    return out
+
+
+def check_checksums(base: Side) -> tuple[list[str], list[str]]:
+    """(problems, notes): the baseline's files against the sha256 recorded when it was created."""
+    if base.is_run_dir:
+        return [], []
+    sums = base.manifest.get("checksums")
+    if not base.manifest:
+        return [], [f"baseline {base.source} has no manifest: its suite, item set and content cannot be verified"]
+    if not isinstance(sums, dict):
+        return [], [f"baseline {base.source}: no checksum recorded (a run's summary, or a baseline made before "
+                    "`bench baseline create` recorded one), so an edit cannot be detected; regenerate it with "
+                    "`bench baseline update`"]
+    problems = []
+    rp = rows_path(base.source)
+    if sums.get("rows_sha256"):
+        if not rp.exists():
+            problems.append(f"baseline {base.source}: its rows file {rp.name} is missing (the manifest records "
+                            "one)")
+        else:
+            now = rows_digest(rp)
+            if now != sums["rows_sha256"]:
+                problems.append(f"baseline rows were edited after creation (checksum {sums['rows_sha256'][:12]} "
+                                f"recorded, {now[:12]} now): {rp}")
+    if sums.get("summary_sha256"):
+        now = file_digest(base.source)
+        if now != sums["summary_sha256"]:
+            problems.append(f"baseline summary was edited after creation (checksum {sums['summary_sha256'][:12]} "
+                            f"recorded, {now[:12]} now): {base.source}")
+    return problems, []
+
+
+def check_same_items(base: Side, run: Side) -> tuple[list[str], list[str]]:
+    """(problems, notes): both sides scored the same suite and the same items."""
+    problems, notes = [], []
+    sb = set(base.summary["suite"].dropna().astype(str)) if "suite" in base.summary else set()
+    sr = set(run.summary["suite"].dropna().astype(str)) if "suite" in run.summary else set()
+    if sb and sr and sb != sr:
+        problems.append(f"baseline is suite {', '.join(sorted(sb))}, the run suite {', '.join(sorted(sr))}: "
+                        "not the same items")
+    mb, mr = base.manifest.get("suite") or {}, run.manifest.get("suite") or {}
+    checks = (("name", "suite"), ("hash", "suite content hash (item files, texts, speakers)"),
+              ("item_ids_sha256", "item-id hash (the selected items)"))
+    unchecked = []
+    for key, what in checks:
+        a, b = mb.get(key), mr.get(key)
+        if a is None or b is None:
+            unchecked.append(what)
+        elif a != b:
+            problems.append(f"baseline and run differ in {what}: {str(a)[:16]} vs {str(b)[:16]}")
+    if unchecked and not problems:
+        notes.append(f"not verified (not in both manifests): {', '.join(unchecked)}; item sets compared by count")
+    return problems, notes
+
+
+def check_run_complete(side: Side, role: str) -> list[str]:
+    """A run must have finished: an interrupted one holds a partial item set."""
+    where = f"{role} {side.source}"
+    if not side.is_run_dir:
+        started = side.manifest.get("started") and "baseline" not in side.manifest  # a run's summary.csv
+        return [f"{where}: its run is unfinished (manifest.json has no 'finished'); rerun the same `bench run` "
+                "command to complete it"] if started and not side.manifest.get("finished") else []
+    if not side.manifest:
+        return [f"{where}: no manifest.json: not a run directory, or the run never started"]
+    if not side.manifest.get("finished"):
+        return [f"{where} is unfinished (its manifest has no 'finished'): rerun the same `bench run` "
+                "command to complete it"]
+    n_items = (side.manifest.get("suite") or {}).get("n_items")
+    if isinstance(n_items, int):
+        tot = pd.to_numeric(side.summary["n"], errors="coerce") + pd.to_numeric(side.summary["n_failed"],
+                                                                                errors="coerce")
+        short = side.summary[tot != n_items]
+        return _capped([f"{where}: {r.label} / {r.metric} counts {t:g} items; the run had {n_items}"
+                        for r, t in zip(short.itertuples(), tot[tot != n_items])])
+    return []
+
+
+def default_margins() -> Path | None:
+    """The stock reports/gate.yaml: of the checkout this package lives in, or the wheel's copy
+    (bench/resources.py), never of the working directory."""
+    from bench.resources import data_root
+
+    path = data_root() / MARGINS
+    return path if path.exists() else None
 
 
 def load_tolerances(path: Path | None) -> dict[str, Any]:
@@ -215,8 +421,9 @@ def _paired(b_items: pd.DataFrame, r_items: pd.DataFrame, sign: float,
 
 
 def compare(baseline: pd.DataFrame | Side, run: pd.DataFrame | Side, tolerances: dict[str, Any],
-            strict: bool = False) -> GateResult:
-    """Gate ``run`` against ``baseline`` (summaries, or :class:`Side` objects with item rows)."""
+            strict: bool = False, common_only: bool = False) -> GateResult:
+    """Gate ``run`` against ``baseline`` (summaries, or :class:`Side` objects with item rows).
+    ``common_only``: gate the (setting, metric) pairs both hold and list the rest as left out."""
     base = baseline if isinstance(baseline, Side) else Side(baseline, None, {}, Path("baseline"))
     new = run if isinstance(run, Side) else Side(run, None, {}, Path("run"))
     problems: list[str] = []
@@ -236,14 +443,14 @@ def compare(baseline: pd.DataFrame | Side, run: pd.DataFrame | Side, tolerances:
     groups_b = dict(tuple(base.items.groupby(["label", "metric"], sort=False))) if paired_possible else {}
     groups_r = dict(tuple(new.items.groupby(["label", "metric"], sort=False))) if paired_possible else {}
     exit_code = PASS
+    absent: dict[str, list[str]] = {}
     for b in base.summary.itertuples():
         tol = {**tolerances["default"], **tolerances["metrics"].get(b.metric, {})}
         if tol.get("ignore"):
             continue
         r = run_idx.get((b.label, b.metric))
         if r is None:
-            problems.append(f"{b.label} / {b.metric}: in the baseline but not in the run")
-            exit_code = max(exit_code, UNUSABLE)
+            absent.setdefault(b.label, []).append(b.metric)
             continue
         if int(r.n) + int(r.n_failed) != int(b.n) + int(b.n_failed):
             problems.append(
@@ -287,8 +494,25 @@ def compare(baseline: pd.DataFrame | Side, run: pd.DataFrame | Side, tolerances:
                      "baseline": base_mean, "run": new_mean, "delta": delta, "delta_ci_low": lo, "delta_ci_high": hi,
                      "margin": margin, "mde": mde, "failed": f"{int(b.n_failed)}→{int(r.n_failed)}",
                      "test": test, "status": status})
+    base_pairs = set(zip(base.summary["label"], base.summary["metric"]))
+    extra: dict[str, list[str]] = {}
+    for r in new.summary.itertuples():
+        if (r.label, r.metric) not in base_pairs:
+            extra.setdefault(r.label, []).append(r.metric)
+    if absent:
+        text = _pairs_text(absent, base.summary)
+        if common_only:
+            notes.append(f"left out (in the baseline, not in the run): {text}")
+        else:
+            problems.append(f"in the baseline but not in the run: {text} (gate what both hold with --common-only)")
+            exit_code = max(exit_code, UNUSABLE)
+    if extra and common_only:
+        notes.append(f"left out (in the run, not in the baseline): {_pairs_text(extra, new.summary)}")
     if base.summary.empty:
         problems.append("baseline has no rows")
+        exit_code = UNUSABLE
+    elif not rows and common_only and exit_code == PASS and not problems:
+        problems.append("nothing in common: the run has none of the baseline's setting/metric pairs")
         exit_code = UNUSABLE
     if rows:
         notes.append("delta CI: 95 % bootstrap over items of the paired difference; mde: smallest worsening the "
@@ -297,5 +521,39 @@ def compare(baseline: pd.DataFrame | Side, run: pd.DataFrame | Side, tolerances:
     return GateResult(pd.DataFrame(rows), exit_code, problems, notes)
 
 
-def gate(baseline: Path, run: Path, config: Path | None = None, strict: bool = False) -> GateResult:
-    return compare(load_side(baseline), load_side(run), load_tolerances(config), strict=strict)
+def _pairs_text(missing: dict[str, list[str]], summary: pd.DataFrame) -> str:
+    """'opus@12 (all 5 metrics); mp3@8: wer, cer': one entry per setting, not one line per pair."""
+    per_label = summary.groupby("label", sort=False)["metric"].nunique().to_dict()
+    parts = []
+    for label, metrics in missing.items():
+        if len(metrics) == per_label.get(label, -1):
+            parts.append(f"{label} (all {len(metrics)} metrics)")
+        else:
+            parts.append(f"{label}: {', '.join(metrics)}")
+    return "; ".join(parts)
+
+
+def gate(baseline: Path, run: Path, config: Path | None = None, strict: bool = False,
+         common_only: bool = False) -> GateResult:
+    """Validate both inputs, then compare (:func:`compare`). ``config``: the margins YAML (None:
+    zero margins; the CLI passes :func:`default_margins`). Unusable input is exit 2 with its reasons,
+    never an exception."""
+    notes = [f"margins: {Path(config).resolve()}" if config is not None else "margins: none (every margin 0)"]
+    try:
+        tolerances = load_tolerances(config)
+        base, new = load_side(baseline), load_side(run)
+    except BenchError as exc:
+        return GateResult(pd.DataFrame(), UNUSABLE, [str(exc)], notes)
+    problems = (validate(base, "baseline") + validate(new, "run") + check_run_complete(base, "baseline")
+                + check_run_complete(new, "run"))
+    found, more = check_checksums(base)
+    problems += found
+    notes += more
+    found, more = check_same_items(base, new)
+    problems += found
+    notes += more
+    if problems:
+        return GateResult(pd.DataFrame(), UNUSABLE, problems, notes)
+    result = compare(base, new, tolerances, strict=strict, common_only=common_only)
+    result.notes[:0] = notes
+    return result

@@ -92,10 +92,13 @@ def read_card(path: Path) -> CodecCard:
     options = raw.get("options") or {}
     if not isinstance(options, dict):
         raise ConfigError(f"{path}: 'options' must be a mapping")
+    delay = raw.get("delay_samples")
+    if delay is not None and (isinstance(delay, bool) or not isinstance(delay, int) or delay < 0):
+        raise ConfigError(f"{path}: delay_samples must be a whole number of samples, 0 or more (got {delay!r})")
     return CodecCard(
         name=str(raw["name"]), adapter=str(raw["adapter"]), sample_rate=sample_rate,
         bitrates=bitrates, default_bitrate=default, description=str(raw.get("description", "")),
-        options=options, weights=raw.get("weights"), source=str(path),
+        options=options, weights=raw.get("weights"), delay_samples=delay, source=str(path),
     )
 
 

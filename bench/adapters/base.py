@@ -64,6 +64,9 @@ class CodecCard:
     description: str = ""
     options: dict[str, Any] = field(default_factory=dict)
     weights: dict[str, Any] | None = None
+    #: delay of the adapter's decoded output behind its input, in samples at ``sample_rate``, when
+    #: the card declares it; otherwise a run measures it (bench/pipeline/delay.py)
+    delay_samples: int | None = None
     source: str = ""  # card file path
 
     def as_dict(self) -> dict[str, Any]:

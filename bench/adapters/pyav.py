@@ -49,7 +49,8 @@ class PyAVCodec(Codec):
     @property
     def spec(self) -> CodecSpec:
         """Frame rate read off an opened encoder; FFmpeg does not report these encoders' delay,
-        so the delay is measured per item instead (``lag`` in the run's items.csv)."""
+        so a run takes it from the card (``delay_samples``) or measures it once per setting
+        (bench/pipeline/delay.py)."""
         if self._frame_size is None:
             self._frame_size = self._open_encoder()[0].frame_size or 0
         frame_rate = self.sample_rate / self._frame_size if self._frame_size else None

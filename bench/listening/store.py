@@ -110,6 +110,14 @@ class RatingStore:
         with closing(self._connect()) as con:
             return {r[0] for r in con.execute("SELECT DISTINCT trial FROM ratings WHERE rater=?", (rater,))}
 
+    def rater_scores(self, rater: str) -> dict[str, dict[str, int]]:
+        """One rater's scores as ``{trial: {condition: score}}`` (what a resumed session restores)."""
+        out: dict[str, dict[str, int]] = {}
+        with closing(self._connect()) as con:
+            for trial, cond, score in con.execute("SELECT trial, condition, score FROM ratings WHERE rater=?", (rater,)):
+                out.setdefault(trial, {})[cond] = score
+        return out
+
     def ratings(self) -> pd.DataFrame:
         """Every rating, ordered by rater, trial, condition (columns: COLUMNS)."""
         with closing(self._connect()) as con:

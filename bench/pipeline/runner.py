@@ -6,8 +6,10 @@ suite's content hash) so e.g. transcripts of the originals are made once for eve
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
 import sys
 import time
 from dataclasses import dataclass
@@ -20,10 +22,12 @@ from bench.adapters import adapter_class, create_codec, parse_setting
 from bench.devices import check_device, device_info
 from bench.errors import BenchError
 from bench.metrics import ItemScore, MetricContext, metric_class, resolve_metrics
+from bench.pipeline.align import ALIGN_MODES
+from bench.pipeline.delay import SettingDelay, setting_delay
 from bench.pipeline.mainguard import check_main_guard, exit_if_bootstrapping
 from bench.pipeline.executors import Failed, Unit, create_executor, import_plugins
 from bench.pipeline.provenance import environment, git_state
-from bench.pipeline.rundir import RunDir, safe_name
+from bench.pipeline.rundir import WRITE_ERRNOS, RunDir, RunDirError, safe_name, write_error
 from bench.pipeline.unit import RunOptions, UnitSpec, failed_unit
 from bench.reporting.tables import SET_ITEM, summarize, summary_markdown
 from bench import resources
@@ -61,13 +65,16 @@ def split_names(values: list[str] | str | None) -> list[str]:
 
 
 def run_id(suite: Suite, suite_hash: str, codecs: list[str], metrics: list[str], limit: int | None,
-           selection: Selection | None = None, options: RunOptions | None = None) -> str:
+           selection: Selection | None = None, options: RunOptions | None = None, align: str = "setting") -> str:
     """Same command -> same directory, which is what makes a re-run resume. A device or batch size
     other than the default makes other numbers (in the last bits), so it gets its own directory;
-    the default's directory name is what it always was."""
+    so does an alignment mode other than ``item`` (what every run did before ``--align`` existed,
+    so those directories keep their names)."""
     picked = limit if selection is None or selection == Selection(limit=limit) else selection.as_dict()
     parts: list[Any] = [suite_hash, codecs, sorted(metrics), picked]
     execution = _execution_key(options or RunOptions())
+    if align != "item":
+        execution["align"] = align
     if execution:
         parts.append(execution)
     key = json.dumps(parts)
@@ -85,7 +92,7 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
         progress: bool = True, selection: Selection | None = None, allow_untrained: bool = False,
         timeout: float | None = None, plugins: list[str] | tuple[str, ...] = (),
         executor: str = "local", address: str | None = None, device: str = "cpu", cache_dir: Path | None = None,
-        save_audio: bool = False, batch: int = 1) -> RunResult:
+        save_audio: bool = False, batch: int = 1, align: str = "setting", force: bool = False) -> RunResult:
     """``allow_untrained``: run codecs with random-init weights (refused otherwise); every row,
     summary and table of such a codec is then labelled untrained.
 
@@ -102,7 +109,13 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
     and Whisper score them in one call, neural codecs on CUDA code them in one padded forward pass
     (1, the default, is the unbatched code; the differences a batch makes are measured in
     docs/performance.md). ``cache_dir``: where per-suite original-side work (transcripts,
-    embeddings) is kept (default: ``$BENCH_CACHE`` or the per-user cache folder, see bench.resources).
+    embeddings) is kept (default: ``$BENCH_CACHE`` or the per-user cache folder, see bench.resources). ``align``: ``setting`` (the
+    default) shifts every item of a codec setting by that setting's one delay, from its card or
+    measured once before any unit starts (:mod:`bench.pipeline.delay`); ``item`` shifts each item by
+    its own cross-correlation lag, for codecs whose delay varies (:mod:`bench.pipeline.align`).
+    ``force``: resume a run
+    directory made by other code, packages or options (refused otherwise); each unit's record
+    then names the session (manifest ``sessions``) that made it.
 
     All of these travel to the workers inside each unit (:class:`RunOptions`), not through
     environment variables; ``executor``, ``jobs`` and ``address`` go to the executor's constructor.
@@ -115,16 +128,19 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
     device = str(check_device(device))  # so does a device that is not here (e.g. cuda without CUDA)
     if int(batch) != batch or batch < 1:
         raise BenchError(f"--batch {batch}: expected a whole number of items, 1 or more")
+    if align not in ALIGN_MODES:
+        raise BenchError(f"--align {align}: expected one of {', '.join(ALIGN_MODES)}")
     options = RunOptions(allow_untrained=allow_untrained, device=device, timeout=timeout, plugins=tuple(plugins),
                          batch=int(batch))
     import_plugins(options.plugins)
     return _run(codecs, suite, metrics, out=out, limit=limit, progress=progress, selection=selection,
                 options=options, executor=runner, executor_name=executor,
-                cache_dir=Path(cache_dir) if cache_dir else default_cache_dir(), save_audio=save_audio)
+                cache_dir=Path(cache_dir) if cache_dir else default_cache_dir(), save_audio=save_audio,
+                align=align, force=force)
 
 
 def _run(codecs, suite, metrics, *, out, limit, progress, selection, options, executor, executor_name, cache_dir,
-         save_audio=False) -> RunResult:
+         save_audio=False, align="setting", force=False) -> RunResult:
     codec_specs = split_names(codecs)
     if not codec_specs:
         raise BenchError("no codec given (e.g. --codec opus@6,codec2@3.2)")
@@ -154,18 +170,53 @@ def _run(codecs, suite, metrics, *, out, limit, progress, selection, options, ex
     suite_hash = the_suite.content_hash()
     # absolute: workers write into it (tokens, audio, embeddings) from whatever directory they run in
     path = (Path(out) if out else RUNS_DIR / run_id(the_suite, suite_hash, labels, metric_names, limit, selection,
-                                                     options)).absolute()
+                                                     options, align)).absolute()
     rundir = RunDir(path)
-    rundir.create()
+    cut = rundir.open_for_append()  # one writer at a time; a torn last line is cut, never appended onto
+    try:
+        return _run_locked(rundir, cut, the_suite, suite_hash, items, limit, selection, settings, labels,
+                           metric_classes, metric_names, options, executor, executor_name, cache_dir, progress,
+                           save_audio, align, force)
+    except OSError as exc:
+        mine = exc.filename is None or str(exc.filename).startswith(str(path))
+        if exc.errno in WRITE_ERRNOS and (mine or exc.errno not in (errno.EACCES, errno.EPERM)):
+            raise write_error(path, exc) from exc
+        raise
+    finally:
+        rundir.unlock()
+
+
+def _run_locked(rundir, cut, the_suite, suite_hash, items, limit, selection, settings, labels, metric_classes,
+                metric_names, options, executor, executor_name, cache_dir, progress, save_audio, align,
+                force) -> RunResult:
+    path = rundir.path
     ctx = MetricContext(suite=the_suite.name, suite_hash=suite_hash,
                         cache_dir=cache_dir.absolute() / f"{safe_name(the_suite.name)}-{suite_hash[:12]}", run_dir=path, items=items,
                         suite_spec=the_suite.spec, suite_source=the_suite.source, device=options.device)
     ctx.cache_dir.mkdir(parents=True, exist_ok=True)
 
     previous = rundir.read_manifest()
-    manifest = _manifest(the_suite, suite_hash, items, limit, settings, metric_classes, ctx, previous, options)
+    manifest = _manifest(the_suite, suite_hash, items, limit, settings, metric_classes, ctx, previous, options,
+                         align, cache_dir)
+    manifest["options"] = {"timeout": options.timeout, "plugins": list(options.plugins),
+                           "allow_untrained": options.allow_untrained}
     _check_same_weights(previous, manifest, path)
     _check_same_execution(previous, manifest, path)
+    _check_same_delays(previous, manifest, path)
+    delays = {label: SettingDelay.from_dict(c["delay"]) for label, c in manifest["codecs"].items()}
+    changes = resume_changes(previous, manifest) if _has_units(rundir) else []
+    if changes and not force:
+        raise RunDirError(f"{path}: holds results made by other code or options ({'; '.join(changes)}); "
+                          "rerun in a new --out directory, or pass --force to resume anyway (each unit's record "
+                          "then names the session that made it)")
+    manifest["sessions"] = _sessions(previous, manifest, cut, changes)
+    rundir.session = len(manifest["sessions"]) - 1
+    for name, n in cut.items():
+        _warn(f"{path / name}: cut {n} torn last line (a write interrupted by a crash or a full disk); "
+              "its unit is redone")
+    if changes:
+        _warn(f"{path}: resumed with --force over other code or options ({'; '.join(changes)}); "
+              f"units from this run are marked session {rundir.session} in items.jsonl")
     if selection is not None:  # recorded so a CI gate can prove it compared the same items
         manifest["suite"].update(selection=selection.as_dict(), subset=selection.describe())
     manifest["suite"]["item_ids_sha256"] = ids_digest(items)
@@ -175,9 +226,14 @@ def _run(codecs, suite, metrics, *, out, limit, progress, selection, options, ex
     from bench.metrics import Score  # noqa: F401  (ensures registry import in this process)
 
     done = rundir.done_units(["kbps", *metric_names])
+    for name, n in rundir.bad_lines.items():
+        if n:
+            _warn(f"{path / name}: {n} unreadable line(s) skipped (a fragment a crash left behind); "
+                  "their units are redone")
     units = []
     for s in settings:
-        spec = UnitSpec(the_suite.name, s, metric_names, ctx, the_suite.policy, options, save_audio)
+        spec = UnitSpec(the_suite.name, s, metric_names, ctx, the_suite.policy, options, save_audio, align,
+                        delays[s.label])
         for group in batches(items, options.batch):  # formed over all items, so resuming keeps them
             todo = tuple(it for it in group if (it.id, s.label) not in done)
             if todo:
@@ -185,6 +241,11 @@ def _run(codecs, suite, metrics, *, out, limit, progress, selection, options, ex
     n_todo = sum(len(u.items) for u in units)
     _execute(units, rundir, executor, progress)
     manifest["executor"] = {"name": executor_name, **executor.info()}  # now with what it found (Ray's cluster)
+    missing = {(it.id, s.label) for s in settings for it in items} - rundir.done_units(["kbps", *metric_names])
+    if missing:  # never a summary over fewer items than asked for
+        item, label = sorted(missing)[0]
+        raise RunDirError(f"{path}: {len(missing)} unit(s) have no complete rows after the run (e.g. {label} on "
+                          f"{item}); rerun the same command to redo them")
 
     rows = rundir.rows()
     rows = rows[rows["label"].isin(labels) & rows["item"].isin({it.id for it in items} | {SET_ITEM})]
@@ -193,9 +254,10 @@ def _run(codecs, suite, metrics, *, out, limit, progress, selection, options, ex
         rundir.append(set_rows, {"item": SET_ITEM, "label": "*", "error": None})
         rows = pd.concat([rows[rows["item"] != SET_ITEM], pd.DataFrame(set_rows)], ignore_index=True)
     summary = summarize(rows, order=labels)
+    manifest["alignment"] = _alignment_counts(rundir, labels, {it.id for it in items})
     manifest["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    rundir.write_manifest(manifest)
     _write_outputs(rundir, rows, summary, manifest)
+    rundir.write_manifest(manifest)  # last: a manifest with ``finished`` means every output is whole
     return RunResult(path, rows, summary, len(settings) * len(items), len(settings) * len(items) - n_todo)
 
 
@@ -249,20 +311,37 @@ def _execute(units: list[Unit], rundir: RunDir, executor, progress: bool) -> Non
     bar.close()
 
 
+def _alignment_counts(rundir: RunDir, labels: list[str], item_ids: set[str]) -> dict[str, dict[str, int]]:
+    """Per setting: items aligned and how many of them had their own lag flagged (items.csv lag_flag)."""
+    records = rundir.items()
+    out = {}
+    for label in labels:
+        if records.empty or "lag_flag" not in records:
+            out[label] = {"n_items": 0, "n_lag_flagged": 0}
+            continue
+        sub = records[(records["label"] == label) & records["item"].isin(item_ids) & records["lag"].notna()]
+        out[label] = {"n_items": int(len(sub)), "n_lag_flagged": int(sub["lag_flag"].fillna(False).astype(bool).sum())}
+    return out
+
+
 def _manifest(suite: Suite, suite_hash: str, items, limit, settings, metric_classes, ctx, previous,
-              options: RunOptions) -> dict[str, Any]:
+              options: RunOptions, align: str = "setting", cache_dir: Path | None = None) -> dict[str, Any]:
     metrics_info = {}
     for cls in metric_classes:
         metrics_info[cls.name] = cls(ctx).info()
     codecs = {}
     for s in settings:
         codec = create_codec(s, options.codec_options)
-        codecs[s.label] = {"card": s.card.as_dict(), "spec": codec.spec.as_dict(), "weights": codec.weights_info}
+        # the setting's one delay, known before any unit starts (card, or measured once here)
+        delay = setting_delay(codec, suite.policy.sample_rate, cache_dir)
+        codecs[s.label] = {"card": s.card.as_dict(), "spec": codec.spec.as_dict(), "weights": codec.weights_info,
+                           "delay": delay.as_dict()}
     manifest = {
         "tool": "codecbench",
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": sys.argv,
         "git": git_state(resources.checkout_root() or Path.cwd()),
+        "source_sha256": source_digest(),
         "environment": environment(),
         "suite": {"name": suite.name, "source": suite.source, "hash": suite_hash,
                   "n_items_total": len(suite.items), "n_items": len(items), "limit": limit,
@@ -271,11 +350,93 @@ def _manifest(suite: Suite, suite_hash: str, items, limit, settings, metric_clas
         "metrics": metrics_info,
         "cache_dir": str(ctx.cache_dir),
         # where the models ran and how many items went through them together
-        "execution": {**device_info(options.device), "batch": options.batch},
+        # ...and how each item's reconstruction was aligned (bench/pipeline/align.py)
+        "execution": {**device_info(options.device), "batch": options.batch, "align": align},
     }
     if previous:
         manifest["resumed_from"] = {k: previous.get(k) for k in ("started", "git", "executor")}
     return manifest
+
+
+def _warn(message: str) -> None:
+    print(f"warning: {message}", file=sys.stderr)
+
+
+def _has_units(rundir: RunDir) -> bool:
+    path = rundir.path / "items.jsonl"
+    return path.exists() and path.stat().st_size > 0
+
+
+#: parts of the package that only read rows (tables, gate, commands): editing them changes no number
+NOT_MEASURING = ("cli", "reporting", "listening", "gate.py", "baseline.py", "api.py")
+
+
+def source_digest() -> str:
+    """sha256 over the Python files that make the numbers: a resume must not mix rows from edited
+    code that git cannot see (an uncommitted change keeps the same sha)."""
+    root = Path(__file__).resolve().parents[1]
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*.py")):
+        rel = f.relative_to(root)
+        if rel.parts[0] in NOT_MEASURING:
+            continue
+        h.update(rel.as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _identity(manifest: dict[str, Any]) -> dict[str, Any]:
+    """What a run's numbers depend on besides the items: code, packages, codec cards, metrics, options."""
+    env = manifest.get("environment") or {}
+    return {"git sha": (manifest.get("git") or {}).get("sha"), "source": manifest.get("source_sha256"),
+            "python": env.get("python"), "packages": env.get("packages"),
+            "suite": {k: (manifest.get("suite") or {}).get(k) for k in ("name", "hash")},
+            "codecs": {k: {"card": {c: v for c, v in (d.get("card") or {}).items() if c != "source"},
+                           "spec": d.get("spec")} for k, d in (manifest.get("codecs") or {}).items()},
+            "metrics": manifest.get("metrics") or {}, "options": manifest.get("options")}
+
+
+def resume_changes(previous: dict[str, Any], manifest: dict[str, Any]) -> list[str]:
+    """How the code, packages or options of this run differ from those that wrote the directory
+    (only what both manifests record: a setting or metric added to a run is not a change). With
+    both source digests recorded, a new commit whose measuring code is unchanged (docs, reports,
+    the gate) is no change; the sessions list still records both shas."""
+    if not previous:
+        return []
+    # through JSON, as the previous one was (tuples become lists)
+    before, now = _identity(previous), _identity(json.loads(json.dumps(manifest, default=str)))
+    out = []
+    keys = ("source", "python") if before["source"] and now["source"] else ("git sha", "python")
+    for key in keys:
+        if before[key] is not None and before[key] != now[key]:
+            out.append(f"{key} {str(before[key])[:12]} -> {str(now[key])[:12]}")
+    if before["packages"] is not None and before["packages"] != now["packages"]:
+        diff = sorted(k for k in set(before["packages"]) | set(now["packages"] or {})
+                      if before["packages"].get(k) != (now["packages"] or {}).get(k))
+        out.append("packages " + ", ".join(f"{k} {before['packages'].get(k)} -> {(now['packages'] or {}).get(k)}"
+                                           for k in diff))
+    if before["suite"]["name"] is not None and before["suite"] != now["suite"]:
+        out.append(f"suite {before['suite']['name']} ({str(before['suite']['hash'])[:12]}) -> "
+                   f"{now['suite']['name']} ({str(now['suite']['hash'])[:12]})")
+    for part in ("codecs", "metrics"):
+        for name in sorted(set(before[part]) & set(now[part])):
+            if before[part][name] != now[part][name]:
+                out.append(f"{part[:-1]} {name} changed")
+    if before["options"] is not None and before["options"] != now["options"]:
+        out.append(f"options {before['options']} -> {now['options']}")
+    return out
+
+
+def _sessions(previous: dict[str, Any], manifest: dict[str, Any], cut: dict[str, int],
+              changes: list[str]) -> list[dict[str, Any]]:
+    """Every invocation that wrote into the directory, in order; a unit's record names its session."""
+    sessions = list(previous.get("sessions") or [])
+    if previous and not sessions:  # a directory written before sessions were recorded
+        sessions.append({"started": previous.get("started"), "git": previous.get("git"),
+                         "source_sha256": previous.get("source_sha256")})
+    sessions.append({"started": manifest["started"], "git": manifest["git"],
+                     "source_sha256": manifest["source_sha256"], "pid": os.getpid(),
+                     "torn_lines_cut": cut, **({"forced_over": changes} if changes else {})})
+    return sessions
 
 
 def _check_same_weights(previous: dict[str, Any], manifest: dict[str, Any], path: Path) -> None:
@@ -292,13 +453,27 @@ def _check_same_weights(previous: dict[str, Any], manifest: dict[str, Any], path
 
 
 def _check_same_execution(previous: dict[str, Any], manifest: dict[str, Any], path: Path) -> None:
-    """Nor rows made on another device or with another batch size (their last bits differ)."""
-    before = previous.get("execution") or {"device": "cpu", "batch": 1}  # runs from before --batch
+    """Nor rows made on another device, with another batch size (their last bits differ) or
+    another alignment mode (other values)."""
+    before = {"device": "cpu", "batch": 1, **(previous.get("execution") or {})}  # runs from before --batch
+    before.setdefault("align", "item")  # runs from before --align aligned each item by its own lag
     now = manifest["execution"]
-    if previous.get("codecs") and (before.get("device"), before.get("batch")) != (now["device"], now["batch"]):
-        raise BenchError(f"{path}: this run directory holds results made with --device {before.get('device')} "
-                         f"--batch {before.get('batch')}; this run asks for --device {now['device']} "
-                         f"--batch {now['batch']}; pass a new --out directory")
+    keys = ("device", "batch", "align")
+    if previous.get("codecs") and any(before.get(k) != now[k] for k in keys):
+        raise BenchError(f"{path}: this run directory holds results made with "
+                         + " ".join(f"--{k} {before.get(k)}" for k in keys) + "; this run asks for "
+                         + " ".join(f"--{k} {now[k]}" for k in keys) + "; pass a new --out directory")
+
+
+def _check_same_delays(previous: dict[str, Any], manifest: dict[str, Any], path: Path) -> None:
+    """Nor rows shifted by another setting delay (a changed card or codec build)."""
+    keys = ("samples", "sample_rate", "source")
+    for label, now in manifest["codecs"].items():
+        before = ((previous.get("codecs") or {}).get(label) or {}).get("delay")
+        if before and any(before.get(k) != now["delay"][k] for k in keys):
+            raise BenchError(f"{path}: this run directory holds {label} results aligned by a delay of "
+                             f"{before.get('samples')} samples ({before.get('source')}); this run's is "
+                             f"{now['delay']['samples']} ({now['delay']['source']}); pass a new --out directory")
 
 
 def _write_outputs(rundir: RunDir, rows: pd.DataFrame, summary: pd.DataFrame, manifest: dict[str, Any]) -> None:

@@ -26,6 +26,7 @@ from bench.metrics.base import Metric
 from bench.metrics.measure import Pair, measure, measure_batch, short_error
 from bench.pipeline import identity
 from bench.pipeline.align import align
+from bench.pipeline.delay import SettingDelay
 from bench.pipeline.tokens import save_tokens
 from bench.suites.items import Item
 
@@ -65,6 +66,10 @@ class UnitSpec:
     policy: AudioPolicy = field(default_factory=AudioPolicy)
     options: RunOptions = field(default_factory=RunOptions)
     save_audio: bool = False  # keep RUN/audio/LABEL/ITEM.wav (decoded, aligned: what was scored)
+    #: ``setting``: every item shifted by ``delay``; ``item``: each by its own lag (bench/pipeline/align.py)
+    align: str = "setting"
+    #: the setting's delay, fixed by the runner before any unit starts (bench/pipeline/delay.py)
+    delay: SettingDelay | None = None
 
 
 #: (rows, record) of one item: long-form metric rows and the item-level record
@@ -203,10 +208,12 @@ def process_unit(spec: UnitSpec, items: Sequence[Item]) -> list[UnitResult]:
             if len(coded.decoded) == 0:
                 raise BenchError(f"{item.path}: codec {setting.label} returned no samples")
             recon = resample(coded.decoded, reference.sample_rate)
-            estimate, alignment = align(reference, recon)
+            delay = spec.delay.at(reference.sample_rate) if spec.delay is not None else None
+            estimate, alignment = align(reference, recon, delay=delay, per_item=spec.align == "item")
             if spec.save_audio:
                 save_reconstruction(spec.context.run_dir, setting.label, item.id, estimate)
-            records[i].update(alignment.as_dict(), duration=reference.duration, encode_s=coded.encode_s,
+            records[i].update(alignment.as_dict(), setting_delay=delay, duration=reference.duration,
+                              encode_s=coded.encode_s,
                               decode_s=coded.decode_s, kbps=coded.payload.kbps, batch=coded.batch)
         except Exception as exc:  # one item's failure must never abort the run
             fail(i, exc)
@@ -234,16 +241,30 @@ def save_reconstruction(run_dir, label: str, item_id: str, audio: Audio) -> None
 
 
 def reconstruct(codec_spec: str, item: Item, policy: AudioPolicy | None = None,
-                options: CodecOptions | None = None) -> tuple[Audio, Audio]:
+                options: CodecOptions | None = None, manifest: dict[str, Any] | None = None) -> tuple[Audio, Audio]:
     """(reference, aligned reconstruction) of one item, by the same steps as :func:`process_unit`;
-    for re-decoding a few items to listen to (``bench report --listen``) without a new run."""
+    for re-decoding a few items to listen to (``bench report --listen``) without a new run.
+
+    ``manifest``: the run's, whose alignment mode and setting delay are applied, so the audio is
+    what that run scored; a run that recorded neither (or none given) aligned each item by its own lag.
+    """
     from bench.adapters import parse_setting
 
+    mode, delay = run_alignment(manifest or {}, codec_spec)
     reference = load_audio(item.path, policy or AudioPolicy())
     codec = _codec(parse_setting(codec_spec), options if options is not None else CodecOptions.from_env())
     decoded = codec.decode(codec.encode(resample(reference, codec.sample_rate)))
-    estimate, _ = align(reference, resample(decoded, reference.sample_rate))
+    at = delay.at(reference.sample_rate) if delay is not None else None
+    estimate, _ = align(reference, resample(decoded, reference.sample_rate), delay=at, per_item=mode == "item")
     return reference, estimate
+
+
+def run_alignment(manifest: dict[str, Any], label: str) -> tuple[str, SettingDelay | None]:
+    """(alignment mode, setting delay) a run manifest records for one codec setting; runs made
+    before either was recorded aligned each item by its own lag: ``("item", None)``."""
+    mode = (manifest.get("execution") or {}).get("align", "item")
+    recorded = ((manifest.get("codecs") or {}).get(label) or {}).get("delay")
+    return mode, SettingDelay.from_dict(recorded) if recorded else None
 
 
 def _score(name: str, ctx: MetricContext, pairs: list[Pair]) -> list[dict[str, Any]]:

@@ -34,6 +34,7 @@ th.sort{cursor:pointer}th.sort:after{content:" \\2195";color:#999}.spec{white-sp
 {% for run in runs %}<li>run <code>{{ run.name }}</code>: suite <b>{{ run.suite }}</b>, {{ run.n_items }} items ({{ run.subset }}), content hash <code>{{ run.hash }}</code></li>{% endfor %}
 {% if prov.git %}<li>code: git {{ prov.git|join(', ') }}</li>{% endif %}
 {% if prov.resampler %}<li>resampler: {{ prov.resampler|join(', ') }}</li>{% endif %}
+{% for line in prov.alignment %}<li>alignment: {{ line }}</li>{% endfor %}
 {% if prov.untrained %}<li class="warn">UNTRAINED weights (not a quality claim): {{ prov.untrained|join(', ') }}</li>{% endif %}
 </ul>
 <p class="note">Tables hold what was run (mean [95 % CI]); <i>missing</i> = not run for that row; failed = run, but no

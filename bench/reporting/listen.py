@@ -110,7 +110,8 @@ def listening_blocks(runs: list[RunData], items: pd.DataFrame, metric: str, n: i
                         reference = load_audio(item.path, policy)
                 elif redecode and item is not None:
                     try:
-                        reference, estimate = reconstruct(label, item, policy)  # the run path's own steps
+                        # the run path's own steps, with the run's alignment
+                        reference, estimate = reconstruct(label, item, policy, manifest=run.manifest)
                         _write_wav(estimate, out / rec_rel)
                     except Exception as exc:  # noqa: BLE001 - one item must not sink the report
                         entry["error"] = f"re-decoding failed: {exc}"

@@ -21,6 +21,7 @@ def provenance(manifests: list[dict[str, Any]]) -> dict[str, Any]:
     """Merge run manifests into what a report header shows."""
     suites, shas, metrics, resamplers = {}, set(), {}, set()
     untrained = set()
+    alignment: dict[str, dict[str, Any]] = {}
     for m in manifests:
         s = m.get("suite", {})
         if s:
@@ -37,8 +38,41 @@ def provenance(manifests: list[dict[str, Any]]) -> dict[str, Any]:
         for label, codec in (m.get("codecs") or {}).items():
             if (codec.get("weights") or {}).get("trained") is False:
                 untrained.add(label)
+            alignment[label] = _alignment(m, label, codec)
     return {"suites": suites, "git": sorted(shas), "metrics": metrics, "resampler": sorted(resamplers),
-            "untrained": sorted(untrained)}
+            "untrained": sorted(untrained), "alignment": alignment_lines(alignment)}
+
+
+def _alignment(manifest: dict[str, Any], label: str, codec: dict[str, Any]) -> dict[str, Any]:
+    mode = (manifest.get("execution") or {}).get("align", "item")  # before --align: each item by its own lag
+    delay = codec.get("delay") or {}
+    counts = (manifest.get("alignment") or {}).get(label) or {}
+    return {"mode": mode, "samples": delay.get("samples"), "rate": delay.get("sample_rate"),
+            "source": delay.get("source"), "flagged": counts.get("n_lag_flagged"), "n": counts.get("n_items")}
+
+
+def alignment_lines(alignment: dict[str, dict[str, Any]]) -> list[str]:
+    """One line per alignment mode: how each setting's reconstructions were shifted before scoring,
+    and how many items' own lag was flagged (off the setting's delay by more than 1 ms)."""
+    lines = []
+    rates = {a["rate"] for a in alignment.values() if a["rate"]}
+    for mode, title in (("setting", "one shift per codec setting, its delay"),
+                        ("item", "each item shifted by its own cross-correlation lag (--align item); setting delay")):
+        parts = []
+        for label, a in sorted(alignment.items()):
+            if a["mode"] != mode:
+                continue
+            if a["samples"] is None:
+                parts.append(f"{label} (not recorded)")
+                continue
+            rate = "" if len(rates) == 1 else f" at {a['rate']} Hz"
+            flagged = f", {a['flagged']}/{a['n']} items flagged" if a["n"] else ""
+            parts.append(f"{label} {a['samples']}{rate} ({a['source']}{flagged})")
+        if parts:
+            unit = f" in samples at {next(iter(rates))} Hz" if len(rates) == 1 else " in samples"
+            lines.append(f"{title}{unit}: " + "; ".join(parts))
+    return lines
+
 
 
 def _metrics_table(prov: dict[str, Any]) -> pd.DataFrame:
@@ -63,6 +97,7 @@ def render_markdown(summary: pd.DataFrame, manifests: list[dict[str, Any]]) -> s
         lines.append(f"- code: git {', '.join(prov['git'])}")
     if prov["resampler"]:
         lines.append(f"- resampler: {', '.join(prov['resampler'])}")
+    lines += [f"- alignment: {line}" for line in prov["alignment"]]
     if prov["untrained"]:
         lines.append(f"- **UNTRAINED weights** (not a quality claim): {md_escape(', '.join(prov['untrained']))}")
     lines += ["", summary_markdown(summary), "",
@@ -83,6 +118,7 @@ td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}th:first-child,
 {% for name, s in prov.suites.items() %}<li>suite <b>{{ name }}</b>: {{ s['items'] }} items ({{ s['subset'] }}), content hash <code>{{ s['hash'] }}</code></li>{% endfor %}
 {% if prov.git %}<li>code: git {{ prov.git|join(', ') }}</li>{% endif %}
 {% if prov.resampler %}<li>resampler: {{ prov.resampler|join(', ') }}</li>{% endif %}
+{% for line in prov.alignment %}<li>alignment: {{ line|e }}</li>{% endfor %}
 {% if prov.untrained %}<li class="warn">UNTRAINED weights (not a quality claim): {{ prov.untrained|join(', ') }}</li>{% endif %}
 </ul>{{ table }}
 {% if metrics %}<h2>How each metric was computed</h2>{{ metrics }}{% endif %}

@@ -106,6 +106,15 @@ def test_baseline_create_show_and_paired_gate_with_markdown(run_dir, tmp_path):
     rows = pd.read_csv(rows_file, dtype={"item": str})
     rows.loc[(rows.label == "opus@6") & (rows.metric == "si-sdr"), "value"] += 1.0
     rows.to_csv(rows_file, index=False)
+    r = bench("gate", "--baseline", str(base), "--run", str(run_dir))
+    assert r.returncode == 2 and "baseline rows were edited after creation" in r.stderr  # the recorded checksum
+    import json
+
+    from bench.gate import rows_digest
+
+    meta = json.loads(base.with_name("demo.manifest.json").read_text())
+    meta["checksums"]["rows_sha256"] = rows_digest(rows_file)  # as if made from such a run
+    base.with_name("demo.manifest.json").write_text(json.dumps(meta))
     r = bench("gate", "--baseline", str(base), "--run", str(run_dir), "--markdown", str(summary_md))
     assert r.returncode == 1 and "REGRESSION" in r.stdout
     assert "## codecbench gate: REGRESSION" in summary_md.read_text()

@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from bench.audio import Audio
-from bench.pipeline.align import align, estimate_lag
+from bench.pipeline.align import align, estimate_lag, lag_tolerance
 
 
 def _noise(n=8000, seed=0):
@@ -36,3 +36,30 @@ def test_short_estimate_is_zero_extended_and_recorded():
 def test_rates_must_match():
     with pytest.raises(ValueError):
         align(Audio(_noise(), 16000), Audio(_noise(), 8000))
+
+
+def test_setting_delay_is_applied_and_own_lag_only_recorded():
+    x = _noise()
+    y = np.concatenate([np.zeros(130, np.float32), x, np.zeros(50, np.float32)])  # this item: 130
+    est, al = align(Audio(x, 16000), Audio(y, 16000), delay=100)  # the setting's delay: 100
+    assert (al.lag, al.own_lag, al.lag_flag) == (100, 130, True)  # 30 samples > 1 ms at 16 kHz
+    np.testing.assert_array_equal(est.samples, y[100:100 + len(x)])  # shifted by the setting's delay only
+    _, near = align(Audio(x, 16000), Audio(y, 16000), delay=130 - lag_tolerance(16000))
+    assert near.lag_flag is False  # exactly at the tolerance: not flagged
+    per_item, al = align(Audio(x, 16000), Audio(y, 16000), delay=100, per_item=True)
+    assert (al.lag, al.own_lag, al.lag_flag) == (130, 130, True)  # flagged against the setting either way
+    np.testing.assert_array_equal(per_item.samples, x)
+
+
+def test_zero_delay_keeps_the_codec_output_bit_identical():
+    x = _noise()
+    y = np.pad(np.convolve(x, [0.4, 0.6]), (0, 6)).astype(np.float32)  # no delay, but peaks at lag 1
+    est, al = align(Audio(x, 16000), Audio(y, 16000), delay=0)
+    assert (al.lag, al.own_lag, al.lag_flag, al.length_change) == (0, 1, False, 7)
+    np.testing.assert_array_equal(est.samples, y[: len(x)])
+    _, own = align(Audio(x, 16000), Audio(y, 16000))  # no delay known: the item's own lag
+    assert own.lag == 1
+
+
+def test_tolerance_is_one_millisecond():
+    assert (lag_tolerance(16000), lag_tolerance(8000), lag_tolerance(48000)) == (16, 8, 48)

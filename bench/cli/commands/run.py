@@ -50,6 +50,13 @@ def register(app: typer.Typer) -> None:
         cache: Optional[Path] = typer.Option(None, "--cache", help="cache folder for work shared by runs of a "
                                              "suite (transcripts, embeddings); default: $BENCH_CACHE or the "
                                              "per-user cache folder"),
+        align: str = typer.Option("setting", "--align", help="setting: shift every item of a codec setting by "
+                                  "that setting's one delay (its card's, or measured once on fixed demo clips); "
+                                  "item: shift each item by its own cross-correlation lag (codecs whose delay "
+                                  "varies). Recorded in the manifest and the report header; see docs/metrics.md"),
+        force: bool = typer.Option(False, "--force", help="resume a run directory written by other code, "
+                                   "packages or options (refused otherwise); each unit's record then names "
+                                   "the session that made it (manifest.json 'sessions')"),
     ) -> None:
         """Code every item of a suite with each codec setting and score it."""
         from bench import api
@@ -59,7 +66,8 @@ def register(app: typer.Typer) -> None:
         result = api.run(codec, suite, metric, out=out, limit=limit, jobs=jobs, progress=progress,
                          selection=None if selection.is_all else selection,
                          allow_untrained=allow_untrained, timeout=timeout, plugins=plugin or (), device=device,
-                         executor=executor, address=address, save_audio=save_audio, batch=batch, cache_dir=cache)
+                         executor=executor, address=address, save_audio=save_audio, batch=batch,
+                         align=align, force=force, cache_dir=cache)
         typer.echo(result.markdown)
         failed = int(result.summary["n_failed"].max()) if not result.summary.empty else 0
         typer.echo(f"\nrun directory: {result.path}  ({result.n_units} units, {result.n_skipped} resumed"
