@@ -9,6 +9,7 @@ import pandas as pd
 
 from bench.errors import BenchError
 from bench.gate import GateResult
+from bench.gate import default_margins  # noqa: F401  (bench gate's stock margins file)
 from bench.gate import gate as _gate
 from bench.pipeline.rundir import RunDir
 from bench.pipeline.runner import RunResult

@@ -24,9 +24,8 @@ def register(app: typer.Typer) -> None:
         """Exit 1 on a significant regression beyond the margin (or more failed items), 2 if the
         inputs are unusable (damaged or edited baseline, unfinished run, other suite or items)."""
         from bench import api
-        from bench.gate import default_margins
 
-        cfg = margins if margins is not None else default_margins()
+        cfg = margins if margins is not None else api.default_margins()
         result = api.gate(baseline, run, cfg, strict=strict, common_only=common_only)
         verdict = {0: "PASS", 1: "REGRESSION", 2: "UNUSABLE INPUT"}[result.exit_code]
         typer.echo(result.markdown)
