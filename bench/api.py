@@ -9,7 +9,7 @@ import pandas as pd
 
 from bench.errors import BenchError
 from bench.gate import GateResult
-from bench.gate import default_margins  # noqa: F401  (bench gate's stock margins file)
+from bench.gate import default_margins  # noqa: F401  (bench gate: the margins file used by default)
 from bench.gate import gate as _gate
 from bench.pipeline.rundir import RunDir
 from bench.pipeline.runner import RunResult
@@ -17,13 +17,14 @@ from bench.pipeline.runner import run as _run
 from bench.pipeline.perf import ESC_PAPER
 from bench.pipeline.runner import split_names
 from bench.reporting.render import render_html, render_markdown
-from bench.reporting.tables import summarize
-from bench.scoring import score  # noqa: F401  (bench score: score existing files)
+from bench.reporting.tables import interval_text, summarize, summary_markdown  # noqa: F401  (interval_text: cells)
+from bench.scoring import score, score_summary  # noqa: F401  (bench score: score existing files)
 from bench.stats import Interval, mean_ci, paired_diff_ci  # noqa: F401  (CIs for your own comparisons)
 from bench.stats import summary_ci
 from bench.suites.selection import Selection
 
-__all__ = ["run", "score", "report", "card", "card_markdown", "gate", "listing", "info", "speed", "tokens", "data_check", "data_fetch",
+__all__ = ["run", "score", "score_summary", "report", "compare", "summary_text", "terminal_width",
+           "interval_text", "card", "card_markdown", "gate", "listing", "info", "speed", "tokens", "data_check", "data_fetch",
            "split_names", "Selection", "ESC_PAPER", "baseline_create", "baseline_update", "baseline_show",
            "summary_ci", "RunResult", "GateResult", "Report"]
 
@@ -48,6 +49,10 @@ class Report:
     def markdown(self) -> str:
         return render_markdown(self.summary, self.manifests)
 
+    def text(self, width: int | None = None) -> str:
+        """The report for a terminal: the table narrowed to ``width`` columns (None: every column)."""
+        return render_markdown(self.summary, self.manifests, width=width)
+
 
 def report(run_dirs: list[Path], out: Path | None = None) -> Report:
     frames, manifests = [], []
@@ -71,6 +76,23 @@ def report(run_dirs: list[Path], out: Path | None = None) -> Report:
     return rep
 
 
+#: the width tables printed for a terminal get when stdout is not one and $COLUMNS is unset
+FALLBACK_WIDTH = 100
+
+
+def terminal_width() -> int:
+    """$COLUMNS, else the terminal's width, else :data:`FALLBACK_WIDTH` (piped into a file or CI log)."""
+    import shutil
+
+    return shutil.get_terminal_size(fallback=(FALLBACK_WIDTH, 24)).columns
+
+
+def summary_text(summary: pd.DataFrame, width: int | None = None) -> str:
+    """A summary as the markdown table a person reads, narrowed to ``width`` columns (None: all);
+    see :func:`bench.reporting.tables.summary_markdown`."""
+    return summary_markdown(summary, width=width)
+
+
 def card(run_dirs: list[Path], layout: str | Path = "nemo-card", out: Path | None = None, *,
          formats: tuple[str, ...] = ("md", "csv", "latex", "html"), speed: list[Path] | None = None,
          worst: int = 3, listen: int = 0, listen_metric: str | None = None, bd_method: str = "akima",
@@ -89,6 +111,14 @@ def card_markdown(card) -> str:
     from bench.reporting.formats import markdown
 
     return markdown(card)
+
+
+def compare(sources, a: str, b: str, *, metrics=None, config: Path | None = None, suite: str | None = None):
+    """Paired comparison of setting ``b`` with ``a`` over the same items; see :mod:`bench.compare`.
+    Returns a :class:`bench.compare.Comparison` (``.table`` DataFrame, ``.markdown``)."""
+    from bench.compare import compare as _compare
+
+    return _compare(sources, a, b, metrics=metrics, config=config, suite=suite)
 
 
 def gate(baseline: Path, run_dir: Path, config: Path | None = None, strict: bool = False,
@@ -141,6 +171,16 @@ def _in_hf_cache(repo_id: str) -> bool:
     return isinstance(try_to_load_from_cache(repo_id, "config.json"), str)
 
 
+def _also_accepts(card) -> str:
+    """Settings a card accepts beyond its sweep points (``supported:``), for ``bench list codecs``."""
+    from bench.adapters.base import format_kbps
+
+    extra = [format_kbps(b) for b in card.supported if b not in card.bitrates]
+    if card.supported_range is not None:
+        extra.append(f"{format_kbps(card.supported_range[0])}-{format_kbps(card.supported_range[1])}")
+    return ", ".join(extra) or "-"
+
+
 def listing(what: str) -> pd.DataFrame:
     """Rows of (name, status, details) for codecs, suites or metrics."""
     if what == "codecs":
@@ -158,6 +198,7 @@ def listing(what: str) -> pd.DataFrame:
                 reason = str(exc)
             rows.append({"codec": card.name, "adapter": card.adapter, "sample_rate": card.sample_rate,
                          "kbps": ", ".join(format_kbps(b) for b in card.bitrates) or "-",
+                         "also accepts": _also_accepts(card),
                          "usable": "yes" if reason is None else f"no: {reason}"})
         return pd.DataFrame(rows)
     if what == "suites":

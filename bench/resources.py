@@ -29,7 +29,6 @@ APP = "codecbench"
 ENV_VARS = {
     "BENCH_CACHE": "cache folder (suite work, numba kernels); default: the per-user cache folder",
     "BENCH_CODECS": "extra folders of codec cards (os.pathsep-separated), read after the stock cards",
-    "BENCH_DATASETS": "a datasets file used instead of the stock datasets.yaml",
 }
 
 
@@ -81,11 +80,6 @@ def cache_dir() -> Path:
     """``$BENCH_CACHE`` or the per-user cache folder; absolute, read each time (not at import)."""
     value = _env("BENCH_CACHE")
     return (Path(value).expanduser() if value else user_cache_dir()).absolute()
-
-
-def datasets_file() -> Path:
-    value = _env("BENCH_DATASETS")
-    return Path(value) if value else data_root() / "datasets.yaml"
 
 
 def cards_dirs() -> list[Path]:

@@ -45,7 +45,8 @@ class Pair:
     name: str
 
 
-def pairs_from(reference: Path | None, estimate: Path | None, listing: Path | None = None) -> list[Pair]:
+def pairs_from(reference: Path | None, estimate: Path | None, listing: Path | None = None, *,
+               suffix: str = "") -> list[Pair]:
     """Expand the user's arguments into pairs; a file missing its partner is a pair with a None side."""
     if listing is not None:
         return _pairs_from_list(Path(listing))
@@ -58,18 +59,37 @@ def pairs_from(reference: Path | None, estimate: Path | None, listing: Path | No
     if reference.is_file() and estimate.is_file():
         return [Pair(reference, estimate, estimate.name)]
     if reference.is_dir() and estimate.is_dir():
-        refs, ests = _audio_files(reference), _audio_files(estimate)
+        refs, ests = _audio_files(reference), _audio_files(estimate, suffix)
         if not refs:
             raise BenchError(f"{reference}: no audio files ({', '.join(sorted(AUDIO_SUFFIXES))})")
-        names = sorted(set(refs) | set(ests))
-        return [Pair(refs.get(n), ests.get(n), n) for n in names]
+        keys = sorted(set(refs) | set(ests))
+        return [Pair(refs.get(k), ests.get(k), _pair_name(k, refs, ests, reference, estimate)) for k in keys]
     raise BenchError(f"--reference {reference} and --estimate {estimate} must both be files or both folders")
 
 
-def _audio_files(folder: Path) -> dict[str, Path]:
-    """Relative path -> file, so sub-folders (speaker/utt.wav) match too."""
-    return {str(p.relative_to(folder)): p for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES}
+def _audio_files(folder: Path, suffix: str = "") -> dict[str, Path]:
+    """Pairing key -> file: the path relative to the folder without its extension, so sub-folders
+    (speaker/utt.wav) match and utt.flac pairs with utt.wav; ``suffix`` is cut from the end of
+    each name (an estimate folder of utt_decoded.wav pairs with utt.flac under ``_decoded``)."""
+    out: dict[str, Path] = {}
+    for p in sorted(folder.rglob("*")):
+        if not (p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES):
+            continue
+        key = p.relative_to(folder).with_suffix("").as_posix()
+        if suffix and key.endswith(suffix) and len(key) > len(suffix):
+            key = key[: -len(suffix)]
+        if key in out:
+            raise BenchError(f"{folder}: {out[key].name} and {p.name} would pair with the same file "
+                             f"({key!r}); keep one of them, or score them with --list")
+        out[key] = p
+    return out
+
+
+def _pair_name(key: str, refs: dict[str, Path], ests: dict[str, Path], ref_dir: Path, est_dir: Path) -> str:
+    """A pair's name: the reference's relative path (the estimate's when it has no reference)."""
+    if key in refs:
+        return refs[key].relative_to(ref_dir).as_posix()
+    return ests[key].relative_to(est_dir).as_posix()
 
 
 def _pairs_from_list(listing: Path) -> list[Pair]:
@@ -113,17 +133,27 @@ def score_pair(reference: Audio, estimate: Audio, metrics: list[Metric], *, nati
 
 def score(reference: Path | str | None = None, estimate: Path | str | None = None,
           metrics: list[str] | str | None = None, *, listing: Path | str | None = None,
-          native_rate: bool = False) -> pd.DataFrame:
-    """Score existing files (see the module docstring for the policy); one row per pair x metric."""
+          native_rate: bool = False, suffix: str = "") -> pd.DataFrame:
+    """Score existing files (see the module docstring for the policy); one row per pair x metric.
+
+    Default metrics: every default metric that scores a bare pair (not those needing a run's
+    context, e.g. spk-sim, nor item fields such as text or speaker). ``suffix``: folder pairing
+    cuts it from estimate names (``utt_decoded.wav`` pairs with ``utt.flac`` under ``_decoded``).
+    """
     names = [metrics] if isinstance(metrics, str) else metrics
     classes = resolve_metrics(names or None, set())
+    if not names:
+        classes = [cls for cls in classes if not cls.needs_run]
     for cls in classes:
+        if cls.needs_run:
+            raise BenchError(f"metric {cls.name!r} scores only inside a run (it needs the suite's cache): "
+                             f"use bench run, or leave it out")
         reason = cls.availability()
         if reason:
             raise BenchError(f"metric {cls.name!r} is unavailable here: {reason}")
     instances = [metric_class(cls.name)() for cls in classes]
     pairs = pairs_from(Path(reference) if reference else None, Path(estimate) if estimate else None,
-                       Path(listing) if listing else None)
+                       Path(listing) if listing else None, suffix=suffix)
     rows: list[dict[str, Any]] = []
     for pair in pairs:
         base = {"pair": pair.name, "reference": str(pair.reference or ""), "estimate": str(pair.estimate or "")}
@@ -139,3 +169,20 @@ def score(reference: Path | str | None = None, estimate: Path | str | None = Non
                       "higher_is_better": m.higher_is_better, "sample_rate": m.sample_rate, "backend": m.backend,
                       "version": m.backend_version(), "mode": m.mode, "note": ""} for m in instances]
     return pd.DataFrame(rows)
+
+
+def score_summary(rows: pd.DataFrame, level: float | None = None) -> pd.DataFrame:
+    """Per metric over the scored pairs: n, failed, mean and its seeded bootstrap CI (pairs in
+    name order, as :mod:`bench.stats` wants for reproducible intervals)."""
+    from bench import stats
+
+    out = []
+    for metric, g in rows.groupby("metric", sort=False):
+        ok = g[g["value"].notna()]
+        (v,) = stats.ordered(ok["pair"], ok["value"])
+        ci = stats.mean_ci(v, level=level or stats.LEVEL)
+        out.append({"metric": metric, "n": ci.n, "failed": int(g["value"].isna().sum()), "mean": ci.estimate,
+                    "ci_low": ci.low, "ci_high": ci.high, "unit": g["unit"].iloc[0],
+                    "higher_is_better": bool(g["higher_is_better"].iloc[0])})
+    return pd.DataFrame(out, columns=["metric", "n", "failed", "mean", "ci_low", "ci_high", "unit",
+                                      "higher_is_better"])

@@ -91,3 +91,64 @@ def test_bad_arguments_are_user_errors(pairs):
         api.score(pairs / "ref", pairs / "est/a.wav", ["stoi"])
     with pytest.raises(BenchError, match="unknown metric"):
         api.score(pairs / "ref/a.wav", pairs / "est/a.wav", ["nope"])
+
+
+def test_defaults_work_outside_a_run(pairs):
+    """Every default metric that can score a bare pair, none that needs a run (spk-sim)."""
+    from bench.metrics import resolve_metrics
+
+    rows = api.score(pairs / "ref/a.wav", pairs / "est/a.wav")
+    assert rows["error"].isna().all(), rows[rows["error"].notna()][["metric", "error"]]
+    expect = [c.name for c in resolve_metrics(None, set()) if not c.needs_run]
+    assert list(rows["metric"]) == expect and "spk-sim" not in expect and "pesq-wb" in expect
+    from bench.errors import BenchError
+
+    with pytest.raises(BenchError, match="spk-sim' scores only inside a run"):
+        api.score(pairs / "ref/a.wav", pairs / "est/a.wav", ["spk-sim"])
+
+
+def test_folders_pair_by_stem_and_suffix(tmp_path):
+    from bench.audio import load_audio
+    from bench.errors import BenchError
+
+    ref = load_audio(DEMO)
+    est = ref.with_samples(ref.samples * 0.5)
+    (tmp_path / "ref" / "spk1").mkdir(parents=True)
+    (tmp_path / "est" / "spk1").mkdir(parents=True)
+    (tmp_path / "dec").mkdir()
+    write_audio(tmp_path / "ref" / "spk1" / "u1.flac", ref)
+    write_audio(tmp_path / "ref" / "u2.flac", ref)
+    write_audio(tmp_path / "est" / "spk1" / "u1.wav", est)  # .flac vs .wav: same stem, paired
+    write_audio(tmp_path / "est" / "u2.wav", est)
+    rows = api.score(tmp_path / "ref", tmp_path / "est", ["snr"]).set_index("pair")
+    assert list(rows.index) == ["spk1/u1.flac", "u2.flac"] and rows["error"].isna().all()
+    write_audio(tmp_path / "dec" / "u2_opus6.wav", est)
+    rows = api.score(tmp_path / "ref", tmp_path / "dec", ["snr"], suffix="_opus6").set_index("pair")
+    assert rows["error"].isna().to_dict() == {"spk1/u1.flac": False, "u2.flac": True}
+    write_audio(tmp_path / "est" / "u2.flac", est)  # u2.wav and u2.flac would both pair with u2
+    with pytest.raises(BenchError, match="u2.flac and u2.wav would pair with the same file"):
+        api.score(tmp_path / "ref", tmp_path / "est", ["snr"])
+
+
+def test_mean_with_ci_over_the_folder(tmp_path):
+    from bench import stats
+    from bench.audio import load_audio
+
+    ref = load_audio(DEMO)
+    rng = np.random.default_rng(1)
+    (tmp_path / "r").mkdir()
+    (tmp_path / "e").mkdir()
+    for i, level in enumerate((0.01, 0.02, 0.05, 0.1)):
+        write_audio(tmp_path / "r" / f"u{i}.wav", ref)
+        write_audio(tmp_path / "e" / f"u{i}.wav", ref.with_samples(ref.samples + level * rng.standard_normal(len(ref))))
+    write_audio(tmp_path / "r" / "u9.wav", ref)  # no estimate: a failed pair, counted
+    rows = api.score(tmp_path / "r", tmp_path / "e", ["snr"])
+    summ = api.score_summary(rows).set_index("metric").loc["snr"]
+    ok = rows[rows["value"].notna()]
+    assert (summ["n"], summ["failed"]) == (4, 1)
+    assert summ["mean"] == pytest.approx(ok["value"].mean())
+    ci = stats.mean_ci(ok.sort_values("pair")["value"].to_numpy())
+    assert (summ["ci_low"], summ["ci_high"]) == (ci.low, ci.high) and ci.low < summ["mean"] < ci.high
+    result = CliRunner().invoke(app, ["score", "-r", str(tmp_path / "r"), "-e", str(tmp_path / "e"), "-m", "snr"])
+    assert result.exit_code == 1  # u9 has no estimate
+    assert "mean over 5 pairs" in result.output and "| snr      |   4 |        1 |" in result.output

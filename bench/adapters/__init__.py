@@ -20,7 +20,7 @@ from bench.errors import ConfigError, UnknownNameError, BenchError
 
 __all__ = [
     "Codec", "CodecCard", "CodecOptions", "CodecSetting", "Payload", "adapter_class", "load_cards", "parse_setting",
-    "create_codec", "register_adapter", "cards_dirs",
+    "create_codec", "register_adapter", "cards_dirs", "card_overrides", "ADD_CARD_HINT",
 ]
 
 _ADAPTERS: dict[str, type[Codec]] = {}
@@ -78,7 +78,7 @@ def read_card(path: Path) -> CodecCard:
     missing = [k for k in _REQUIRED if k not in raw]
     if missing:
         raise ConfigError(f"{path}: missing required field(s): {', '.join(missing)}")
-    known = set(CodecCard.__dataclass_fields__) - {"source"}
+    known = set(CodecCard.__dataclass_fields__) - {"source", "supported_range"}
     unknown = set(raw) - known
     if unknown:
         raise ConfigError(f"{path}: unknown field(s): {', '.join(sorted(unknown))}; allowed: {', '.join(sorted(known))}")
@@ -95,14 +95,47 @@ def read_card(path: Path) -> CodecCard:
     delay = raw.get("delay_samples")
     if delay is not None and (isinstance(delay, bool) or not isinstance(delay, int) or delay < 0):
         raise ConfigError(f"{path}: delay_samples must be a whole number of samples, 0 or more (got {delay!r})")
-    return CodecCard(
+    supported, supported_range = _supported(path, raw.get("supported"))
+    card = CodecCard(
         name=str(raw["name"]), adapter=str(raw["adapter"]), sample_rate=sample_rate,
         bitrates=bitrates, default_bitrate=default, description=str(raw.get("description", "")),
-        options=options, weights=raw.get("weights"), delay_samples=delay, source=str(path),
+        options=options, weights=raw.get("weights"), delay_samples=delay, source=str(path), supported=supported,
+        supported_range=supported_range,
     )
+    only = CodecCard(card.name, card.adapter, card.sample_rate, supported=supported, supported_range=supported_range)
+    if (supported or supported_range) and not all(only.accepts(b) for b in bitrates):
+        raise ConfigError(f"{path}: bitrates {list(bitrates)} must lie within supported ({card.describe_supported()})")
+    return card
+
+
+def _supported(path: Path, raw) -> tuple[tuple[float, ...], tuple[float, float] | None]:
+    """``supported:`` is a list of extra settings, or ``{min: LO, max: HI}`` (any value between)."""
+    if raw is None:
+        return (), None
+    try:
+        if isinstance(raw, dict):
+            if set(raw) != {"min", "max"}:
+                raise ConfigError(f"{path}: supported must be a list of kbps or a mapping {{min: LO, max: HI}}")
+            lo, hi = float(raw["min"]), float(raw["max"])
+            if not 0 < lo <= hi:
+                raise ConfigError(f"{path}: supported: need 0 < min <= max, got {lo}, {hi}")
+            return (), (lo, hi)
+        if isinstance(raw, list):
+            return tuple(float(b) for b in raw), None
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{path}: bad number in supported ({exc})") from exc
+    raise ConfigError(f"{path}: supported must be a list of kbps or a mapping {{min: LO, max: HI}}")
+
+
+#: how to add or change a codec setting, appended to every "unknown codec / bitrate" error
+ADD_CARD_HINT = ("to add one, put a YAML card (copy codecs/opus.yaml and edit name, bitrates, supported) "
+                 "in a folder of your own and set BENCH_CODECS=/that/folder; a card named like a stock one "
+                 "replaces it")
 
 
 def load_cards() -> dict[str, CodecCard]:
+    """Every card by name; a later folder (``$BENCH_CODECS``) replaces a stock card of the same name
+    (see :func:`card_overrides`, reported at run start and recorded in the manifest)."""
     cards: dict[str, CodecCard] = {}
     for d in cards_dirs():
         for path in sorted(d.glob("*.yaml")):
@@ -111,12 +144,27 @@ def load_cards() -> dict[str, CodecCard]:
     return cards
 
 
+def card_overrides() -> list[dict[str, str]]:
+    """Cards that replace another of the same name: ``[{name, used, replaced}]`` (file paths)."""
+    seen: dict[str, str] = {}
+    out = []
+    for d in cards_dirs():
+        for path in sorted(d.glob("*.yaml")):
+            card = read_card(path)
+            if card.name in seen:
+                out.append({"name": card.name, "used": str(path), "replaced": seen[card.name]})
+            seen[card.name] = str(path)
+    return out
+
+
 def parse_setting(spec: str, cards: dict[str, CodecCard] | None = None) -> CodecSetting:
     """``opus@6`` -> CodecSetting(opus card, 6.0); ``opus`` -> its default bitrate."""
     cards = load_cards() if cards is None else cards
     name, _, rate = spec.strip().partition("@")
     if name not in cards:
-        raise UnknownNameError("codec", name, cards)
+        err = UnknownNameError("codec", name, cards)
+        err.args = (f"{err}; {ADD_CARD_HINT}",)
+        raise err
     card = cards[name]
     if not rate:
         return CodecSetting(card, card.default_bitrate)
@@ -124,11 +172,13 @@ def parse_setting(spec: str, cards: dict[str, CodecCard] | None = None) -> Codec
         kbps = float(rate)
     except ValueError as exc:
         raise BenchError(f"codec {spec!r}: bitrate {rate!r} is not a number") from exc
-    if card.bitrates and not any(abs(kbps - b) < 1e-9 for b in card.bitrates):
-        supported = ", ".join(format_kbps(b) for b in card.bitrates)
-        raise BenchError(f"codec {name!r} does not support {rate} kbps; supported: {supported}")
-    if not card.bitrates:
+    if not card.bitrates and not card.supported and card.supported_range is None:
         raise BenchError(f"codec {name!r} has no bitrate settings; use plain {name!r}")
+    if not card.accepts(kbps):
+        raise BenchError(f"codec {name!r} does not support {rate} kbps; supported: {card.describe_supported()} "
+                         f"(card {card.source}); if the codec itself accepts it, copy that card into a folder of "
+                         f"your own, add the value to its supported list and set BENCH_CODECS=/that/folder (a card "
+                         f"named like a stock one replaces it)")
     return CodecSetting(card, kbps)
 
 

@@ -59,6 +59,7 @@ class CodecCard:
     name: str
     adapter: str
     sample_rate: int
+    #: the sweep points: what a sweep over this codec runs, and the settings that are always accepted
     bitrates: tuple[float, ...] = ()
     default_bitrate: float | None = None
     description: str = ""
@@ -68,6 +69,28 @@ class CodecCard:
     #: the card declares it; otherwise a run measures it (bench/pipeline/delay.py)
     delay_samples: int | None = None
     source: str = ""  # card file path
+    #: further settings the codec itself accepts (YAML ``supported:`` as a list), e.g. codec2's modes
+    supported: tuple[float, ...] = ()
+    #: or a range it accepts (YAML ``supported: {min: 6, max: 256}``), e.g. any Opus bitrate
+    supported_range: tuple[float, float] | None = None
+
+    def accepts(self, kbps: float) -> bool:
+        """Whether ``NAME@kbps`` is a setting of this card (a sweep point or a supported value)."""
+        if any(abs(kbps - b) < 1e-9 for b in (*self.bitrates, *self.supported)):
+            return True
+        lo_hi = self.supported_range
+        return lo_hi is not None and lo_hi[0] - 1e-9 <= kbps <= lo_hi[1] + 1e-9
+
+    def describe_supported(self) -> str:
+        """'6, 8, 12 (sweep); any value from 6 to 256' -- what an error message lists."""
+        parts = []
+        values = sorted(set(self.bitrates) | set(self.supported), reverse=self.adapter == "codec2")
+        if values:
+            parts.append(", ".join(format_kbps(b) for b in values))
+        if self.supported_range is not None:
+            lo, hi = self.supported_range
+            parts.append(f"any value from {format_kbps(lo)} to {format_kbps(hi)}")
+        return "; ".join(parts) or "none"
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -159,6 +159,9 @@ class Metric(ABC):
     #: speaker metrics embed all utterances in one GE2E forward pass); used by ``--batch N``. Such a
     #: metric keeps ``identity_cache`` False (the identity cache serves pairs one at a time).
     batch_scoring: ClassVar[bool] = False
+    #: True: scores only inside a run (it needs the run's context: suite cache, run directory);
+    #: ``bench score`` leaves it out of its defaults, and says so when it is asked for by name
+    needs_run: ClassVar[bool] = False
 
     def __init__(self, context: MetricContext | None = None) -> None:
         self.context = context

@@ -48,6 +48,9 @@ class Unit:
 
     spec: UnitSpec
     items: tuple[Item, ...]
+    #: "" for a whole unit; "code" or "metric:NAME" for the parts a crashed one-item unit is run
+    #: again as (see ``bench.pipeline.runner._execute``)
+    part: str = ""
 
     @property
     def key(self) -> tuple[tuple[str, ...], str]:

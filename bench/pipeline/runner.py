@@ -12,7 +12,7 @@ import json
 import os
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +26,10 @@ from bench.pipeline.align import ALIGN_MODES
 from bench.pipeline.delay import SettingDelay, setting_delay
 from bench.pipeline.mainguard import check_main_guard, exit_if_bootstrapping
 from bench.pipeline.executors import Failed, Unit, create_executor, import_plugins
+from bench.envvars import run_start_notes
 from bench.pipeline.provenance import environment, git_state
 from bench.pipeline.rundir import WRITE_ERRNOS, RunDir, RunDirError, safe_name, write_error
-from bench.pipeline.unit import RunOptions, UnitSpec, failed_unit
+from bench.pipeline.unit import KBPS, RunOptions, UnitResult, UnitSpec, failed_unit
 from bench.reporting.tables import SET_ITEM, summarize, summary_markdown
 from bench import resources
 from bench.suites import Suite, load_suite, select_items
@@ -200,6 +201,9 @@ def _run_locked(rundir, cut, the_suite, suite_hash, items, limit, selection, set
                          align, cache_dir)
     manifest["options"] = {"timeout": options.timeout, "plugins": list(options.plugins),
                            "allow_untrained": options.allow_untrained}
+    notes, manifest["configuration"] = run_start_notes()  # variables in use, user cards/suites replacing stock ones
+    for line in notes:
+        print(line, file=sys.stderr)
     _check_same_weights(previous, manifest, path)
     _check_same_execution(previous, manifest, path)
     _check_same_delays(previous, manifest, path)
@@ -287,28 +291,90 @@ def batches(items: list[Item], size: int) -> list[list[Item]]:
     return [ordered[i:i + size] for i in range(0, len(ordered), size)]
 
 
+#: the progress bar's label: what it counts
+PROGRESS_DESC = "units (item × codec)"
+#: shown until the first unit finishes
+WARMUP_NOTE = "loading models…"
+
+
 def _execute(units: list[Unit], rundir: RunDir, executor, progress: bool) -> None:
     """Hand the units to the executor and append each item's outcome as it arrives (so a stop
-    loses little). A unit lost to its worker (crash, timeout) comes back as a failure: a single
-    item becomes counted failed rows; a batch is split and its items run again one by one, so a
-    crashing item costs only its own rows."""
+    loses little). A unit lost to its worker comes back as a failure: a batch is split and its
+    items run again one by one; a single item whose worker crashed is run again in parts (the
+    codec round trip alone, then each metric alone), so a crash in one metric's native code
+    (PESQ's C code on a very long file, say) fails that metric's row only, with its name. A unit
+    that timed out is not split (each part could hang as long again)."""
     from tqdm import tqdm
 
-    bar = tqdm(total=sum(len(u.items) for u in units), desc="items", unit="item",
+    # one unit = one item coded and scored with one codec setting, so the total is items x settings
+    bar = tqdm(total=sum(len(u.items) for u in units), desc=PROGRESS_DESC, unit="unit",
                disable=not progress or not units, file=sys.stderr)
+    # workers load codecs and models (Whisper, GE2E, ViSQOL's JIT) before their first unit finishes:
+    # say so instead of sitting silently at 0 %
+    bar.set_postfix_str(WARMUP_NOTE)
+    warming = True
+    parts: dict[tuple, dict[str, list[UnitResult] | Failed]] = {}
     while units:
         again = []
         for unit, outcome in executor.run(units):
             if isinstance(outcome, Failed) and len(unit.items) > 1:
                 again.extend(unit.split())
                 continue
+            if isinstance(outcome, Failed) and not unit.part and outcome.reason.startswith(CRASHED):
+                split = _metric_parts(unit)
+                parts[unit.key] = {"": outcome}
+                again.extend(split)
+                continue
+            if unit.part:
+                got = parts[unit.key]
+                got[unit.part] = outcome
+                if len(got) < 2 + len(unit.spec.metrics_all):
+                    continue
+                outcome = _assemble(unit, parts.pop(unit.key))
             if isinstance(outcome, Failed):
                 outcome = [failed_unit(unit.spec, unit.items[0], outcome.reason)]
             for result in outcome:
                 rundir.append(*result)
+                if warming:
+                    bar.set_postfix_str("", refresh=False)
+                    warming = False
                 bar.update()
         units = again
     bar.close()
+
+
+CRASHED = "worker crashed"
+
+
+def _metric_parts(unit: Unit) -> list[Unit]:
+    """The codec round trip alone, then one unit per metric, each in its own worker."""
+    whole = unit.spec
+    spec = lambda metrics: replace(whole, metrics=metrics, metrics_all=tuple(whole.metrics))  # noqa: E731
+    return [Unit(spec([]), unit.items, part="code"),
+            *(Unit(spec([m]), unit.items, part=f"metric:{m}") for m in whole.metrics)]
+
+
+def _assemble(part: Unit, got: dict[str, list[UnitResult] | Failed]) -> list[UnitResult]:
+    """One item's rows from its parts: kbps and the record from the round trip, each metric's row
+    from its own part, or a failed row naming the metric whose worker crashed."""
+    whole = replace(part.spec, metrics=list(part.spec.metrics_all), metrics_all=())
+    item, first = part.items[0], got[""]
+    code = got["code"]
+    if isinstance(code, Failed):  # the crash is in reading or coding the item: nothing to save
+        return [failed_unit(whole, item, f"{first.reason}; the codec round trip alone crashed too")]
+    rows, record = code[0]
+    if record.get("error"):  # the item failed without a crash (unreadable, codec error): as it is
+        return [failed_unit(whole, item, record["error"])]
+    rows = [r for r in rows if r["metric"] == KBPS]
+    for m in whole.metrics:
+        out = got[f"metric:{m}"]
+        if isinstance(out, Failed):
+            reason = f"{out.reason.replace(CRASHED, f'worker crashed in metric {m}', 1)} (the item's other metrics " \
+                     "were scored without it)"
+            rows.append(next(r for r in failed_unit(whole, item, reason)[0] if r["metric"] == m))
+        else:
+            rows.extend(r for r in out[0][0] if r["metric"] == m)
+    return [(rows, record)]
 
 
 def _alignment_counts(rundir: RunDir, labels: list[str], item_ids: set[str]) -> dict[str, dict[str, int]]:

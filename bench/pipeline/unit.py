@@ -70,6 +70,7 @@ class UnitSpec:
     align: str = "setting"
     #: the setting's delay, fixed by the runner before any unit starts (bench/pipeline/delay.py)
     delay: SettingDelay | None = None
+    metrics_all: tuple[str, ...] = ()  # a crashed unit's parts: the whole unit's metrics
 
 
 #: (rows, record) of one item: long-form metric rows and the item-level record

@@ -87,7 +87,9 @@ def _metrics_table(prov: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def render_markdown(summary: pd.DataFrame, manifests: list[dict[str, Any]]) -> str:
+def render_markdown(summary: pd.DataFrame, manifests: list[dict[str, Any]], width: int | None = None) -> str:
+    """The report; ``width``: a terminal's width, to which the table is narrowed (see
+    :func:`bench.reporting.tables.summary_markdown`)."""
     prov = provenance(manifests)
     lines = ["# codecbench report", ""]
     for name, s in prov["suites"].items():
@@ -100,9 +102,10 @@ def render_markdown(summary: pd.DataFrame, manifests: list[dict[str, Any]]) -> s
     lines += [f"- alignment: {line}" for line in prov["alignment"]]
     if prov["untrained"]:
         lines.append(f"- **UNTRAINED weights** (not a quality claim): {md_escape(', '.join(prov['untrained']))}")
-    lines += ["", summary_markdown(summary), "",
-              "± is half the 95 % bootstrap confidence interval (over items; corpus WER/CER over utterances, "
-              "EER over speakers); `summary.csv` has the exact bounds (`ci_low`, `ci_high`).", ""]
+    lines += ["", summary_markdown(summary, width=width), "",
+              "Cells are mean ± half the 95 % bootstrap confidence interval where it is symmetric at the shown "
+              "precision, else mean [low, high] (over items; corpus WER/CER over utterances, EER over speakers); "
+              "`summary.csv` has the exact bounds (`ci_low`, `ci_high`).", ""]
     mt = _metrics_table(prov)
     if not mt.empty:
         lines += ["## How each metric was computed", "", md_table(mt, index=False), ""]

@@ -18,17 +18,66 @@ from bench.suites.manifests import loader, read_manifest
 from bench.suites import corpora  # noqa: E402,F401  (registers the corpus loaders)
 from bench.suites.corpora.common import corpus_root_env, missing_corpus_message
 from bench.suites.selection import Selection
-
-from bench import resources
 from bench.resources import data_root
 
 REPO_ROOT = data_root()  # where datasets.yaml and the demo data are (a checkout or the wheel's bench/_data)
-__all__ = ["Item", "Suite", "load_suite", "suite_specs", "datasets_file", "select_items", "Selection", "suite_root"]
+__all__ = ["Item", "Suite", "load_suite", "suite_specs", "datasets_file", "select_items", "Selection", "suite_root",
+           "datasets_files", "suite_overrides"]
 
 
-def datasets_file() -> Path:
-    """``$BENCH_DATASETS`` or the stock datasets.yaml (see bench.resources)."""
-    return resources.datasets_file()
+def datasets_files() -> list[Path]:
+    """The repo's ``datasets.yaml``, then every file in ``$BENCH_DATASETS`` (os.pathsep-separated
+    files, or folders whose ``*.yaml`` are read in name order): like ``$BENCH_CODECS``, they add
+    suites, and a suite named like an earlier one replaces it (see :func:`suite_overrides`)."""
+    files = [REPO_ROOT / "datasets.yaml"]
+    for part in os.environ.get("BENCH_DATASETS", "").split(os.pathsep):
+        if not part:
+            continue
+        p = Path(part).expanduser()
+        files += sorted(p.glob("*.yaml")) if p.is_dir() else [p]
+    return files
+
+
+def datasets_file(name: str | None = None) -> Path:
+    """The datasets file that defines suite ``name`` (relative paths in it resolve against its
+    folder); without a name, the repo's ``datasets.yaml``."""
+    return _suite_sources().get(name, REPO_ROOT / "datasets.yaml") if name else REPO_ROOT / "datasets.yaml"
+
+
+def _read_datasets(path: Path) -> dict[str, dict[str, Any]]:
+    try:
+        raw = yaml.safe_load(path.read_text()) or {}
+    except FileNotFoundError as exc:
+        raise ConfigError(f"{path}: datasets file not found (from BENCH_DATASETS)") from exc
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: malformed YAML ({exc})") from exc
+    suites = raw.get("suites") if isinstance(raw, dict) else None
+    if not isinstance(suites, dict):
+        raise ConfigError(f"{path}: expected a top-level 'suites:' mapping")
+    for name, spec in suites.items():
+        if not isinstance(spec, dict):
+            raise ConfigError(f"{path}: suite {name!r} must be a mapping")
+    return suites
+
+
+def _suite_sources() -> dict[str, Path]:
+    out: dict[str, Path] = {}
+    for f in datasets_files():
+        for name in _read_datasets(f):
+            out[name] = f
+    return out
+
+
+def suite_overrides() -> list[dict[str, str]]:
+    """Suites that replace another of the same name: ``[{name, used, replaced}]`` (file paths)."""
+    seen: dict[str, Path] = {}
+    out = []
+    for f in datasets_files():
+        for name in _read_datasets(f):
+            if name in seen:
+                out.append({"name": name, "used": str(f), "replaced": str(seen[name])})
+            seen[name] = f
+    return out
 
 
 @dataclass
@@ -56,19 +105,10 @@ class Suite:
 
 
 def suite_specs() -> dict[str, dict[str, Any]]:
-    path = datasets_file()
-    try:
-        raw = yaml.safe_load(path.read_text()) or {}
-    except FileNotFoundError as exc:
-        raise ConfigError(f"{path}: datasets file not found") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: malformed YAML ({exc})") from exc
-    suites = raw.get("suites") if isinstance(raw, dict) else None
-    if not isinstance(suites, dict):
-        raise ConfigError(f"{path}: expected a top-level 'suites:' mapping")
-    for name, spec in suites.items():
-        if not isinstance(spec, dict):
-            raise ConfigError(f"{path}: suite {name!r} must be a mapping")
+    """Every suite by name, merged over :func:`datasets_files` (later files win)."""
+    suites: dict[str, dict[str, Any]] = {}
+    for f in datasets_files():
+        suites.update(_read_datasets(f))
     # aliases: `librispeech: {alias: librispeech-test-clean}`
     return suites
 
@@ -93,7 +133,7 @@ def load_suite(name_or_path: str) -> Suite:
     while "alias" in spec:
         target = spec["alias"]
         if target in seen or target not in specs:
-            raise ConfigError(f"{datasets_file()}: suite {name_or_path!r} has a bad alias {target!r}")
+            raise ConfigError(f"{datasets_file(name_or_path)}: suite {name_or_path!r} has a bad alias {target!r}")
         seen.add(target)
         spec = dict(specs[target])
     fmt = spec.get("format", "csv")
@@ -113,15 +153,15 @@ def suite_root(name: str, spec: dict[str, Any], names: set[str] | None = None) -
             return Path(override).expanduser()
     source = spec.get("manifest") or spec.get("root")
     if not source:
-        raise ConfigError(f"{datasets_file()}: suite {name!r} needs 'manifest' or 'root'")
+        raise ConfigError(f"{datasets_file(name)}: suite {name!r} needs 'manifest' or 'root'")
     expanded = os.path.expandvars(str(source))
     if "$" in expanded:
         raise ConfigError(
-            f"{datasets_file()}: suite {name!r} root {source!r} uses an unset variable; "
+            f"{datasets_file(name)}: suite {name!r} root {source!r} uses an unset variable; "
             f"set BENCH_DATA to the folder holding your corpora (or {corpus_root_env(name)} to this corpus's root)"
         )
     src = Path(expanded).expanduser()
-    return src if src.is_absolute() else datasets_file().parent / src
+    return src if src.is_absolute() else datasets_file(name).parent / src
 
 
 def select_items(items: list[Item], limit: "int | Selection | None") -> list[Item]:

@@ -60,7 +60,7 @@ def test_batch_of_three_against_one_by_one(runs):
     items = pd.read_json(runs[3].path / "items.jsonl", lines=True).set_index("label")["batch"].dropna()
     assert set(items) == {1}  # coded item by item: opus always, EnCodec on the CPU
     execution = json.loads((runs[3].path / "manifest.json").read_text())["execution"]
-    assert execution == {"device": "cpu", "batch": 3}
+    assert execution == {"device": "cpu", "batch": 3, "align": "setting"}
 
 
 def test_batched_coding_in_a_run_as_on_cuda(runs, tmp_path, monkeypatch):

@@ -66,14 +66,20 @@ def _values(rows: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _check(bad: pd.DataFrame, clean: pd.DataFrame, bad_item: str, reason: str) -> None:
+def _check(bad: pd.DataFrame, clean: pd.DataFrame, bad_item: str, reason: str, only: str | None = None) -> None:
+    """The good items' rows equal the clean run's; the bad item's rows fail with ``reason`` (all of
+    them, or with ``only`` just that metric's row while its other metrics keep real values)."""
     good = bad[bad["item"] != bad_item]
     pd.testing.assert_frame_equal(_values(good), _values(clean), check_exact=True)  # bit-identical, error-free
     assert clean["error"].isna().all()
     broken = bad[bad["item"] == bad_item]
     assert sorted(broken["metric"]) == sorted(["kbps", *METRICS])
-    assert broken["value"].isna().all()
-    assert broken["error"].str.contains(reason, regex=False).all(), broken["error"].iloc[0]
+    failed = broken if only is None else broken[broken["metric"] == only]
+    assert failed["value"].isna().all()
+    assert failed["error"].str.contains(reason, regex=False).all(), failed["error"].iloc[0]
+    if only is not None:
+        kept = broken[broken["metric"] != only]
+        assert kept["value"].notna().all() and kept["error"].isna().all(), kept[["metric", "error"]]
 
 
 def test_segfault_fails_only_its_rows_and_a_one_off_crash_is_retried(tmp_path, clean, monkeypatch):
@@ -81,10 +87,12 @@ def test_segfault_fails_only_its_rows_and_a_one_off_crash_is_retried(tmp_path, c
     monkeypatch.setenv("CODECBENCH_FAULTS", "segv=b,flaky=c")
     bad = _run(_manifest(tmp_path / "suite", ["a", "b", "c"]), tmp_path / "bad")
     assert (tmp_path / "bad" / "flaky-c").exists()  # c did crash once
-    _check(bad.rows, clean, "b", "worker crashed: signal 11 (SIGSEGV) while coding/scoring b with opus@6 "
-                                 "(also in a fresh worker")
+    # b's crash is in one metric's code: run again in parts, only that metric's row fails, named
+    _check(bad.rows, clean, "b", "worker crashed in metric test-fault: signal 11 (SIGSEGV) while coding/scoring b "
+                                 "with opus@6 (also in a fresh worker", only="test-fault")
     s = bad.summary.set_index("metric")
-    assert (s["n"] == 2).all() and (s["n_failed"] == 1).all()
+    assert s.loc["test-fault", "n"] == 2 and s.loc["test-fault", "n_failed"] == 1
+    assert (s.drop("test-fault")["n"] == 3).all() and (s.drop("test-fault")["n_failed"] == 0).all()
     assert (tmp_path / "bad" / "items.jsonl").read_text().count('"item": "b"') == 1
 
 
@@ -95,7 +103,8 @@ def test_segfault_in_a_batch_costs_only_its_own_rows(tmp_path, clean, monkeypatc
     monkeypatch.setenv("CODECBENCH_FAULTS", "segv=b")
     monkeypatch.setattr(executors, "CRASH_ATTEMPTS", 1)  # a single item's retry is the test above's
     bad = _run(_manifest(tmp_path / "suite", ["a", "b", "c"]), tmp_path / "bad", batch=3, jobs=2)
-    _check(bad.rows, clean, "b", "worker crashed: signal 11 (SIGSEGV) while coding/scoring b with opus@6")
+    _check(bad.rows, clean, "b", "worker crashed in metric test-fault: signal 11 (SIGSEGV) while coding/scoring b "
+                                 "with opus@6", only="test-fault")
     records = pd.read_json(tmp_path / "bad" / "items.jsonl", lines=True)
     assert sorted(records["item"]) == ["a", "b", "c"]  # one record per item: nothing counted twice
 

@@ -36,8 +36,67 @@ def test_summary_has_cis_bit_identical_under_reordering():
     assert wer["ci_low"] < wer["mean"] < wer["ci_high"]
 
 
-def test_markdown_shows_mean_plus_minus_half_width():
+def test_markdown_shows_plus_minus_only_for_symmetric_intervals():
     s = summarize(_rows())
     md = summary_markdown(s)
-    row = s[(s.metric == "pesq-wb") & (s.label == "opus@6")].iloc[0]
-    assert f"{row['mean']:.3f} ± {(row['ci_high'] - row['ci_low']) / 2:.3f}" in md
+    for row in s.itertuples():
+        if row.metric == "eer":
+            continue  # [2.5, 6.0] around 4.0
+        below, above = f"{row.mean - row.ci_low:.3f}", f"{row.ci_high - row.mean:.3f}"
+        if below == above:
+            assert f"{row.mean:.3f} ± {above}" in md
+        else:
+            assert f"{row.mean:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}]" in md
+    assert "4.000 [2.500, 6.000]" in md and "± 1.750" not in md
+
+
+def test_interval_text_cases_from_the_issue():
+    from bench.reporting.tables import interval_text
+
+    assert interval_text(33.333, 0.0, 33.333) == "33.333 [0.000, 33.333]"  # was "33.333 ± 16.667"
+    assert interval_text(12.5, 3.5, 34.9) == "12.500 [3.500, 34.900]"  # was "12.500 ± 15.700"
+    assert interval_text(2.0, 1.9, 2.1) == "2.000 ± 0.100"
+    assert interval_text(2.0, float("nan"), float("nan")) == "2.000"
+
+
+def _eer_row(suite, label, trials, speakers):
+    return {"suite": suite, "label": label, "codec": label.split("@")[0], "setting": label.split("@")[1],
+            "metric": "eer", "item": "*", "value": 33.3, "weight": 1.0, "eer_ci_low": 0.0, "eer_ci_high": 50.0,
+            "n": 6, "n_trials": trials, "n_speakers": speakers}
+
+
+def test_set_level_metrics_show_their_n_and_a_caveat_below_the_minimum():
+    from bench.reporting.tables import MIN_SPEAKERS, MIN_TRIALS
+
+    few = pd.DataFrame([_eer_row("demo", "opus@6", 6, 3)])
+    s = summarize(few)
+    assert (s.iloc[0]["n_trials"], s.iloc[0]["n_speakers"]) == (6, 3)
+    md = summary_markdown(s)
+    assert "33.300 [0.000, 50.000]†" in md
+    assert f"† EER over 6 trials, 3 speakers (opus@6): fewer than {MIN_TRIALS} trials or {MIN_SPEAKERS}" in md
+    many = summary_markdown(summarize(pd.DataFrame([_eer_row("demo", "opus@6", 510, 16)])))
+    assert "EER over 510 trials, 16 speakers (opus@6)" in many and "†" not in many
+
+
+def test_two_suites_get_a_suite_column_and_never_share_a_row():
+    rows = pd.concat([_rows().assign(suite="demo"), _rows(seed=1).assign(suite="other")], ignore_index=True)
+    s = summarize(rows)
+    md = summary_markdown(s)
+    lines = [ln for ln in md.splitlines() if ln.startswith("| opus@6")]
+    assert len(lines) == 2 and "| demo " in lines[0] and "| other " in lines[1]
+    for suite, line in zip(("demo", "other"), lines):
+        mean = s[(s.suite == suite) & (s.label == "opus@6") & (s.metric == "pesq-wb")]["mean"].iloc[0]
+        assert f"{mean:.3f}" in line
+    assert "suite" in md.splitlines()[0]
+    assert "suite" not in summary_markdown(summarize(_rows())).splitlines()[0]  # one suite: no column
+
+
+def test_width_narrows_to_key_metrics_and_names_the_rest():
+    s = summarize(_rows())
+    full = summary_markdown(s)
+    narrow = summary_markdown(s, width=45)
+    table = [ln for ln in narrow.splitlines() if ln.startswith("|")]
+    assert max(map(len, table)) <= 45 < max(len(ln) for ln in full.splitlines() if ln.startswith("|"))
+    assert table[0].startswith("| codec ") and "pesq-wb ↑" in table[0] and "EER ↓" not in table[0]
+    assert full.startswith("| codec ")
+    assert "more column(s) in the run's summary.md / `bench report RUN --wide`" in narrow and "EER ↓" in narrow

@@ -28,6 +28,8 @@ def register(app: typer.Typer) -> None:
                                                                            "curve (with --layout)"),
         listening_screening: str = typer.Option("bs1534", "--listening-screening", help="screening for --listening: "
                                                                                       "bs1534, encodec or none"),
+        wide: bool = typer.Option(False, "--wide", help="print every metric column (default: what fits the "
+                                                        "terminal; the files always have all)"),
     ) -> None:
         """Merge runs into tables: one wide table, or a card layout (--layout) with plots, BD-rate and HTML."""
         from bench import api
@@ -36,7 +38,7 @@ def register(app: typer.Typer) -> None:
             if listening is not None:
                 raise typer.BadParameter("--listening needs --layout (the MUSHRA column goes into a card table)")
             rep = api.report(runs, out=out)
-            typer.echo(rep.markdown)
+            typer.echo(rep.text(None if wide else api.terminal_width()))
             if out:
                 typer.echo(f"\nwrote {', '.join(str(p) for p in rep.files)}")
             return

@@ -57,6 +57,8 @@ def register(app: typer.Typer) -> None:
         force: bool = typer.Option(False, "--force", help="resume a run directory written by other code, "
                                    "packages or options (refused otherwise); each unit's record then names "
                                    "the session that made it (manifest.json 'sessions')"),
+        wide: bool = typer.Option(False, "--wide", help="print every metric column (default: what fits the "
+                                                        "terminal; RUN/summary.md has all)"),
     ) -> None:
         """Code every item of a suite with each codec setting and score it."""
         from bench import api
@@ -68,7 +70,7 @@ def register(app: typer.Typer) -> None:
                          allow_untrained=allow_untrained, timeout=timeout, plugins=plugin or (), device=device,
                          executor=executor, address=address, save_audio=save_audio, batch=batch,
                          align=align, force=force, cache_dir=cache)
-        typer.echo(result.markdown)
+        typer.echo(api.summary_text(result.summary, width=None if wide else api.terminal_width()))
         failed = int(result.summary["n_failed"].max()) if not result.summary.empty else 0
         typer.echo(f"\nrun directory: {result.path}  ({result.n_units} units, {result.n_skipped} resumed"
                    f"{f', {failed} failed items: see rows.csv error column' if failed else ''})")

@@ -58,6 +58,7 @@ def _embed_many(model: speaker_models.SpeakerBackend, audios: list[Audio]) -> li
 class _SpeakerMetric(Metric):
     identity_cache = False  # reuses the suite's transcripts/embeddings itself
     batch_scoring = True  # --batch N: the reconstructions of a batch in one GE2E forward pass
+    needs_run = True  # originals' embeddings live in the suite cache, keyed by item id
     sample_rate = speaker_models.SAMPLE_RATE
     backend = "resemblyzer"
 
