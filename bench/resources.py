@@ -12,8 +12,8 @@ User folders come on top of the stock ones: ``$BENCH_CODECS`` and ``USER_CONFIG/
 cards, ``USER_CONFIG/layouts`` for layouts. Caches go to a per-user cache folder (``$BENCH_CACHE``
 or ``bench run --cache``), never to a folder relative to the working directory.
 
-Every environment variable this module reads is read in :func:`_env`, so a CLI-defaults layer can
-take them over in one place.
+The environment variables read here (``BENCH_CACHE``, ``BENCH_CODECS``) are documented with the
+others in :mod:`bench.envvars`.
 """
 
 from __future__ import annotations
@@ -24,17 +24,6 @@ from importlib import resources
 from pathlib import Path
 
 APP = "codecbench"
-
-#: (variable, what it sets): the environment variables read here, for the docs and the CLI
-ENV_VARS = {
-    "BENCH_CACHE": "cache folder (suite work, numba kernels); default: the per-user cache folder",
-    "BENCH_CODECS": "extra folders of codec cards (os.pathsep-separated), read after the stock cards",
-}
-
-
-def _env(name: str) -> str:
-    return os.environ.get(name, "")
-
 
 @lru_cache(maxsize=1)
 def checkout_root() -> Path | None:
@@ -78,7 +67,7 @@ def user_cache_dir() -> Path:
 
 def cache_dir() -> Path:
     """``$BENCH_CACHE`` or the per-user cache folder; absolute, read each time (not at import)."""
-    value = _env("BENCH_CACHE")
+    value = os.environ.get("BENCH_CACHE", "")
     return (Path(value).expanduser() if value else user_cache_dir()).absolute()
 
 
@@ -88,7 +77,7 @@ def cards_dirs() -> list[Path]:
     user = user_config_dir() / "codecs"
     if user.is_dir():
         dirs.append(user)
-    dirs += [Path(p) for p in _env("BENCH_CODECS").split(os.pathsep) if p]
+    dirs += [Path(p) for p in os.environ.get("BENCH_CODECS", "").split(os.pathsep) if p]
     return dirs
 
 
