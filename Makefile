@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-EXTRAS ?= dev,corpora,metrics,downstream,nemo,report,ray,listen
+EXTRAS ?= dev,corpora,metrics,metrics-extra,downstream,nemo,report,ray,listen
 # The full demo's settings: the committed baseline and CI's gate run (.github/workflows/codec-gate.yml
 # reads them with `make -s demo-codecs`).
 DEMO_CODECS ?= original,opus@6,opus@12,codec2@3.2,codec2@1.3,mp3@8,amrnb@12.2,lyra@3.2,lyra@6,lyra@9.2
@@ -26,6 +26,10 @@ $(STAMP): pyproject.toml constraints.txt
 	# NeMo without its declared deps: those pull CUDA wheels and tools we do not use; the
 	# 'nemo' extra lists the minimal set AudioCodecModel needs (see constraints.txt).
 	$(BIN)/pip install -q --no-deps -c constraints.txt nemo-toolkit==3.0.0
+	# CREPE (torchcrepe) and DistillMOS (distillmos + its model code xls-r-sqa) without their declared
+	# torchaudio: they use it only to read files (bench/metrics/_torchaudio_free.py); the rest of what
+	# they need is in the 'metrics-extra' extra.
+	$(BIN)/pip install -q --no-deps -c constraints.txt torchcrepe==0.0.24 distillmos==0.9.1 xls-r-sqa==0.1.0
 	$(BIN)/pip install -q -c constraints.txt -e '.[$(EXTRAS)]'
 	touch $(STAMP)
 

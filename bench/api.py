@@ -222,7 +222,9 @@ def listing(what: str) -> pd.DataFrame:
             reason = cls.availability()
             rows.append({"metric": name, "unit": cls.unit, "higher_is_better": cls.higher_is_better,
                          "sample_rate": cls.sample_rate or "native", "needs": ",".join(sorted(cls.requires)) or "-",
-                         "backend": cls.backend, "usable": "yes" if reason is None else f"no: {reason}"})
+                         "backend": cls.backend, "default": "yes" if cls.default else "no",
+                         "cost_rtf": "-" if cls.cost_rtf is None else f"{cls.cost_rtf:.3g}",
+                         "usable": "yes" if reason is None else f"no: {reason}"})
         return pd.DataFrame(rows)
     raise BenchError(f"bench list: unknown kind {what!r}; choose codecs, suites or metrics")
 

@@ -159,6 +159,12 @@ class Metric(ABC):
     #: speaker metrics embed all utterances in one GE2E forward pass); used by ``--batch N``. Such a
     #: metric keeps ``identity_cache`` False (the identity cache serves pairs one at a time).
     batch_scoring: ClassVar[bool] = False
+    #: False for non-intrusive metrics (DNSMOS, DistillMOS): only the estimate is judged, the
+    #: reference merely completes the pair; the ``original`` row is then the original's own score.
+    intrusive: ClassVar[bool] = True
+    #: Measured cost: seconds of one CPU thread per second of audio in the pair, warm (see
+    #: docs/performance.md for the machine and date); None where not measured.
+    cost_rtf: ClassVar[float | None] = None
     #: True: scores only inside a run (it needs the run's context: suite cache, run directory);
     #: ``bench score`` leaves it out of its defaults, and says so when it is asked for by name
     needs_run: ClassVar[bool] = False

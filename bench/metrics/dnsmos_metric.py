@@ -45,6 +45,9 @@ class Dnsmos(Metric):
     backend = "speechmos"
     mode = "P.835 OVRL (non-personalized), 9.01 s windows, 1 s hop"
     default = False
+    cost_rtf = 0.33  # CPU s per audio s, measured (docs/performance.md)
+    intrusive: ClassVar[bool] = False
+    display = "DNSMOS OVRL"
     fixed_rate: ClassVar[bool] = True
 
     @classmethod

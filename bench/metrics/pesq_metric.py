@@ -51,6 +51,7 @@ class _Pesq(Metric):
 @register_metric
 class PesqWB(_Pesq):
     name = "pesq-wb"
+    cost_rtf = 0.0083  # CPU s per audio s, measured (docs/performance.md)
     rank = 20
     sample_rate = 16000
     mode = "wb (P.862.2)"
@@ -60,6 +61,7 @@ class PesqWB(_Pesq):
 @register_metric
 class PesqNB(_Pesq):
     name = "pesq-nb"
+    cost_rtf = 0.0048  # CPU s per audio s, measured (docs/performance.md)
     rank = 21
     sample_rate = 8000
     mode = "nb (P.862.1 MOS-LQO mapping)"

@@ -40,6 +40,8 @@ class SISDR(Metric):
     to False, so we state it and record it as the mode)."""
 
     name = "si-sdr"
+
+    cost_rtf = 0.0087  # CPU s per audio s, measured (docs/performance.md)
     rank = 40
     unit = "dB"
     backend = "torchmetrics"
@@ -58,6 +60,7 @@ class SISDR(Metric):
 @register_metric
 class SNR(Metric):
     name = "snr"
+    cost_rtf = 0.016  # CPU s per audio s, measured (docs/performance.md)
     rank = 41
     unit = "dB"
     backend = "torchmetrics"

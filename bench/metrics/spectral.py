@@ -124,6 +124,7 @@ def stft_distance(reference: Audio, estimate: Audio) -> float:
 @register_metric
 class MelDistance(Metric):
     name = "mel-distance"
+    cost_rtf = 0.15  # CPU s per audio s, measured (docs/performance.md)
     rank = 50
     unit = ""
     higher_is_better = False
@@ -141,6 +142,7 @@ class MelDistance(Metric):
 @register_metric
 class StftDistance(Metric):
     name = "stft-distance"
+    cost_rtf = 0.015  # CPU s per audio s, measured (docs/performance.md)
     rank = 51
     unit = ""
     higher_is_better = False

@@ -77,6 +77,7 @@ class _Stoi(Metric):
 @register_metric
 class Stoi(_Stoi):
     name = "stoi"
+    cost_rtf = 0.0099  # CPU s per audio s, measured (docs/performance.md)
     rank = 30
     mode = "classic (Taal 2011), internal 10 kHz"
 
@@ -84,6 +85,7 @@ class Stoi(_Stoi):
 @register_metric
 class EStoi(_Stoi):
     name = "estoi"
+    cost_rtf = 0.012  # CPU s per audio s, measured (docs/performance.md)
     rank = 31
     mode = "extended (Jensen & Taal 2016), internal 10 kHz"
     extended = True

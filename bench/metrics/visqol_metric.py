@@ -221,6 +221,8 @@ class VisqolAudio(_Visqol):
     """Audio mode: 32 gammatone bands up to 15 kHz, SVR mapping, defined at 48 kHz."""
 
     name = "visqol-audio"
+
+    cost_rtf = 0.17  # CPU s per audio s, measured (docs/performance.md)
     rank = 10
     sample_rate = 48000
     mode = "audio, svr"
@@ -231,6 +233,8 @@ class VisqolSpeech(_Visqol):
     """Speech mode with Google's default (``use_lattice_model=true``) lattice TFLite mapping."""
 
     name = "visqol-speech"
+
+    cost_rtf = 0.11  # CPU s per audio s, measured (docs/performance.md)
     rank = 11
     sample_rate = 16000
     mode = "speech, lattice"

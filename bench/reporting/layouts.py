@@ -14,6 +14,9 @@ Table kinds (``kind:``):
              ``suites:``; ``other_suites: true`` adds a section for each suite that was run but
              that no table of the layout names (the demo suite shows real numbers this way while
              the LibriSpeech sections stay missing: numbers are never relabelled as another corpus).
+             ``present_only: true`` keeps only the columns whose metric is in the runs and leaves
+             the table out when none is: a table of optional metrics (DistillMOS, pitch, WARP-Q)
+             that appears next to the card's own tables when they were run, never in their place.
 ``suites``   rows = ``original:`` row (e.g. "Original audio" from ``wer-original``) then codecs,
              one column per ``{title, suite}`` holding ``metric:``; ``other_suites`` adds columns.
 ``spec``     rows = spec fields (what ``bench info`` shows), columns = codecs, from the run
@@ -271,6 +274,11 @@ def _precision(metric: str) -> str:
 def _metrics_tables(spec: dict, layout: Layout, summary: pd.DataFrame, present: set[str],
                     others: list[str]) -> list[CardTable]:
     cols = spec["columns"]
+    if spec.get("present_only"):
+        run_metrics = set(summary["metric"]) if not summary.empty else set()
+        cols = [c for c in cols if c["metric"] in run_metrics]
+        if not cols:
+            return []
     titles = [c["title"] if "title" in c else c["metric"] for c in cols]
     sections = [(s, _resolve_suite(layout, s, present)) for s in spec.get("suites", []) or []]
     if spec.get("other_suites"):
