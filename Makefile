@@ -4,11 +4,20 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 EXTRAS ?= dev,corpora,metrics,metrics-extra,downstream,nemo,report,ray,listen
+# The full demo's settings: the committed baseline and CI's gate run (.github/workflows/codec-gate.yml
+# reads them with `make -s demo-codecs`).
 DEMO_CODECS ?= original,opus@6,opus@12,codec2@3.2,codec2@1.3,mp3@8,amrnb@12.2,lyra@3.2,lyra@6,lyra@9.2
+# The quick demo: a seeded 24-clip subset, three rates per codec (so curves and BD rates exist) and
+# the card's cheaper metrics, then the nemo-card report with listenable worst items.
+QUICK_CODECS  ?= opus@6,opus@12,opus@24,lyra@3.2,lyra@6,lyra@9.2
+QUICK_METRICS ?= visqol-speech,pesq-wb,stoi,si-sdr,snr,wer
+QUICK_SUBSET  ?= 24
+QUICK_RUN     ?= reports/runs/demo-quick
+QUICK_CARD    ?= reports/latest-demo-card
 export HF_HUB_OFFLINE := 1
 export NUMBA_CACHE_DIR ?= $(CURDIR)/reports/cache/numba
 
-.PHONY: install demo test clean listen-demo
+.PHONY: install demo demo-full demo-codecs test clean listen-demo
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,7 +36,18 @@ $(STAMP): pyproject.toml constraints.txt
 install: $(STAMP)
 
 demo: $(STAMP)
+	$(BIN)/bench run --codec $(QUICK_CODECS) --metric $(QUICK_METRICS) --suite demo \
+	  --subset $(QUICK_SUBSET) --seed 0 --save-audio --out $(QUICK_RUN)
+	$(BIN)/bench report $(QUICK_RUN) --layout nemo-card --listen 2 --out $(QUICK_CARD)
+	@echo "card: $(QUICK_CARD)/index.html (open it in a browser; card.md beside it)"
+
+# The full demo (10 settings x 96 clips x every default metric; ~35 min on 2 cores): the source of
+# reports/baselines/demo.csv and reports/demo_report.md.
+demo-full: $(STAMP)
 	$(BIN)/bench run --codec $(DEMO_CODECS) --suite demo
+
+demo-codecs:
+	@echo $(DEMO_CODECS)
 
 # A MUSHRA listening test on the embedded demo (docs/listening-create.md); then `bench listen serve`.
 LISTEN_CODECS ?= opus@6,opus@12,codec2@3.2,lyra@3.2,lyra@6

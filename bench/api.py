@@ -44,6 +44,10 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
     ``run("opus@6", "demo", limit=24, device="cuda")``. An unknown option is an error.
     The config is stored in the run manifest (``config``). Writes RUN/summary.md, the report
     (table with its provenance header), next to the pipeline's rows and summary.csv.
+
+    From a script, call it under ``if __name__ == "__main__":`` (the default ``local`` executor's
+    spawned workers re-run the script; without the guard the call fails at once, see
+    :mod:`bench.pipeline.mainguard`) or pass ``executor="inline"``; notebooks need neither.
     """
     return _run(codecs, suite, metrics, config, report=_summary_report, **options)
 

@@ -12,8 +12,9 @@ Only finished runs make a baseline: an interrupted one holds a partial item set.
 from __future__ import annotations
 
 import json
+import re
 import time
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import Any
 
 import pandas as pd
@@ -82,19 +83,32 @@ def _run_roots(manifests: list[dict[str, Any]]) -> list[str]:
     return list(dict.fromkeys(roots))
 
 
+_EMBEDDED = re.compile(r"(?<=[\s=(])/(?!/)[^\s,;)\"']+")  # an absolute path inside a longer string
+
+
 def _portable(value: Any, roots: list[str]) -> Any:
-    """Every path string in a manifest relative to its checkout, or ``package:file`` for installed files."""
+    """Every path string in a manifest relative to its checkout, or ``package:file`` for installed files;
+    also paths inside longer strings ("card weights.path: /abs/...") and the program in ``command``."""
     from bench.reporting.paths import portable_path
 
+    def one(path: str) -> str:
+        for root in roots:
+            if path == root or path.startswith(root + "/"):
+                return portable_path(path, root)
+        return portable_path(path)
+
     if isinstance(value, dict):
-        return {k: _portable(v, roots) for k, v in value.items()}
+        out = {k: _portable(v, roots) for k, v in value.items()}
+        cmd = out.get("command")
+        if isinstance(cmd, list) and cmd and isinstance(cmd[0], str):  # .venv/bin/bench -> bench
+            out["command"] = [PurePath(cmd[0]).name, *cmd[1:]]
+        return out
     if isinstance(value, list):
         return [_portable(v, roots) for v in value]
     if isinstance(value, str) and value.startswith("/"):
-        for root in roots:
-            if value == root or value.startswith(root + "/"):
-                return portable_path(value, root)
-        return portable_path(value)
+        return one(value)
+    if isinstance(value, str) and "/" in value:
+        return _EMBEDDED.sub(lambda m: one(m.group(0)), value)
     return value
 
 

@@ -30,8 +30,11 @@ VARIABLES: tuple[Variable, ...] = (
     Variable("BENCH_DATA", "folder that holds the evaluation corpora (`${BENCH_DATA}` in datasets.yaml)", "unset"),
     Variable("BENCH_DATA_<SUITE>", "one corpus's root, e.g. BENCH_DATA_LIBRISPEECH_TEST_CLEAN (wins over "
              "BENCH_DATA)", "unset"),
-    Variable("BENCH_CACHE", "cache of original-side work (transcripts, embeddings, ViSQOL references)",
-             "reports/cache"),
+    Variable("BENCH_CACHE", "cache of original-side work (transcripts, embeddings, ViSQOL references) and "
+             "numba kernels; `bench run --cache DIR` wins over it", "per-user cache folder (~/.cache/codecbench)"),
+    Variable("XDG_CACHE_HOME", "base of the per-user cache folder (XDG_CACHE_HOME/codecbench)", "~/.cache"),
+    Variable("XDG_CONFIG_HOME", "base of the user folders for extra cards and layouts "
+             "(XDG_CONFIG_HOME/codecbench/codecs, .../layouts)", "~/.config"),
     Variable("BENCH_ASR_MODEL", "ASR model: a CTranslate2 Whisper folder or a local .nemo", "Whisper tiny.en"),
     Variable("BENCH_ASR_COMPUTE_TYPE", "CTranslate2 compute type (int8: faster, CPU-dependent transcripts)",
              "float32"),

@@ -347,10 +347,11 @@ def check_run_complete(side: Side, role: str) -> list[str]:
 
 
 def default_margins() -> Path | None:
-    """reports/gate.yaml of the checkout this package lives in (not of the working directory)."""
-    from bench.suites import REPO_ROOT
+    """The stock reports/gate.yaml: of the checkout this package lives in, or the wheel's copy
+    (bench/resources.py), never of the working directory."""
+    from bench.resources import data_root
 
-    path = REPO_ROOT / MARGINS
+    path = data_root() / MARGINS
     return path if path.exists() else None
 
 

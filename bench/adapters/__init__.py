@@ -14,6 +14,7 @@ from typing import TypeVar
 
 import yaml
 
+from bench import resources
 from bench.adapters.base import Codec, CodecCard, CodecOptions, CodecSetting, Payload, format_kbps
 from bench.errors import ConfigError, UnknownNameError, BenchError
 
@@ -59,11 +60,8 @@ def adapter_class(adapter: str) -> type[Codec]:
 
 
 def cards_dirs() -> list[Path]:
-    """The repo's ``codecs/`` folder plus the locations' extra folders (CLI: ``$BENCH_CODECS``,
-    os.pathsep-separated)."""
-    from bench import locations
-
-    return [Path(__file__).resolve().parents[2] / "codecs", *locations.current().codec_dirs]
+    """The stock ``codecs/`` folder, then user folders (see :func:`bench.resources.cards_dirs`)."""
+    return resources.cards_dirs()
 
 
 _REQUIRED = ("name", "adapter", "sample_rate")

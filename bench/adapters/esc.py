@@ -38,16 +38,16 @@ from bench.adapters.base import CodecCard, CodecSpec
 from bench.adapters.hf import read_state_dict
 from bench.adapters.neural import NeuralCodec, WeightsRef, param_count_m
 from bench.errors import BenchError, ConfigError
+from bench.resources import data_root
 
 REPO_ENV, CKPT_ENV = "BENCH_ESC_REPO", "BENCH_ESC_CHECKPOINT"
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def _repo_path(value: str | None) -> Path | None:
     if not value:
         return None
     p = Path(value).expanduser()
-    return p if p.is_absolute() else REPO_ROOT / p
+    return p if p.is_absolute() else data_root() / p
 
 
 def _paths(card: CodecCard, checkpoints=()) -> tuple[Path | None, Path | None]:

@@ -19,8 +19,8 @@ from bench.adapters.base import CodecCard, CodecSpec
 from bench.adapters.neural import (UNTRAINED_MARKER, NeuralCodec, WeightsMissing, WeightsRef, missing_weights_message,
                                    param_count_m)
 from bench.errors import BenchError, ConfigError
+from bench.resources import repo_relative
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def model_config_path(card: CodecCard) -> Path:
@@ -28,7 +28,7 @@ def model_config_path(card: CodecCard) -> Path:
     if not rel:
         raise ConfigError(f"{card.source}: options.model_config (the architecture YAML) is required to build "
                           "a random-init model")
-    path = Path(rel) if Path(rel).is_absolute() else REPO_ROOT / rel
+    path = repo_relative(rel)
     if not path.exists():
         raise ConfigError(f"{card.source}: options.model_config {path} does not exist")
     return path

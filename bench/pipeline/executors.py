@@ -23,6 +23,7 @@ import importlib
 import inspect
 import os
 import signal
+import sys
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ from typing import Any, Callable, Iterable, Iterator, Protocol, TypeVar
 
 from bench import procenv
 from bench.errors import BenchError, UnknownNameError
+from bench.pipeline.mainguard import BOOTSTRAP_EXIT, MainGuardError
 from bench.pipeline.unit import UnitResult, UnitSpec, process_unit
 from bench.suites.items import Item
 
@@ -319,6 +321,8 @@ class LocalExecutor:
                                 continue
                         except (EOFError, OSError):  # died mid-unit: segfault, abort, OOM kill
                             slot.process.join(timeout=5)
+                            if slot.process.exitcode == BOOTSTRAP_EXIT:  # not the unit's fault: stop the run
+                                raise MainGuardError(str(getattr(sys.modules.get("__main__"), "__file__", "__main__")))
                             slots[i] = self._retire(slot)
                             outcome = retry_or_fail(queue, unit, slot.attempt, _signal_name(slot.process.exitcode))
                             if outcome is None:

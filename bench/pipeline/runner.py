@@ -25,22 +25,25 @@ from bench.errors import BenchError
 from bench.metrics import ItemScore, MetricContext, metric_class, resolve_metrics
 from bench.pipeline.align import ALIGN_MODES
 from bench.pipeline.delay import SettingDelay, setting_delay
+from bench.pipeline.mainguard import check_main_guard, exit_if_bootstrapping
 from bench.pipeline.executors import Failed, Unit, create_executor, import_plugins
 from bench.envvars import run_start_notes
 from bench.pipeline.provenance import environment, git_state
 from bench.pipeline.rundir import WRITE_ERRNOS, RunDir, RunDirError, safe_name, write_error
 from bench.pipeline.unit import UnitResult, UnitSpec, failed_unit
 from bench.rows import KBPS, SET_ITEM, summarize, summary_markdown
-from bench.suites import REPO_ROOT, Suite, load_suite, select_items
+from bench import resources
+from bench.suites import Suite, load_suite, select_items
 from bench.suites.items import Item
 from bench.suites.selection import Selection, ids_digest
 
-RUNS_DIR = REPO_ROOT / "reports" / "runs"
+RUNS_DIR = resources.runs_dir()
 
 
 def default_cache_dir() -> Path:
-    """reports/cache: a run's ``cache_dir`` when its config names none (the CLI's default is ``$BENCH_CACHE``)."""
-    return REPO_ROOT / "reports" / "cache"
+    """A run's ``cache_dir`` when its config names none: the locations' cache (CLI: ``$BENCH_CACHE``)
+    or the per-user cache folder (:func:`bench.resources.cache_dir`)."""
+    return resources.cache_dir()
 
 
 @dataclass
@@ -105,6 +108,9 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
     above the pipeline, so :func:`bench.api.run` passes it; None: no summary.md).
     """
     config = (config or RunConfig()).replace(**options) if options else (config or RunConfig())
+    exit_if_bootstrapping()  # a spawned worker re-running an unguarded script: quietly, see mainguard
+    if config.executor == "local":
+        check_main_guard()  # an unguarded script fails here, before any worker starts
     # an unknown name, an option the executor does not take or its missing package fail before any work
     executor = create_executor(config.executor, jobs=config.jobs, address=config.address)
     # so does a device that is not here (e.g. cuda without CUDA); normalised, e.g. "cuda" -> "cuda:0"
@@ -399,7 +405,7 @@ def _manifest(suite: Suite, suite_hash: str, items, limit, settings, metric_clas
         "tool": "codecbench",
         "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": sys.argv,
-        "git": git_state(REPO_ROOT),
+        "git": git_state(resources.checkout_root() or Path.cwd()),
         "source_sha256": source_digest(),
         "environment": environment(),
         "suite": {"name": suite.name, "source": suite.source, "hash": suite_hash,

@@ -18,6 +18,11 @@ import pandas as pd
 from bench.reporting.plots import curve_points
 
 METHODS = ("akima", "pchip", "cubic")
+#: below these, a BD value is shown with a caveat: with 2 settings a curve is a straight line (the
+#: interpolation adds nothing), and a mean over few items moves a curve by more than codec differences
+MIN_SETTINGS = 3
+MIN_ITEMS = 20
+CAVEAT = "CAVEAT"
 
 
 def bd_rate(rate_a, quality_a, rate_b, quality_b, method: str = "akima") -> float:
@@ -54,6 +59,20 @@ def _curve(pts: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, str | None]:
     return r, q, None
 
 
+def _caveat(summary: pd.DataFrame, suite: str, metric: str, curves: dict[str, pd.DataFrame]) -> str:
+    """Why a BD value between these curves rests on thin evidence ('' when it does not)."""
+    few_settings = [f"{f} {len(g)}" for f, g in curves.items() if len(g) < MIN_SETTINGS]
+    labels = [lab for g in curves.values() for lab in g["label"]]
+    n = summary.loc[(summary["suite"] == suite) & (summary["metric"] == metric) & summary["label"].isin(labels), "n"]
+    n_min = int(n.min()) if len(n) and pd.notna(n.min()) else None
+    why = []
+    if few_settings:
+        why.append(f"settings per curve: {', '.join(few_settings)} (fewer than {MIN_SETTINGS})")
+    if n_min is not None and n_min < MIN_ITEMS:
+        why.append(f"{n_min} items per setting (fewer than {MIN_ITEMS})")
+    return f"{CAVEAT}: " + " and ".join(why) + ": read as indicative only" if why else ""
+
+
 def _overlap(a: np.ndarray, b: np.ndarray) -> float:
     lo, hi = max(a.min(), b.min()), min(a.max(), b.max())
     return max(hi - lo, 0.0)
@@ -64,7 +83,8 @@ def bd_table(summary: pd.DataFrame, metrics: list[str], method: str = "akima") -
     families once, A being the one that appears first in the runs (swap by reading -saving).
 
     "bitrate saving of B vs A at equal METRIC" = -BD-rate. Pairs whose rate or quality ranges do
-    not overlap, or with fewer than two settings, get NaN and the reason.
+    not overlap, or with fewer than two settings, get NaN and the reason; values from fewer than
+    ``MIN_SETTINGS`` settings per curve or ``MIN_ITEMS`` items per setting carry a CAVEAT note.
     """
     if method not in METHODS:
         raise ValueError(f"BD method {method!r}: choose one of {', '.join(METHODS)}")
@@ -118,6 +138,9 @@ def bd_table(summary: pd.DataFrame, metrics: list[str], method: str = "akima") -
                         notes.append("no common quality range (no BD-rate)")
                     if r_overlap == 0:
                         notes.append("no common bitrate range (no BD-quality)")
+                    caveat = _caveat(summary, suite, metric, {a: fam[a], b: fam[b]})
+                    if caveat and (pd.notna(rec["bd_rate_pct"]) or pd.notna(rec["bd_quality"])):
+                        notes.insert(0, caveat)
                     rec["note"] = "; ".join(notes)
                     recs.append(rec)
     cols = ["suite", "metric", "A", "B", "method", "bd_rate_pct", "bitrate_saving_pct", "bd_quality", "note"]

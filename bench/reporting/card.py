@@ -10,6 +10,7 @@ import pandas as pd
 from bench.errors import BenchError
 from bench.reporting.bdrate import bd_table
 from bench.reporting import html_report  # noqa: F401  (registers the "html" format)
+from bench.reporting.card_view import extra_metric_tables
 from bench.reporting.formats import Card, get_format
 from bench.reporting.layouts import shown_label, build_tables, load_layout, load_runs, merged_summary
 from bench.reporting.listen import AudioSource, item_table, listening_blocks
@@ -54,7 +55,8 @@ def build_card(run_dirs: list[Path], layout: str | Path = "nemo-card", out: Path
             raise BenchError(f"--speed {p}: no such file (write one with `bench speed --out {p}`)")
         speed_frames.append((p.name, pd.read_csv(p)))
     summary = merged_summary(runs)
-    card = Card(layout=lay, tables=build_tables(lay, runs, speed_frames), runs=runs, summary=summary,
+    tables = build_tables(lay, runs, speed_frames) + extra_metric_tables(lay, summary)
+    card = Card(layout=lay, tables=tables, runs=runs, summary=summary,
                 provenance=provenance([r.manifest for r in runs]),
                 bd=bd_table(summary, [m for m in lay.bd_metrics if m in set(summary["metric"])], bd_method),
                 items=item_table(runs))

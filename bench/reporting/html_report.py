@@ -12,6 +12,8 @@ import jinja2
 import pandas as pd
 
 from bench.pipeline.rundir import safe_name  # noqa: F401  (re-exported for the report's file names)
+from bench.reporting.bdrate import CAVEAT
+from bench.reporting.card_view import collapse
 from bench.reporting.formats import Card, bd_display, register_format
 
 _ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
@@ -35,19 +37,21 @@ th.sort{cursor:pointer}th.sort:after{content:" \\2195";color:#999}.spec{white-sp
 {% for line in prov.alignment %}<li>alignment: {{ line }}</li>{% endfor %}
 {% if prov.untrained %}<li class="warn">UNTRAINED weights (not a quality claim): {{ prov.untrained|join(', ') }}</li>{% endif %}
 </ul>
-<p class="note"><i>missing</i> = that suite or metric was not run; failed = run, but no item gave a value; - = not applicable.
-Hover a cell to see the run directory it comes from.</p>
+<p class="note">Tables hold what was run (mean [95 % CI]); <i>missing</i> = not run for that row; failed = run, but no
+item gave a value; - = not applicable. Hover a cell to see the run directory it comes from.</p>
 {% for t in tables %}
 <h2>{{ t.heading }}</h2>{% if t.note %}<p class="note">{{ t.note }}</p>{% endif %}
 <table><thead><tr><th>{{ t.index_name }}</th>{% for c in t.columns %}<th>{{ c }}</th>{% endfor %}</tr></thead><tbody>
 {% for row in t.rows %}<tr><td>{{ row.name }}</td>{% for cell in row.cells %}<td class="{{ cell.status }}" title="run: {{ cell.run or 'none' }}">{{ cell.text }}</td>{% endfor %}</tr>
 {% endfor %}</tbody></table>
 {% endfor %}
+{% if not_run %}<p class="note" id="not-run"><b>Not run</b> (in the layout, no data in these runs; every cell is in card.csv as missing): {{ not_run|join('; ') }}.</p>{% endif %}
 {% if plots %}<h2>Rate–quality curves</h2><div class="plots">{% for p in plots %}<img src="{{ p }}" alt="{{ p }}">{% endfor %}</div>{% endif %}
 {% if bd %}<h2>Bitrate saving of B vs A at equal quality (Bjøntegaard delta, {{ bd_method }})</h2>
 <p class="note">saving = -BD-rate over the common quality range; BD-quality = B minus A at equal log-bitrate.</p>
 <table><thead><tr>{% for c in bd.columns %}<th>{{ c }}</th>{% endfor %}</tr></thead><tbody>
-{% for r in bd.rows %}<tr>{% for v in r %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}</tbody></table>{% endif %}
+{% for r in bd.rows %}<tr{% if caveat in r[-1] %} class="warn"{% endif %}>{% for v in r %}<td>{{ v }}</td>{% endfor %}</tr>{% endfor %}</tbody></table>
+{% if bd.caveats %}<p class="warn">{{ bd.caveats }} of {{ bd.rows|length }} BD values rest on few settings or items ({{ caveat }} rows): indicative only.</p>{% endif %}{% endif %}
 {% if listening %}<h2>Listen: worst {{ listen_n }} items per codec by {{ listen_metric }}</h2>
 {% for block in listening %}<h3>{{ block.label }}</h3><table><thead><tr><th>item</th><th>{{ listen_metric }}</th><th>original</th><th>reconstruction</th><th>spectrograms (original, reconstruction)</th></tr></thead><tbody>
 {% for it in block['items'] %}<tr><td>{{ it.item }}</td><td>{{ it.value }}</td>
@@ -84,16 +88,18 @@ document.body.setAttribute("data-ready", "1");
 """)
 
 
-def _table_ctx(card: Card) -> list[dict[str, Any]]:
+def _table_ctx(card: Card) -> tuple[list[dict[str, Any]], list[str]]:
+    """Tables with what was run (all-missing sections and columns left out), and the "not run" list."""
+    shown, not_run = collapse(card.tables)
     out = []
-    for t in card.tables:
+    for t, cols in shown:
         rows = []
         for r in t.values.index:
             rows.append({"name": r, "cells": [{"text": t.cell_text(r, c), "status": t.status.at[r, c],
-                                               "run": t.runs.at[r, c]} for c in t.values.columns]})
+                                               "run": t.runs.at[r, c]} for c in cols]})
         out.append({"heading": card.heading(t), "note": t.note, "index_name": t.values.index.name or "",
-                    "columns": list(t.values.columns), "rows": rows})
-    return out
+                    "columns": list(cols), "rows": rows})
+    return out, not_run
 
 
 def _items_ctx(items: pd.DataFrame) -> dict[str, Any] | None:
@@ -122,11 +128,14 @@ def render_html(card: Card) -> str:
     bd = None
     if not card.bd.empty:
         shown = bd_display(card.bd)
-        bd = {"columns": list(shown.columns), "rows": shown.astype(str).values.tolist()}
+        bd = {"columns": list(shown.columns), "rows": shown.astype(str).values.tolist(),
+              "caveats": int(shown["note"].astype(str).str.contains(CAVEAT).sum())}
     mt = _metrics_table(card.provenance)
     metrics = {"columns": list(mt.columns), "rows": mt.astype(str).values.tolist()} if not mt.empty else None
     plots = [f"plots/{p.name}" for p in card.plots if p.suffix == ".svg"]
-    return _PAGE.render(card=card, runs=runs, prov=card.provenance, tables=_table_ctx(card), plots=plots, bd=bd,
+    tables, not_run = _table_ctx(card)
+    return _PAGE.render(card=card, runs=runs, prov=card.provenance, tables=tables, not_run=not_run, plots=plots, bd=bd,
+                        caveat=CAVEAT,
                         bd_method=card.bd["method"].iloc[0] if not card.bd.empty else "",
                         listening=card.listening, listen_n=card.options.get("worst", 0),
                         listen_metric=card.options.get("listen_metric", ""), items=_items_ctx(card.items),

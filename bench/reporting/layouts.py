@@ -45,9 +45,8 @@ import yaml
 from bench.errors import BenchError
 from bench.pipeline.rundir import RunDir
 from bench.reporting.tables import summarize
-from bench.suites import REPO_ROOT
+from bench import resources
 
-LAYOUT_DIR = REPO_ROOT / "reports" / "layouts"
 KINDS = ("metrics", "suites", "spec", "speed")
 
 #: spec columns in the order and wording of the model card's spec table (what ``bench info`` shows):
@@ -174,14 +173,20 @@ class Layout:
 
 
 def layout_names() -> list[str]:
-    return sorted(p.stem for p in LAYOUT_DIR.glob("*.yaml"))
+    return sorted({p.stem for d in resources.layout_dirs() for p in d.glob("*.yaml")})
+
+
+def _layout_file(name: str) -> Path:
+    """The last layout folder (user folders come after the stock one) that has NAME.yaml."""
+    found = [d / f"{name}.yaml" for d in resources.layout_dirs() if (d / f"{name}.yaml").is_file()]
+    return found[-1] if found else resources.layout_dirs()[0] / f"{name}.yaml"
 
 
 def load_layout(name_or_path: str | Path) -> Layout:
     """A layout by name (``reports/layouts/NAME.yaml``) or by file path; errors name the file."""
     p = Path(name_or_path)
     if not p.suffix:
-        p = LAYOUT_DIR / f"{name_or_path}.yaml"
+        p = _layout_file(str(name_or_path))
     if not p.exists():
         raise BenchError(f"layout {str(name_or_path)!r}: no file {p} (shipped layouts: {', '.join(layout_names())})")
     try:

@@ -3,7 +3,8 @@
 A report is read on other machines; ``/work/main/.venv/lib/python3.11/site-packages/resemblyzer/
 pretrained.pt`` says nothing there and leaks the layout of the machine that made the run. Files
 inside an installed package become ``resemblyzer:pretrained.pt``, files inside the repository
-become repository-relative, anything else keeps only its file name.
+become repository-relative, files in the cache folder ``cache:REST``, anything else keeps only its
+file name.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import re
 from pathlib import PurePosixPath
 
-from bench.suites import REPO_ROOT
+from bench import resources
 
 _SITE = re.compile(r".*/(?:site|dist)-packages/([^/]+)/(.*)$")
 
@@ -29,7 +30,10 @@ def portable_path(value: str | None, repo_root: str | None = None) -> str:
     m = _SITE.match(text)
     if m:
         return f"{m.group(1)}:{m.group(2)}"
-    roots = [str(repo_root or REPO_ROOT).rstrip("/")]
+    cache = str(resources.cache_dir()).rstrip("/")
+    if text == cache or text.startswith(cache + "/"):
+        return "cache:" + text[len(cache) + 1:]
+    roots = [str(repo_root or resources.data_root()).rstrip("/")]
     for root in roots:
         if text == root:
             return "."
@@ -37,7 +41,7 @@ def portable_path(value: str | None, repo_root: str | None = None) -> str:
             return text[len(root) + 1:]
     # another checkout of this repository (e.g. a worktree): keep what follows a known top folder
     parts = PurePosixPath(text).parts
-    for top in ("reports", "data", "codecs"):
+    for top in ("reports", "data", "codecs", "third_party"):
         if top in parts:
             return str(PurePosixPath(*parts[parts.index(top):]))
     return PurePosixPath(text).name

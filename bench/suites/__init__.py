@@ -18,8 +18,9 @@ from bench.suites.manifests import loader, read_manifest
 from bench.suites import corpora  # noqa: E402,F401  (registers the corpus loaders)
 from bench.suites.corpora.common import corpus_root_env, missing_corpus_message
 from bench.suites.selection import Selection
+from bench.resources import data_root
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = data_root()  # where datasets.yaml and the demo data are (a checkout or the wheel's bench/_data)
 __all__ = ["Item", "Suite", "load_suite", "suite_specs", "datasets_file", "select_items", "Selection", "suite_root",
            "datasets_files", "suite_overrides"]
 

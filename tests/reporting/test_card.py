@@ -386,7 +386,9 @@ def test_python_api_gives_dataframes(tmp_path):
 
     c = card([make_run(tmp_path)], "paper")  # no out: nothing written, tables only
     frames = c.dataframes()
-    assert list(frames) == ["paper/demo"]
+    # the run's wer-original is in no column of the paper layout: it gets the extra table, not silence
+    assert list(frames) == ["paper/demo", "other-metrics/demo"]
+    assert list(frames["other-metrics/demo"].columns) == ["wer-original"]
     df = frames["paper/demo"]
     assert df.at["opus@24", "kbps"] == pytest.approx(23.0) and math.isnan(df.at["opus@24", "STOI"])
 

@@ -48,6 +48,9 @@ def register(app: typer.Typer) -> None:
         save_audio: bool = typer.Option(False, "--save-audio", help="keep each decoded, aligned reconstruction as "
                                                                     "RUN/audio/LABEL/ITEM.wav (for bench report's "
                                                                     "listening section)"),
+        cache: Optional[Path] = typer.Option(None, "--cache", help="cache folder for work shared by runs of a "
+                                             "suite (transcripts, embeddings); default: $BENCH_CACHE or the "
+                                             "per-user cache folder"),
         align: str = typer.Option("setting", "--align", help="setting: shift every item of a codec setting by "
                                   "that setting's one delay (its card's, or measured once on fixed demo clips); "
                                   "item: shift each item by its own cross-correlation lag (codecs whose delay "
@@ -68,6 +71,8 @@ def register(app: typer.Typer) -> None:
                  "selection": None if selection.is_all else selection, "plugins": tuple(plugin or ()),
                  "executor": executor, "address": address, "save_audio": save_audio, "batch": batch,
                  "align": align, "force": force}
+        if cache is not None:
+            given["cache_dir"] = cache
         # flags left at their defaults keep the environment's (bench.cli.defaults); given ones win
         if allow_untrained:
             given["allow_untrained"] = True

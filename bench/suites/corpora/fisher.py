@@ -21,6 +21,7 @@ import soundfile as sf
 
 from bench import locations
 from bench.errors import ConfigError
+from bench.resources import cache_dir
 from bench.suites.corpora.common import nonempty
 from bench.suites.items import Item
 from bench.suites.manifests import _unique, register_loader
@@ -31,8 +32,7 @@ _SIDES = {"A": 0, "B": 1}
 
 def cache_root(spec: dict[str, Any]) -> Path:
     where = locations.current()
-    default = where.cache or Path(__file__).resolve().parents[3] / "reports" / "cache"
-    return Path(where.expand(str(spec.get("cache", default / "corpora" / "fisher")))).expanduser()
+    return Path(where.expand(str(spec.get("cache", cache_dir() / "corpora" / "fisher")))).expanduser()
 
 
 def read_transcript(path: Path) -> list[tuple[float, float, str, str]]:
