@@ -17,6 +17,7 @@ import pandas as pd
 
 from bench.listening.agreement import NOTE as AGREEMENT_NOTE
 from bench.listening.analysis import Results
+from bench.reporting.plots import save_figure
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}#|!])")
 
@@ -149,11 +150,7 @@ def box_plot(results: Results, path: Path) -> Path:
         ax.set_title(f"{results.test.name}: ratings per condition ({results.screening.rule} screening)")
         ax.grid(True, axis="y", alpha=0.3)
         ax.legend(fontsize=7, loc="lower left")
-        fig.tight_layout()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, metadata={"Software": None})
-        plt.close(fig)
+        save_figure(fig, path)
     return path
 
 

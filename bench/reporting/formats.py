@@ -98,7 +98,7 @@ def markdown(card: Card) -> str:
         lines.append(f"- code: git {', '.join(p['git'])}")
     if p["resampler"]:
         lines.append(f"- resampler: {', '.join(p['resampler'])}")
-    lines += [f"- alignment: {line}" for line in p.get("alignment", [])]
+    lines += [f"- alignment: {md_escape(line)}" for line in p.get("alignment", [])]
     if p["untrained"]:
         lines.append(f"- **UNTRAINED weights** (not a quality claim): {md_escape(', '.join(p['untrained']))}")
     lines += ["", "Cells: `missing` = that suite or metric was not run; `failed` = run, but no item gave a "

@@ -120,9 +120,17 @@ def spectrogram_png(audio, path: Path, title: str = "") -> Path:
         ax.set_title(title, fontsize=7)
         ax.set_xlabel("s")
         ax.set_ylabel("Hz")
-        fig.tight_layout()
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, metadata={"Software": None})
-        plt.close(fig)
+        save_figure(fig, path)
+    return path
+
+
+def save_figure(fig, path: Path) -> Path:
+    """Lay out, write and close a figure; no 'Software' metadata, so reruns give identical PNG bytes."""
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, metadata={"Software": None})
+    plt.close(fig)
     return path

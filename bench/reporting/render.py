@@ -99,7 +99,7 @@ def render_markdown(summary: pd.DataFrame, manifests: list[dict[str, Any]], widt
         lines.append(f"- code: git {', '.join(prov['git'])}")
     if prov["resampler"]:
         lines.append(f"- resampler: {', '.join(prov['resampler'])}")
-    lines += [f"- alignment: {line}" for line in prov["alignment"]]
+    lines += [f"- alignment: {md_escape(line)}" for line in prov["alignment"]]
     if prov["untrained"]:
         lines.append(f"- **UNTRAINED weights** (not a quality claim): {md_escape(', '.join(prov['untrained']))}")
     lines += ["", summary_markdown(summary, width=width), "",

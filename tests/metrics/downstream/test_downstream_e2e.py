@@ -69,7 +69,8 @@ def test_set_rows_carry_trials_ci_and_provenance(demo_run):
     assert '"compute_type": "float32"' in manifest and '"CT2_FORCE_CPU_ISA": "AVX2"' in manifest
     assert "EnglishTextNormalizer" in manifest and "pretrained.pt" in manifest
     # originals: one transcript and one embedding per item in the suite cache, shared by both codecs
-    cache = next((base / "cache").glob("demo-*"))  # the suite cache (setting delays sit beside it)
+    # (the cache also holds delays/, the codec settings' measured delays, beside the suite's folder)
+    cache = next(d for d in (base / "cache").iterdir() if (d / "asr").is_dir())
     assert len(list((cache / "asr").glob("*/*.json"))) == 4
     assert len(list((cache / "speaker").glob("*/*.npy"))) == 4
 
