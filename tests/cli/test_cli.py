@@ -158,6 +158,25 @@ def test_report_with_a_card_layout(run_dir, tmp_path):
     assert r.returncode != 0 and "nemo-card" in r.stderr  # the error lists the shipped layouts
 
 
+def test_a_new_layout_is_one_yaml_file(run_dir, tmp_path):
+    """Adding a report layout for an existing table kind touches one YAML file and no code."""
+    import os
+
+    layouts = tmp_path / "config" / "codecbench" / "layouts"
+    layouts.mkdir(parents=True)
+    (layouts / "snr-only.yaml").write_text(
+        "name: snr-only\ntitle: Just SNR\ntables:\n  - id: t\n    title: SNR table\n    kind: metrics\n"
+        "    columns:\n      - {title: \"SNR (dB)\", metric: snr}\n")
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    out = tmp_path / "card"
+    r = subprocess.run([sys.executable, "-m", "bench", "report", str(run_dir), "--layout", "snr-only", "--out",
+                        str(out), "--format", "md"], cwd=REPO, capture_output=True, text=True, timeout=600, env=env)
+    assert r.returncode == 0, r.stderr
+    md = (out / "card.md").read_text()
+    assert "Just SNR" in md and "SNR table" in md and "SNR (dB)" in md and "| opus@6" in md
+    assert "ViSQOL" not in md  # only what the new file asks for
+
+
 def test_version_and_short_help():
     r = bench("--version")
     assert r.returncode == 0 and r.stdout.startswith("codecbench 0.1.0")
