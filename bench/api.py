@@ -13,7 +13,7 @@ from bench.errors import BenchError
 from bench.gate import GateResult
 from bench.gate import default_margins  # noqa: F401  (bench gate: the margins file used by default)
 from bench.gate import gate as _gate
-from bench.pipeline.rundir import RunDir
+from bench.pipeline.rundir import RunDir, merged_rows
 from bench.pipeline.runner import RunResult
 from bench.pipeline.runner import run as _run
 from bench.pipeline.perf import ESC_PAPER
@@ -73,14 +73,8 @@ class Report:
 
 
 def report(run_dirs: list[Path], out: Path | None = None) -> Report:
-    frames, manifests = [], []
-    for d in run_dirs:
-        manifests.append(RunDir(Path(d)).read_manifest())
-        rows = RunDir(Path(d)).rows()
-        if rows.empty:
-            raise BenchError(f"{d}: no rows (not a run directory, or the run produced nothing)")
-        frames.append(rows)
-    rows = pd.concat(frames, ignore_index=True).drop_duplicates(["suite", "item", "label", "metric"], keep="last")
+    rows = merged_rows(run_dirs)
+    manifests = [RunDir(Path(d)).read_manifest() for d in run_dirs]
     summary = summarize(rows, order=list(dict.fromkeys(rows["label"])))
     rep = Report(summary, manifests=manifests)
     if out:

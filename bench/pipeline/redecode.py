@@ -2,7 +2,8 @@
 
 Reporting lays out the worst items; getting their audio runs codecs, which is the pipeline's
 work, so it lives here and reporting receives file paths. A reconstruction saved by the run
-(``bench run --save-audio``: RUN/audio/LABEL/ITEM.wav, exactly what was scored) is copied;
+(``bench run --save-audio``: RUN/audio/LABEL/ITEM.wav, exactly what was scored) is written as
+16-bit PCM;
 otherwise, when asked, the item is re-decoded by :func:`~bench.pipeline.unit.reconstruct` with the
 codec options the run's manifest records (device, weights policy, checkpoints), not those of
 the process that renders the report.
@@ -10,11 +11,10 @@ the process that renders the report.
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
-from bench.audio import load_audio
+from bench.audio import Audio, load_audio
 from bench.pipeline.rundir import audio_path
 from bench.pipeline.unit import run_codec_options  # noqa: F401  (re-exported: how the run built its codecs)
 
@@ -68,9 +68,11 @@ class ListeningAudio:
         reference = estimate = None
         error = ""
         if saved.exists():
-            recon_to.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(saved, recon_to)
-            estimate = recon_to
+            # kept as float (what was scored); the page gets 16-bit PCM, as re-decoded items do
+            import soundfile as sf
+
+            samples, rate = sf.read(str(saved), dtype="float32")  # as kept: no input checks on a codec's output
+            estimate = _write_wav(Audio(samples, rate, str(saved)), recon_to)
             if item is not None:
                 reference = load_audio(item.path, policy)
         elif self.redecode and item is not None:

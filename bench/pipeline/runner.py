@@ -196,6 +196,10 @@ def _run_locked(rundir, cut, the_suite, suite_hash, items, selection, settings, 
     ctx.cache_dir.mkdir(parents=True, exist_ok=True)
 
     previous = rundir.read_manifest()
+    _check_same_suite(previous, the_suite, suite_hash, path)
+    if previous.get("codecs") and _has_units(rundir):
+        settings, labels, metric_classes, metric_names = _extended(previous, settings, metric_classes, the_suite,
+                                                                    config, path)
     manifest = _manifest(the_suite, suite_hash, items, config.limit, settings, metric_classes, ctx, previous, config,
                          config.align, cache_dir)
     manifest["options"] = {"timeout": config.timeout, "plugins": list(config.plugins),
@@ -228,7 +232,7 @@ def _run_locked(rundir, cut, the_suite, suite_hash, items, selection, settings, 
     manifest["executor"] = {"name": config.executor, **executor.info()}
     rundir.write_manifest(manifest)
 
-    done = rundir.done_units([KBPS, *metric_names])
+    have = rundir.metrics_done()
     for name, n in rundir.bad_lines.items():
         if n:
             _warn(f"{path / name}: {n} unreadable line(s) skipped (a fragment a crash left behind); "
@@ -237,10 +241,21 @@ def _run_locked(rundir, cut, the_suite, suite_hash, items, selection, settings, 
     for s in settings:
         spec = UnitSpec(the_suite.name, s, metric_names, ctx, the_suite.policy, config, config.save_audio,
                         config.align, delays[s.label])
+        weights = (manifest["codecs"][s.label].get("weights") or {}).get("status", "")
         for group in batches(items, config.batch):  # formed over all items, so resuming keeps them
-            todo = tuple(it for it in group if (it.id, s.label) not in done)
+            coded = {it.id: have[(it.id, s.label)] for it in group if KBPS in have.get((it.id, s.label), ())}
+            todo = tuple(it for it in group if it.id not in coded)
             if todo:
                 units.append(Unit(spec, todo))
+            # items coded and scored before, lacking metrics the run gained since: those metrics only
+            missing: dict[tuple[str, ...], list[Item]] = {}
+            for it in group:
+                if it.id in coded:
+                    lacking = tuple(m for m in metric_names if m not in coded[it.id])
+                    if lacking:
+                        missing.setdefault(lacking, []).append(it)
+            for lacking, its in missing.items():
+                units.append(Unit(replace(spec, metrics=list(lacking), extend=True, weights=weights), tuple(its)))
     n_todo = sum(len(u.items) for u in units)
     _execute(units, rundir, executor, config.progress)
     manifest["executor"] = {"name": config.executor, **executor.info()}  # now with what it found (Ray's cluster)
@@ -262,6 +277,48 @@ def _run_locked(rundir, cut, the_suite, suite_hash, items, selection, settings, 
     _write_outputs(rundir, rows, summary, manifest, report)
     rundir.write_manifest(manifest)  # last: a manifest with ``finished`` means every output is whole
     return RunResult(path, rows, summary, len(settings) * len(items), len(settings) * len(items) - n_todo)
+
+
+def _check_same_suite(previous: dict[str, Any], suite: Suite, suite_hash: str, path: Path) -> None:
+    """A run directory holds one suite: rows of two suites (or of a suite whose items changed) would
+    be summarised together. Refused even with --force."""
+    before = previous.get("suite") or {}
+    if before.get("name") is None or (before.get("name"), before.get("hash")) == (suite.name, suite_hash):
+        return
+    what = "whose items have changed since" if before.get("name") == suite.name else "not the one this run asks for"
+    raise RunDirError(f"{path}: this run directory holds a run of suite {before['name']!r} (content "
+                      f"{str(before.get('hash'))[:12]}), {what} ({suite.name!r}, content {suite_hash[:12]}); "
+                      "a run directory holds one suite: pass a new --out directory")
+
+
+def _extended(previous: dict[str, Any], settings: list, metric_classes: list, the_suite: Suite, config: RunConfig,
+              path: Path) -> tuple[list, list[str], list, list[str]]:
+    """This run's settings and metrics joined to those the directory holds: a run asked for more
+    codec settings or metrics extends the directory (its table stays whole: every setting with
+    every metric), and only what is new is computed; what it holds is kept and never recomputed."""
+    before_labels = list(previous.get("codecs") or {})
+    before_metrics = list(previous.get("metrics") or {})
+    names = [cls.name for cls in metric_classes]
+    old_labels = [lab for lab in before_labels if lab not in {s.label for s in settings}]
+    old_metrics = [m for m in before_metrics if m not in names]
+    try:
+        more_settings = _settings(old_labels, config)[0] if old_labels else []
+        more_metrics = _metric_classes(old_metrics, the_suite, config) if old_metrics else []
+    except BenchError as exc:
+        raise BenchError(f"{path}: extending this run needs every codec setting and metric it holds: {exc}") from exc
+    by_label = {s.label: s for s in [*settings, *more_settings]}
+    ordered = [by_label[lab] for lab in before_labels] + [s for s in settings if s.label not in before_labels]
+    classes = {cls.name: cls for cls in [*metric_classes, *more_metrics]}
+    metrics = [classes[m] for m in before_metrics] + [cls for cls in metric_classes if cls.name not in before_metrics]
+    new_labels = [s.label for s in settings if s.label not in before_labels]
+    new_metrics = [cls.name for cls in metric_classes if cls.name not in before_metrics]
+    if new_labels or new_metrics:
+        _warn(f"{path}: extending the run ({len(before_labels)} setting(s) x {len(before_metrics)} metric(s) kept) "
+              f"with setting(s) {new_labels or 'none'} and metric(s) {new_metrics or 'none'}: only these are "
+              "computed" + ("" if not new_metrics or config.save_audio or (path / "audio").is_dir() else
+                            "; the codecs run again to score the new metrics (a run made with --save-audio "
+                            "keeps the reconstructions that would spare that)"))
+    return ordered, [s.label for s in ordered], metrics, [cls.name for cls in metrics]
 
 
 def _finalize(metric_names: list[str], ctx: MetricContext, rows: pd.DataFrame, labels: list[str]) -> list[dict[str, Any]]:
@@ -362,7 +419,7 @@ def _assemble(part: Unit, got: dict[str, list[UnitResult] | Failed]) -> list[Uni
     if isinstance(code, Failed):  # the crash is in reading or coding the item: nothing to save
         return [failed_unit(whole, item, f"{first.reason}; the codec round trip alone crashed too")]
     rows, record = code[0]
-    if record.get("error"):  # the item failed without a crash (unreadable, codec error): as it is
+    if record is not None and record.get("error"):  # the item failed without a crash (unreadable, codec error): as it is
         return [failed_unit(whole, item, record["error"])]
     rows = [r for r in rows if r["metric"] == KBPS]
     for m in whole.metrics:

@@ -54,6 +54,13 @@ class UnitSpec:
     #: the setting's delay, fixed by the runner before any unit starts (bench/pipeline/delay.py)
     delay: SettingDelay | None = None
     metrics_all: tuple[str, ...] = ()  # a crashed unit's parts: the whole unit's metrics
+    #: metrics added to items this run already coded and scored (a run extended with new metrics):
+    #: the unit writes only those metrics' rows (its kbps row and record are on disk already) and
+    #: scores the reconstruction ``--save-audio`` kept, running the codec only where none was kept
+    extend: bool = False
+    #: the setting's weights status from the manifest ("trained"/"untrained"; "" for classical
+    #: codecs): labels the rows of an extension that never builds the codec
+    weights: str = ""
 
 
 #: (rows, record) of one item: long-form metric rows and the item-level record
@@ -95,8 +102,9 @@ def failed_unit(spec: UnitSpec, item: Item, reason: str, base: dict[str, Any] | 
     if base is None:
         base = _base(spec, item)
     record = {**base, "error": reason}
-    rows = [{**base, "metric": m, "value": math.nan, "weight": 1.0, "error": reason} for m in [KBPS, *spec.metrics]]
-    return rows, record
+    metrics = spec.metrics if spec.extend else [KBPS, *spec.metrics]  # an extension's kbps row is on disk
+    rows = [{**base, "metric": m, "value": math.nan, "weight": 1.0, "error": reason} for m in metrics]
+    return rows, None if spec.extend else record
 
 
 @dataclass
@@ -154,9 +162,10 @@ def process_unit(spec: UnitSpec, items: Sequence[Item]) -> list[UnitResult]:
     results: dict[int, UnitResult] = {}
 
     def fail(i: int, exc: BaseException) -> None:
-        rows, _ = failed_unit(spec, items[i], _short_error(exc), bases[i])
-        records[i]["error"] = rows[0]["error"]
-        results[i] = (rows, records[i])
+        reason = _short_error(exc)
+        rows, _ = failed_unit(spec, items[i], reason, bases[i])
+        records[i]["error"] = reason
+        results[i] = (rows, None if spec.extend else records[i])
 
     references: dict[int, Audio] = {}
     for i, item in enumerate(items):
@@ -165,6 +174,18 @@ def process_unit(spec: UnitSpec, items: Sequence[Item]) -> list[UnitResult]:
             records[i].update(facts.as_record())
         except Exception as exc:
             fail(i, exc)
+    pairs: dict[int, Pair] = {}
+    if spec.extend:  # new metrics for coded items: the kept reconstruction, where it is exact
+        for i in list(references):
+            if spec.weights:
+                bases[i]["weights"] = spec.weights
+            try:
+                kept = saved_reconstruction(spec.context.run_dir, setting.label, items[i].id, references[i])
+            except Exception as exc:  # an unreadable kept file: code the item again instead
+                kept = None
+                records[i]["kept_audio_error"] = _short_error(exc)
+            if kept is not None:
+                pairs[i] = Pair(references.pop(i), kept, items[i])
     inputs: dict[int, Audio] = {}
     try:
         codec = _codec(setting, spec.options.codec_options) if references else None
@@ -181,7 +202,6 @@ def process_unit(spec: UnitSpec, items: Sequence[Item]) -> list[UnitResult]:
         except Exception as exc:
             fail(i, exc)
 
-    pairs: dict[int, Pair] = {}
     for i, coded in zip(inputs, _code(codec, list(inputs.values()))):
         item, reference = items[i], references[i]
         if isinstance(coded, Exception):
@@ -204,24 +224,46 @@ def process_unit(spec: UnitSpec, items: Sequence[Item]) -> list[UnitResult]:
             continue
         pairs[i] = Pair(reference, estimate, item)
 
-    rows = {i: [{**bases[i], "metric": KBPS, "value": records[i]["kbps"], "weight": pairs[i].reference.duration,
-                 "error": None}] for i in pairs}
+    rows = {i: [] if spec.extend else [{**bases[i], "metric": KBPS, "value": records[i]["kbps"],
+                                         "weight": pairs[i].reference.duration, "error": None}] for i in pairs}
+    order = sorted(pairs)  # item order, whichever way each pair was made
     for name in spec.metrics:
-        for i, fields in zip(pairs, _score(name, spec.context, list(pairs.values()))):
+        for i, fields in zip(order, _score(name, spec.context, [pairs[i] for i in order])):
             rows[i].append({**bases[i], "metric": name, **fields})
-    results.update({i: (rows[i], records[i]) for i in pairs})
+    results.update({i: (rows[i], None if spec.extend else records[i]) for i in pairs})
     return [results[i] for i in range(len(items))]
 
 
 def save_reconstruction(run_dir, label: str, item_id: str, audio: Audio) -> None:
-    """RUN/audio/LABEL/ITEM.wav, 16-bit PCM, for the report's listening section."""
+    """RUN/audio/LABEL/ITEM.wav: the aligned reconstruction exactly as it was scored (32-bit float,
+    the pipeline's own sample format), so a metric added to the run later scores these very
+    samples without running the codec again; reports and listening tests read it too."""
     import soundfile as sf
 
     from bench.pipeline.rundir import audio_path
 
     path = audio_path(run_dir, label, item_id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(str(path), audio.samples, audio.sample_rate, subtype="PCM_16")
+    sf.write(str(path), audio.samples, audio.sample_rate, subtype="FLOAT")
+
+
+def saved_reconstruction(run_dir, label: str, item_id: str, reference: Audio) -> Audio | None:
+    """The reconstruction :func:`save_reconstruction` kept for this item, or None where there is
+    none that is exactly what was scored: absent, 16-bit (kept by older versions: rounded), or
+    not at the reference's rate and length."""
+    import soundfile as sf
+
+    from bench.pipeline.rundir import audio_path
+
+    path = audio_path(run_dir, label, item_id)
+    if not path.is_file():
+        return None
+    info = sf.info(str(path))
+    if info.subtype != "FLOAT" or info.channels != 1 or info.samplerate != reference.sample_rate \
+            or info.frames != len(reference):
+        return None
+    samples, rate = sf.read(str(path), dtype="float32")
+    return Audio(samples, rate, str(path))
 
 
 def reconstruct(codec_spec: str, item: Item, policy: AudioPolicy | None = None,

@@ -13,7 +13,9 @@ def register(app: typer.Typer) -> None:
         suite: str = typer.Option("demo", "--suite", "-s", help="suite name from datasets.yaml, or a manifest .csv/.jsonl"),
         metric: Optional[list[str]] = typer.Option(None, "--metric", "-m", help="metric name(s); default: all that apply"),
         limit: Optional[int] = typer.Option(None, "--limit", help="deterministic subset of N items"),
-        out: Optional[Path] = typer.Option(None, "--out", help="run directory (default: reports/runs/SUITE-HASH)"),
+        out: Optional[Path] = typer.Option(None, "--out", help="run directory (default: reports/runs/SUITE-HASH); "
+                                           "an existing run there is resumed or extended with the settings and "
+                                           "metrics given (only what is new is computed)"),
         jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="units at once: worker processes (default: all "
                                            "cores); with --executor ray, the CPUs of the local Ray instance, or "
                                            "with --address the most tasks in flight (default: 2 per cluster CPU)"),
@@ -46,8 +48,10 @@ def register(app: typer.Typer) -> None:
         plugin: Optional[list[str]] = typer.Option(None, "--plugin", help="Python module to import first (here and "
                                                    "in every worker) that registers extra codecs/metrics/loaders"),
         save_audio: bool = typer.Option(False, "--save-audio", help="keep each decoded, aligned reconstruction as "
-                                                                    "RUN/audio/LABEL/ITEM.wav (for bench report's "
-                                                                    "listening section)"),
+                                                                    "RUN/audio/LABEL/ITEM.wav (32-bit float: what "
+                                                                    "was scored), for bench report's listening "
+                                                                    "section and for metrics added later without "
+                                                                    "running the codec again"),
         cache: Optional[Path] = typer.Option(None, "--cache", help="cache folder for work shared by runs of a "
                                              "suite (transcripts, embeddings); default: $BENCH_CACHE or the "
                                              "per-user cache folder"),
