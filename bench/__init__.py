@@ -5,8 +5,7 @@ cache at a known folder in the per-user cache (before anything imports numba) ma
 one-time cost shared by every worker process and every later run, instead of ~10-20 s per process.
 """
 
-import os as _os
-
+from bench import procenv as _procenv
 from bench.resources import cache_dir as _cache_dir
 
-_os.environ.setdefault("NUMBA_CACHE_DIR", str(_cache_dir() / "numba"))
+_procenv.set_default("NUMBA_CACHE_DIR", str(_cache_dir() / "numba"))

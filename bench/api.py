@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from bench.config import RunConfig
 from bench.errors import BenchError
 from bench.gate import GateResult
 from bench.gate import default_margins  # noqa: F401  (bench gate: the margins file used by default)
 from bench.gate import gate as _gate
-from bench.pipeline.rundir import RunDir
+from bench.pipeline.rundir import RunDir, merged_rows
 from bench.pipeline.runner import RunResult
 from bench.pipeline.runner import run as _run
 from bench.pipeline.perf import ESC_PAPER
@@ -23,20 +25,36 @@ from bench.stats import Interval, mean_ci, paired_diff_ci  # noqa: F401  (CIs fo
 from bench.stats import summary_ci
 from bench.suites.selection import Selection
 
-__all__ = ["run", "score", "score_summary", "report", "compare", "summary_text", "terminal_width",
+__all__ = ["run", "RunConfig", "score", "score_summary", "report", "compare", "summary_text", "terminal_width",
            "interval_text", "card", "card_markdown", "gate", "listing", "info", "speed", "tokens", "data_check", "data_fetch",
            "split_names", "Selection", "ESC_PAPER", "baseline_create", "baseline_update", "baseline_show",
            "summary_ci", "RunResult", "GateResult", "Report"]
 
 
-def run(codecs, suite, metrics=None, **kwargs) -> RunResult:
-    """Code a suite with each codec setting and score it; see :func:`bench.pipeline.runner.run`.
+def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = None,
+        config: RunConfig | None = None, **options: Any) -> RunResult:
+    """Code a suite with each codec setting and score it; returns rows, summary and the run directory.
+
+    ``codecs``: settings such as ``["opus@6", "lyra@3.2"]`` (or ``"opus@6,lyra@3.2"``); ``suite``: a
+    name from datasets.yaml or a manifest file; ``metrics``: names (None: every default metric the
+    suite's fields allow). ``config``: every other option, one :class:`~bench.config.RunConfig`
+    (device, batch, executor and its address, jobs, weights policy, ASR and speaker models,
+    selection, output directory, ...; None: its defaults, which no environment variable changes);
+    ``options``: RunConfig fields that replace the config's, e.g.
+    ``run("opus@6", "demo", limit=24, device="cuda")``. An unknown option is an error.
+    The config is stored in the run manifest (``config``). Writes RUN/summary.md, the report
+    (table with its provenance header), next to the pipeline's rows and summary.csv.
 
     From a script, call it under ``if __name__ == "__main__":`` (the default ``local`` executor's
     spawned workers re-run the script; without the guard the call fails at once, see
     :mod:`bench.pipeline.mainguard`) or pass ``executor="inline"``; notebooks need neither.
     """
-    return _run(codecs, suite, metrics, **kwargs)
+    return _run(codecs, suite, metrics, config, report=_summary_report, **options)
+
+
+def _summary_report(summary: pd.DataFrame, manifest: dict) -> str:
+    """RUN/summary.md: the table with its provenance header (written by the run with its outputs)."""
+    return render_markdown(summary, [manifest])
 
 
 @dataclass
@@ -55,14 +73,8 @@ class Report:
 
 
 def report(run_dirs: list[Path], out: Path | None = None) -> Report:
-    frames, manifests = [], []
-    for d in run_dirs:
-        manifests.append(RunDir(Path(d)).read_manifest())
-        rows = RunDir(Path(d)).rows()
-        if rows.empty:
-            raise BenchError(f"{d}: no rows (not a run directory, or the run produced nothing)")
-        frames.append(rows)
-    rows = pd.concat(frames, ignore_index=True).drop_duplicates(["suite", "item", "label", "metric"], keep="last")
+    rows = merged_rows(run_dirs)
+    manifests = [RunDir(Path(d)).read_manifest() for d in run_dirs]
     summary = summarize(rows, order=list(dict.fromkeys(rows["label"])))
     rep = Report(summary, manifests=manifests)
     if out:
@@ -99,11 +111,12 @@ def card(run_dirs: list[Path], layout: str | Path = "nemo-card", out: Path | Non
          listening: Path | None = None, listening_screening: str = "bs1534"):
     """Card-layout report (tables as DataFrames, BD table, rate-quality plots, HTML with audio);
     see :func:`bench.reporting.card.build_card`. Returns the :class:`~bench.reporting.formats.Card`."""
+    from bench.pipeline.redecode import ListeningAudio
     from bench.reporting.card import build_card
 
     return build_card(run_dirs, layout, out, formats=formats, speed=speed, worst=worst, listen=listen,
                       listen_metric=listen_metric, bd_method=bd_method, listening=listening,
-                      listening_screening=listening_screening)
+                      listening_screening=listening_screening, audio=ListeningAudio(redecode=listen > 0))
 
 
 def card_markdown(card) -> str:
@@ -146,13 +159,13 @@ def baseline_show(path: Path) -> dict:
     return baseline.show(path)
 
 
-def _weights_problem(cls, card) -> str | None:
+def _weights_problem(cls, card, checkpoints=()) -> str | None:
     """Neural codecs are usable only with weights: say so instead of listing them as ready."""
     from bench.adapters.neural import NeuralCodec, weights_ref
 
     if not issubclass(cls, NeuralCodec):
         return None
-    ref = weights_ref(card)
+    ref = weights_ref(card, checkpoints)
     if ref.kind == "random":
         env = (card.weights or {}).get("env")
         hint = f"set ${env} or weights.path" if env else "set weights.path"
@@ -181,8 +194,9 @@ def _also_accepts(card) -> str:
     return ", ".join(extra) or "-"
 
 
-def listing(what: str) -> pd.DataFrame:
-    """Rows of (name, status, details) for codecs, suites or metrics."""
+def listing(what: str, checkpoints=()) -> pd.DataFrame:
+    """Rows of (name, status, details) for codecs, suites or metrics; ``checkpoints``: weight
+    overrides by a card's ``weights.env`` name (see :class:`~bench.config.CodecOptions`)."""
     if what == "codecs":
         from bench.adapters import adapter_class, load_cards
         from bench.adapters.base import format_kbps
@@ -191,9 +205,9 @@ def listing(what: str) -> pd.DataFrame:
         for card in load_cards().values():
             try:
                 cls = adapter_class(card.adapter)
-                reason = cls.availability(card)
+                reason = cls.availability(card, checkpoints)
                 if reason is None:
-                    reason = _weights_problem(cls, card)
+                    reason = _weights_problem(cls, card, checkpoints)
             except BenchError as exc:
                 reason = str(exc)
             rows.append({"codec": card.name, "adapter": card.adapter, "sample_rate": card.sample_rate,
@@ -229,22 +243,23 @@ def listing(what: str) -> pd.DataFrame:
     raise BenchError(f"bench list: unknown kind {what!r}; choose codecs, suites or metrics")
 
 
-def info(codecs: list[str] | str, allow_untrained: bool = False) -> pd.DataFrame:
+def info(codecs: list[str] | str, allow_untrained: bool = False, checkpoints=()) -> pd.DataFrame:
     """Spec table (``bench info``): one column per codec setting, read off the loaded models."""
-    from bench.reporting.codec_tables import info_table
+    from bench.pipeline.perf import codec_specs
+    from bench.reporting.codec_tables import spec_table
 
-    return info_table(split_names(codecs), allow_untrained=allow_untrained)
+    return spec_table(codec_specs(split_names(codecs), allow_untrained=allow_untrained, checkpoints=checkpoints))
 
 
 def speed(codecs: list[str] | str, devices: list[str] | None = None, seconds: float = 10.0, repeats: int = 3,
-          allow_untrained: bool = False) -> pd.DataFrame:
+          allow_untrained: bool = False, checkpoints=()) -> pd.DataFrame:
     """Encode/decode seconds and RTF per codec setting and device (``bench speed``)."""
     import torch
 
     from bench.pipeline.perf import speed_table
 
     devices = list(devices or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]))
-    return speed_table(split_names(codecs), devices, seconds, repeats, allow_untrained)
+    return speed_table(split_names(codecs), devices, seconds, repeats, allow_untrained, checkpoints)
 
 
 def tokens(run_dir: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -263,8 +278,7 @@ def data_check(suite: str | None = None) -> list:
 
 def data_fetch(suite: str, dest: Path | None = None, progress=None, keep_archives: bool = True) -> list[Path]:
     """Download and extract a public suite into ``dest`` (default ``$BENCH_DATA``)."""
-    import os
-
+    from bench import locations
     from bench.errors import UnknownNameError
     from bench.suites import suite_specs
     from bench.suites.check import resolve_alias
@@ -274,7 +288,7 @@ def data_fetch(suite: str, dest: Path | None = None, progress=None, keep_archive
     if suite not in specs:
         raise UnknownNameError("suite", suite, specs)
     spec, _ = resolve_alias(suite, specs)
-    target = dest or (Path(os.environ["BENCH_DATA"]) if os.environ.get("BENCH_DATA") else None)
+    target = dest or locations.current().data
     if target is None:
         raise BenchError("no destination: pass --dest DIR or set BENCH_DATA to the folder that holds your corpora")
     return fetch_suite(suite, spec, Path(target).expanduser(), progress=progress, keep_archives=keep_archives)

@@ -22,7 +22,7 @@ import pandas as pd
 from bench.errors import BenchError
 from bench.gate import (ROW_COLUMNS, file_digest, item_rows, manifest_path, read_manifest_file, read_rows_file,
                         rows_digest, rows_path)
-from bench.pipeline.rundir import RunDir
+from bench.pipeline.rundir import RunDir, read_rows
 from bench.reporting.tables import summarize
 
 
@@ -30,10 +30,7 @@ def _merged_rows(run_dirs: list[Path]) -> tuple[pd.DataFrame, list[dict[str, Any
     frames, manifests = [], []
     for d in run_dirs:
         run = RunDir(Path(d))
-        rows = run.rows()
-        if rows.empty:
-            raise BenchError(f"{d}: no rows (not a run directory, or the run produced nothing)")
-        frames.append(rows)
+        frames.append(read_rows(d))
         try:
             manifest = run.read_manifest()
         except BenchError as exc:

@@ -1,6 +1,9 @@
 """Every environment variable codecbench reads, in one table: the README's table, what a run
 prints at its start and what its manifest records are all made from :data:`VARIABLES`.
 
+The CLI reads them (:mod:`bench.cli.defaults`) and passes the ones set to the run in its config
+(``RunConfig.environment``); this module only describes them.
+
 Why a table in code: variables were documented one by one where they were added, and a user
 could not find out what changes a run; ``tests/test_envvars.py`` checks this table against the
 names the code reads, so a new variable cannot go undocumented.
@@ -8,8 +11,8 @@ names the code reads, so a new variable cannot go undocumented.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
+from typing import Mapping
 
 
 @dataclass(frozen=True)
@@ -42,9 +45,10 @@ VARIABLES: tuple[Variable, ...] = (
              "the card's weights.path / hub id"),
     Variable("BENCH_LYRA_MODELS", "folder with Lyra v2's three .tflite files", "third_party/lyra_v2"),
     Variable("BENCH_ESC_REPO", "ESC model code checkout", "third_party/esc"),
-    Variable("BENCH_ALLOW_UNTRAINED", "1: API callers that pass no options may build random-init neural codecs "
-             "(the CLI uses --allow-untrained)", "0"),
-    Variable("BENCH_DEVICE", "torch device for API callers that pass no options (the CLI uses --device)", "cpu"),
+    Variable("BENCH_ALLOW_UNTRAINED", "1: `bench run` builds random-init neural codecs as with --allow-untrained "
+             "(Python callers set RunConfig.allow_untrained)", "0"),
+    Variable("BENCH_DEVICE", "torch device of `bench run` when --device is not given (Python callers set "
+             "RunConfig.device)", "cpu"),
     Variable("CT2_USE_MKL, CT2_FORCE_CPU_ISA, ONEDNN_MAX_CPU_ISA", "CTranslate2 kernel pins; values you set win",
              "0, AVX2, AVX2"),
     Variable("NUMBA_CACHE_DIR", "numba's compile cache (ViSQOL)", "reports/cache/numba"),
@@ -64,10 +68,9 @@ def documented(name: str) -> bool:
     return False
 
 
-def in_use(environ: dict[str, str] | None = None) -> dict[str, str]:
-    """The documented variables set in this process (what changes a run), by name."""
-    env = os.environ if environ is None else environ
-    return {name: env[name] for name in sorted(env) if name.startswith("BENCH_") or documented(name)}
+def in_use(environ: Mapping[str, str]) -> dict[str, str]:
+    """The documented variables set in ``environ`` (what changes a run), by name."""
+    return {name: environ[name] for name in sorted(environ) if name.startswith("BENCH_") or documented(name)}
 
 
 def markdown_table() -> str:
@@ -85,9 +88,11 @@ def overrides() -> dict[str, list[dict[str, str]]]:
     return {"codecs": card_overrides(), "suites": suite_overrides()}
 
 
-def run_start_notes() -> tuple[list[str], dict]:
-    """Lines a run prints to stderr at its start, and what its manifest records ("configuration")."""
-    used, over = in_use(), overrides()
+def run_start_notes(used: Mapping[str, str]) -> tuple[list[str], dict]:
+    """Lines a run prints to stderr at its start, and what its manifest records ("configuration"):
+    ``used``, the variables the CLI took the run's defaults from (``RunConfig.environment``), and
+    the user cards and suites that replace stock ones."""
+    used, over = dict(used), overrides()
     lines = [f"using {k}={v}" for k, v in used.items() if k != "NUMBA_CACHE_DIR"]
     for kind in ("codecs", "suites"):
         what = "card" if kind == "codecs" else "suite"

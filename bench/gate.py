@@ -40,9 +40,9 @@ import yaml
 from bench import stats
 from bench.errors import BenchError, ConfigError
 from bench.markdown import md_table
+from bench.rows import SET_ITEM
 
 PASS, REGRESSION, UNUSABLE = 0, 1, 2
-SET_ITEM = "*"
 ROW_COLUMNS = ["suite", "label", "metric", "item", "value", "weight", "error"]
 MARGINS = Path("reports") / "gate.yaml"
 #: problems listed per check before "... and N more"

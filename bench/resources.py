@@ -12,13 +12,13 @@ User folders come on top of the stock ones: ``$BENCH_CODECS`` and ``USER_CONFIG/
 cards, ``USER_CONFIG/layouts`` for layouts. Caches go to a per-user cache folder (``$BENCH_CACHE``
 or ``bench run --cache``), never to a folder relative to the working directory.
 
-The environment variables read here (``BENCH_CACHE``, ``BENCH_CODECS``) are documented with the
-others in :mod:`bench.envvars`.
+``$BENCH_CACHE`` and ``$BENCH_CODECS`` reach this module through :mod:`bench.locations` (the CLI
+reads them, :mod:`bench.cli.defaults`); the platform's ``XDG_*`` folders through platformdirs, or
+:mod:`bench.procenv` without it.
 """
 
 from __future__ import annotations
 
-import os
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -51,7 +51,9 @@ def user_config_dir() -> Path:
     try:
         import platformdirs
     except ImportError:
-        base = Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config")
+        from bench import procenv
+
+        base = Path(procenv.in_effect(["XDG_CONFIG_HOME"]).get("XDG_CONFIG_HOME") or Path.home() / ".config")
         return base / APP
     return Path(platformdirs.user_config_dir(APP))
 
@@ -60,14 +62,19 @@ def user_cache_dir() -> Path:
     try:
         import platformdirs
     except ImportError:
-        base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+        from bench import procenv
+
+        base = Path(procenv.in_effect(["XDG_CACHE_HOME"]).get("XDG_CACHE_HOME") or Path.home() / ".cache")
         return base / APP
     return Path(platformdirs.user_cache_dir(APP))
 
 
 def cache_dir() -> Path:
-    """``$BENCH_CACHE`` or the per-user cache folder; absolute, read each time (not at import)."""
-    value = os.environ.get("BENCH_CACHE", "")
+    """The locations' cache (CLI: ``$BENCH_CACHE``) or the per-user cache folder; absolute, looked up
+    each time (not at import)."""
+    from bench import locations
+
+    value = locations.current().cache
     return (Path(value).expanduser() if value else user_cache_dir()).absolute()
 
 
@@ -77,8 +84,9 @@ def cards_dirs() -> list[Path]:
     user = user_config_dir() / "codecs"
     if user.is_dir():
         dirs.append(user)
-    dirs += [Path(p) for p in os.environ.get("BENCH_CODECS", "").split(os.pathsep) if p]
-    return dirs
+    from bench import locations
+
+    return [*dirs, *locations.current().codec_dirs]
 
 
 def layout_dirs() -> list[Path]:

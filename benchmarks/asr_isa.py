@@ -26,7 +26,7 @@ CPUS = {"intel-avx512": {"CT2_USE_MKL": "1", "CT2_FORCE_CPU_ISA": "AVX512", "ONE
 SETTINGS = [(ct, cpu) for ct in ("int8", "float32") for cpu in CPUS]
 
 CHILD = r"""
-import json, sys, time
+import json, os, sys, time
 import numpy as np
 from bench.suites import load_suite
 from bench.audio import load_audio, resample
@@ -34,7 +34,9 @@ from bench.models import asr
 from bench.metrics.downstream.text import word_errors
 compute, n = sys.argv[1], int(sys.argv[2])
 items = load_suite("demo").items[:n]
-m = asr.WhisperCT2(asr.default_whisper_dir(), expected_sha256=asr.TINY_EN_SHA256, name="whisper-tiny.en", compute_type=compute)
+kernels = {k: os.environ[k] for k in asr.REPRODUCIBLE_ENV if k in os.environ}  # this setting's, given explicitly
+m = asr.WhisperCT2(asr.default_whisper_dir(), expected_sha256=asr.TINY_EN_SHA256, name="whisper-tiny.en", compute_type=compute,
+                   kernels=kernels)
 audios = [resample(load_audio(it.path), 16000) for it in items]
 m.transcribe(audios[0])
 t = time.process_time()

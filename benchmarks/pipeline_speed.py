@@ -136,7 +136,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _bench(args, tmp: Path) -> int:
-    os.environ["BENCH_CACHE"] = str(args.cache or tmp / "cache")  # read by the runner at import
     import bench  # noqa: F401  (sets NUMBA_CACHE_DIR before any backend imports numba)
     import pandas as pd
 
@@ -144,12 +143,11 @@ def _bench(args, tmp: Path) -> int:
     from bench.pipeline import runner
     from bench.suites import load_suite, select_items
 
-    runner.CACHE_DIR = Path(os.environ["BENCH_CACHE"])
     suite = load_suite(args.suite)
     items = select_items(suite.items, args.limit or None)
     names = [c.name for c in resolve_metrics(args.metric, suite.fields)]
     limit = args.limit or None
-    common = dict(limit=limit, jobs=args.jobs, progress=False)
+    common = dict(limit=limit, jobs=args.jobs, progress=False, cache_dir=Path(args.cache or tmp / "cache"))
 
     print(f"suite {suite.name}: {len(items)} clips; codec {args.codec}; {args.jobs} workers; "
           f"metrics: {', '.join(names)}; load average {os.getloadavg()[0]:.1f} at start")

@@ -6,15 +6,11 @@ import csv
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
-import soundfile as sf
+
+from helpers.data import DEMO, DEMO_CLIP, REPO, write_wav  # noqa: F401  (kept for fixtures; import them from helpers)
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-
-REPO = Path(__file__).resolve().parents[1]
-DEMO = REPO / "data" / "speech_demo"
-DEMO_CLIP = DEMO / "LibriSpeech/test-other/1688/142285/1688-142285-0002.flac"
 
 
 @pytest.fixture
@@ -27,12 +23,6 @@ def speech():
     from bench.audio import load_audio
 
     return load_audio(DEMO_CLIP)
-
-
-def write_wav(path: Path, samples: np.ndarray, rate: int = 16000) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(str(path), samples, rate, subtype="PCM_16")
-    return path
 
 
 @pytest.fixture

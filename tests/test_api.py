@@ -6,12 +6,10 @@ def _usable(df, codec):
 
 
 def test_neural_codecs_without_weights_are_not_listed_as_ready(monkeypatch, tmp_path):
-    monkeypatch.delenv("BENCH_OURS_CHECKPOINT", raising=False)
     df = api.listing("codecs")
     assert _usable(df, "opus") == "yes"
     assert _usable(df, "ours").startswith("no: no weights here (set $BENCH_OURS_CHECKPOINT")
     assert "not in the local Hugging Face cache" in _usable(df, "encodec")
     ckpt = tmp_path / "ours.nemo"
     ckpt.write_bytes(b"x")  # listing checks where weights are, not their content (run verifies it)
-    monkeypatch.setenv("BENCH_OURS_CHECKPOINT", str(ckpt))
-    assert _usable(api.listing("codecs"), "ours") == "yes"
+    assert _usable(api.listing("codecs", checkpoints={"BENCH_OURS_CHECKPOINT": str(ckpt)}), "ours") == "yes"

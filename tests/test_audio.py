@@ -3,7 +3,7 @@ import pytest
 
 from bench.audio import Audio, AudioPolicy, check_audio, load_audio, resample
 from bench.errors import AudioError
-from conftest import write_wav
+from helpers.data import write_wav
 
 
 def test_loads_demo_clip_as_mono_float(demo_clip):

@@ -183,10 +183,10 @@ def parse_setting(spec: str, cards: dict[str, CodecCard] | None = None) -> Codec
 
 
 def create_codec(spec: str | CodecSetting, options: CodecOptions | None = None) -> Codec:
-    """Build a codec; ``options`` (untrained allowed, device) default to CodecOptions.from_env()."""
+    """Build a codec; ``options`` (untrained allowed, device): None is ``CodecOptions()`` (cpu, trained weights only)."""
     setting = parse_setting(spec) if isinstance(spec, str) else spec
     cls = adapter_class(setting.card.adapter)
-    reason = cls.availability(setting.card)
+    reason = cls.availability(setting.card, options.checkpoints if options is not None else ())
     if reason:
         from bench.errors import UnavailableError
 

@@ -15,6 +15,7 @@ from typing import Any, ClassVar, Sequence
 import numpy as np
 
 from bench.audio import Audio
+from bench.config import CodecOptions  # noqa: F401  (re-exported: adapters import it from here)
 from bench.errors import BenchError
 
 
@@ -112,27 +113,6 @@ class CodecSetting:
         return self.card.name if self.bitrate is None else f"{self.card.name}@{self.setting}"
 
 
-@dataclass(frozen=True)
-class CodecOptions:
-    """How to build a codec, passed explicitly (to every worker) rather than through the environment.
-
-    ``allow_untrained``: build a random-init model when no weights are found (labelled untrained).
-    ``device``: torch device for neural codecs ("cpu", "cuda", "cuda:1").
-    """
-
-    allow_untrained: bool = False
-    device: str = "cpu"
-
-    @classmethod
-    def from_env(cls) -> CodecOptions:
-        """What a caller that passes no options gets: ``$BENCH_ALLOW_UNTRAINED`` / ``$BENCH_DEVICE``
-        as a user's shell defaults (the runner and CLI always pass options explicitly)."""
-        import os
-
-        flag = os.environ.get("BENCH_ALLOW_UNTRAINED", "") not in ("", "0", "false", "no")
-        return cls(allow_untrained=flag, device=os.environ.get("BENCH_DEVICE", "cpu") or "cpu")
-
-
 def format_kbps(value: float) -> str:
     """6.0 -> '6', 3.2 -> '3.2' (labels must be stable and short)."""
     return f"{value:g}"
@@ -154,7 +134,7 @@ class Codec(ABC):
 
     def __init__(self, setting: CodecSetting, options: CodecOptions | None = None) -> None:
         self.setting = setting
-        self.options = options if options is not None else CodecOptions.from_env()
+        self.options = options if options is not None else CodecOptions()
         self.card = setting.card
         self.bitrate = setting.bitrate
 
@@ -167,8 +147,9 @@ class Codec(ABC):
         return CodecSpec(sample_rate=self.sample_rate, nominal_kbps=self.bitrate)
 
     @classmethod
-    def availability(cls, card: CodecCard) -> str | None:
-        """None when usable here, else the reason it is not (shown by ``bench list``)."""
+    def availability(cls, card: CodecCard, checkpoints=()) -> str | None:
+        """None when usable here, else the reason it is not (shown by ``bench list``);
+        ``checkpoints``: the run's weight overrides (see :class:`CodecOptions`)."""
         import importlib.util
 
         missing = [m for m in cls.requires if importlib.util.find_spec(m) is None]

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import importlib
 import math
-import os
 import sys
 import types
 from pathlib import Path
@@ -51,9 +50,12 @@ def _repo_path(value: str | None) -> Path | None:
     return p if p.is_absolute() else data_root() / p
 
 
-def _paths(card: CodecCard) -> tuple[Path | None, Path | None]:
-    repo = os.environ.get(REPO_ENV) or card.options.get("repo")
-    ckpt = os.environ.get(CKPT_ENV) or (card.weights or {}).get("path")
+def _paths(card: CodecCard, checkpoints=()) -> tuple[Path | None, Path | None]:
+    """(ESC's code, checkpoint): the ``BENCH_ESC_REPO`` / ``BENCH_ESC_CHECKPOINT`` entries of a run's
+    ``checkpoints``, else the card's options.repo / weights.path."""
+    given = dict(checkpoints)
+    repo = given.get(REPO_ENV) or card.options.get("repo")
+    ckpt = given.get(CKPT_ENV) or (card.weights or {}).get("path")
     return _repo_path(repo), _repo_path(ckpt)
 
 
@@ -196,18 +198,18 @@ class Esc(NeuralCodec):
     requires = ("einops",)
 
     @classmethod
-    def availability(cls, card: CodecCard) -> str | None:
+    def availability(cls, card: CodecCard, checkpoints=()) -> str | None:
         reason = super().availability(card)
         if reason:
             return reason
-        repo, _ = _paths(card)
+        repo, _ = _paths(card, checkpoints)
         if repo is None or not repo.is_dir():
             return (f"no ESC code: set ${REPO_ENV} (or options.repo in {card.source}) to a checkout of the ESC "
                     "repository (not on PyPI)" + (f"; {repo} does not exist" if repo else ""))
         return None
 
     def _build(self, config: Path):
-        repo, _ = _paths(self.card)
+        repo, _ = _paths(self.card, self.options.checkpoints)
         if not config.is_file():
             raise BenchError(f"codec {self.card.name!r}: ESC config {config} not found")
         cfg = yaml.safe_load(config.read_text()) or {}

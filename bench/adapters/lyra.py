@@ -63,11 +63,12 @@ MODEL_FILES = (ENCODER, QUANTIZER, GENERATOR)
 RESOLVERS = ("BUILTIN_REF", "BUILTIN_WITHOUT_DEFAULT_DELEGATES", "BUILTIN", "AUTO")
 
 
-def models_folder(card: CodecCard) -> tuple[Path | None, str, bool]:
-    """(folder, how it was found, whether the card's sha256 list applies): $ENV, else weights.path."""
+def models_folder(card: CodecCard, checkpoints=()) -> tuple[Path | None, str, bool]:
+    """(folder, how it was found, whether the card's sha256 list applies): the override for the
+    card's ``weights.env`` in ``checkpoints``, else weights.path."""
     from bench.adapters.neural import weights_ref
 
-    ref = weights_ref(card)
+    ref = weights_ref(card, checkpoints)
     if ref.kind != "path":
         return None, ref.via, False
     return Path(ref.location or ""), f"{ref.via}: {ref.location}", ref.via == "card weights.path"
@@ -163,12 +164,12 @@ class Lyra(Codec):
     requires = ("ai_edge_litert",)
 
     @classmethod
-    def availability(cls, card: CodecCard) -> str | None:
+    def availability(cls, card: CodecCard, checkpoints=()) -> str | None:
         reason = super().availability(card)
         if reason:
             return reason
         try:
-            folder, via, _ = models_folder(card)
+            folder, via, _ = models_folder(card, checkpoints)
         except BenchError as exc:
             return str(exc)
         if folder is None:
@@ -189,7 +190,7 @@ class Lyra(Codec):
         self._resolver = getattr(OpResolverType, resolver)
         self._interpreter_cls = Interpreter
         self.delay = int(opts.get("delay_samples", 0))
-        folder, via, enforce = models_folder(self.card)
+        folder, via, enforce = models_folder(self.card, self.options.checkpoints)
         if folder is None:
             raise BenchError(f"codec {self.card.name!r}: no model folder ({via})")
         self._content, digests = self._read_models(folder, enforce)

@@ -13,14 +13,12 @@ recognised as untrained rather than passed off as a real model.
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
 import re
 from abc import abstractmethod
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -29,9 +27,6 @@ from bench.audio import Audio
 from bench.checksums import sha256_file
 from bench.errors import BenchError, ConfigError
 
-#: a user's shell default for codecs built without explicit options (see CodecOptions.from_env);
-#: ``bench run/info/speed --allow-untrained`` pass the choice explicitly instead
-ALLOW_UNTRAINED_ENV = "BENCH_ALLOW_UNTRAINED"
 #: key/attribute marking a checkpoint written from a random-init model
 UNTRAINED_MARKER = "codecbench_untrained"
 UNTRAINED_HINT = ("pass --allow-untrained (bench run/info/speed) to use a random-init model for plumbing "
@@ -40,29 +35,6 @@ UNTRAINED_HINT = ("pass --allow-untrained (bench run/info/speed) to use a random
 
 class WeightsMissing(BenchError):
     """No weights could be found (nothing configured, or a hub id neither cached nor reachable)."""
-
-
-def untrained_allowed() -> bool:
-    return os.environ.get(ALLOW_UNTRAINED_ENV, "") not in ("", "0", "false", "no")
-
-
-@contextlib.contextmanager
-def allow_untrained(flag: bool) -> Iterator[None]:
-    """Allow (or not) untrained weights for codecs created inside *without* explicit options (it
-    sets the environment default that :meth:`CodecOptions.from_env` reads). The runner and the
-    CLI pass ``CodecOptions`` explicitly instead; this remains for scripts and tests."""
-    old = os.environ.get(ALLOW_UNTRAINED_ENV)
-    if flag:
-        os.environ[ALLOW_UNTRAINED_ENV] = "1"
-    else:
-        os.environ.pop(ALLOW_UNTRAINED_ENV, None)
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop(ALLOW_UNTRAINED_ENV, None)
-        else:
-            os.environ[ALLOW_UNTRAINED_ENV] = old
 
 
 #: torch.hub's convention (EnCodec's ``encodec_24khz-d7cc33bc.th``): the name ends in a sha256 prefix
@@ -88,14 +60,18 @@ class WeightsRef:
     expected_sha256: str | None = None
 
 
-def weights_ref(card) -> WeightsRef:
-    """Apply the lookup order env var -> card path -> hub id; never touches the network."""
+def weights_ref(card, checkpoints=()) -> WeightsRef:
+    """Apply the lookup order override -> card path -> hub id; never touches the network.
+
+    ``checkpoints``: overrides by the card's ``weights.env`` name (a run's ``checkpoints`` option;
+    the CLI takes them from those environment variables)."""
     w = card.weights or {}
     if not isinstance(w, dict):
         raise ConfigError(f"{card.source}: 'weights' must be a mapping (env, path, hub_id, sha256)")
     env = w.get("env")
-    if env and os.environ.get(env):
-        path = Path(os.environ[env]).expanduser()
+    override = dict(checkpoints).get(env) if env else None
+    if override:
+        path = Path(override).expanduser()
         if not path.exists():
             raise BenchError(f"codec {card.name!r}: ${env} points to {path}, which does not exist")
         return WeightsRef("path", str(path), f"${env}")  # an override is the user's own checkpoint
@@ -163,7 +139,7 @@ class NeuralCodec(Codec):
         self.torch = torch
         self.device = torch.device(self.options.device)
         self._weights: dict[str, Any] = {}
-        ref = weights_ref(self.card)
+        ref = weights_ref(self.card, self.options.checkpoints)
         missing = None
         if ref.kind != "random":
             try:

@@ -35,7 +35,7 @@ class PyAVCodec(Codec):
         self._frame_size: int | None = None
 
     @classmethod
-    def availability(cls, card) -> str | None:
+    def availability(cls, card, checkpoints=()) -> str | None:
         reason = super().availability(card)
         if reason:
             return reason

@@ -50,6 +50,9 @@ def _version(value: bool) -> None:
 def _root(version: bool = typer.Option(False, "--version", "-V", callback=_version, is_eager=True,
                                        help="print the version (and git commit) and exit")) -> None:
     """codecbench: evaluate and benchmark audio codecs."""
+    from bench.cli.defaults import apply_locations
+
+    apply_locations()  # before every command: where data, cards and caches are, from the environment
 
 
 def _register_commands() -> None:

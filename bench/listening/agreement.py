@@ -59,14 +59,9 @@ def run_dirs(test: ListeningTest, runs: list[Path] | None = None) -> list[Path]:
 
 def objective_rows(paths: list[Path]) -> pd.DataFrame:
     """Per-item metric rows of the runs (later runs win a repeated (suite, item, label, metric))."""
-    from bench.pipeline.rundir import RunDir
+    from bench.pipeline.rundir import read_rows
 
-    frames = []
-    for p in paths:
-        rows = RunDir(p).rows()
-        if rows.empty:
-            raise BenchError(f"{p}: no rows (not a run directory, or the run produced nothing)")
-        frames.append(rows)
+    frames = [read_rows(p) for p in paths]
     if not frames:
         return pd.DataFrame(columns=["suite", "item", "label", "metric", "value"])
     df = pd.concat(frames, ignore_index=True)

@@ -298,7 +298,7 @@ def _reconstruction(src: _Source, item, reference: Audio, redecode: bool) -> tup
 
         # with the run's own alignment (its mode and the setting's delay), as it was scored
         _, est = reconstruct(src.label, item, AudioPolicy(**_policy_dict(src)), manifest=src.run.manifest)
-        est, origin = _as_saved(est), "re-decoded"
+        origin = "re-decoded"  # the float samples --save-audio would have kept
     else:
         raise BenchError(f"{saved}: not saved by the run (run with --save-audio, or allow re-decoding)")
     if est.sample_rate != reference.sample_rate:
@@ -307,19 +307,6 @@ def _reconstruction(src: _Source, item, reference: Audio, redecode: bool) -> tup
         raise BenchError(f"{saved if origin == 'saved' else src.label}: {len(est)} samples, the reference has "
                          f"{len(reference)}; not the aligned reconstruction of this item")
     return est, origin
-
-
-def _as_saved(audio: Audio) -> Audio:
-    """The samples ``bench run --save-audio`` would have kept (16-bit PCM), so a test folder is the
-    same whether the run saved its audio or the items were re-decoded."""
-    import io
-
-    import soundfile as sf
-
-    buf = io.BytesIO()
-    sf.write(buf, audio.samples, audio.sample_rate, subtype="PCM_16", format="WAV")
-    buf.seek(0)
-    return audio.with_samples(sf.read(buf, dtype="float32")[0])
 
 
 def _policy_dict(src: _Source) -> dict[str, Any]:

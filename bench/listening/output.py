@@ -17,7 +17,7 @@ import pandas as pd
 
 from bench.listening.agreement import NOTE as AGREEMENT_NOTE
 from bench.listening.analysis import Results
-from bench.reporting.plots import save_figure
+from bench.figures import save_figure
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]{}#|!])")
 
@@ -130,7 +130,7 @@ def markdown(results: Results, agree: pd.DataFrame | None = None, agree_note: st
 
 def box_plot(results: Results, path: Path) -> Path:
     """Box plot of the kept ratings per condition, with the mean and its t interval beside it."""
-    from bench.reporting.plots import _pyplot
+    from bench.figures import pyplot as _pyplot
 
     plt = _pyplot()
     c = results.conditions

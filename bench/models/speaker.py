@@ -1,6 +1,7 @@
 """Speaker-embedding backends for speaker similarity and EER: one interface, local files only.
 
-Choose with ``BENCH_SPEAKER_MODEL``:
+Choose with the ``model`` argument of :func:`load_speaker` (a run's ``speaker_model`` option; the
+CLI's default comes from ``BENCH_SPEAKER_MODEL``):
 
 - unset / ``resemblyzer``: resemblyzer's GE2E encoder (256-dim), whose ``pretrained.pt`` ships
   inside the package (its sha256 is recorded with every run);
@@ -13,7 +14,7 @@ Embeddings are returned L2-normalised, so a dot product is the cosine similarity
 from __future__ import annotations
 
 import importlib.util
-import os
+import os.path
 import warnings
 from pathlib import Path
 from typing import Any, Protocol, Sequence
@@ -21,11 +22,13 @@ from typing import Any, Protocol, Sequence
 import numpy as np
 
 from bench.audio import Audio
+from bench.config import DEFAULT_SPEAKER_MODEL
 from bench.errors import MetricInputError, UnavailableError
 from bench.models import device_key, dist_version, sha256_file
 
+#: the CLI default's variable (read by bench.cli.defaults only)
 ENV_VAR = "BENCH_SPEAKER_MODEL"
-DEFAULT = "resemblyzer"
+DEFAULT = DEFAULT_SPEAKER_MODEL
 SAMPLE_RATE = 16000
 HOW_TO = (f"install the `downstream` extra (resemblyzer==0.1.4 ships its GE2E weights), or set {ENV_VAR} to a "
           f"resemblyzer .pt checkpoint or a local .nemo speaker model (TitaNet)")
@@ -154,7 +157,7 @@ class NemoSpeaker:
 
 
 def model_spec(model: str | None = None) -> str:
-    return model or os.environ.get(ENV_VAR) or DEFAULT
+    return model or DEFAULT
 
 
 def describe(model: str | None = None) -> dict[str, Any]:

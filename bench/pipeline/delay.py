@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.audio import Audio, load_audio, resample
+from bench.audio import load_audio, resample
 from bench.errors import BenchError
 from bench.pipeline.align import MAX_LAG_SECONDS, estimate_lag
 from bench.suites import REPO_ROOT

@@ -31,6 +31,7 @@ from multiprocessing import get_context
 from multiprocessing.connection import wait
 from typing import Any, Callable, Iterable, Iterator, Protocol, TypeVar
 
+from bench import procenv
 from bench.errors import BenchError, UnknownNameError
 from bench.pipeline.mainguard import BOOTSTRAP_EXIT, MainGuardError
 from bench.pipeline.unit import UnitResult, UnitSpec, process_unit
@@ -163,8 +164,8 @@ def create_executor(name: str, *, jobs: int | None, **options: Any) -> Executor:
 def init_worker() -> None:
     """Each worker is single-threaded: parallelism is across items, not inside one. (torch's and
     CTranslate2's pools otherwise fight over the cores: GE2E went from 0.15 s to 8 s per clip.)"""
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    os.environ.setdefault("NUMBA_NUM_THREADS", "1")  # ViSQOL's numba kernels: no oversubscription
+    procenv.set_default("OMP_NUM_THREADS", "1")
+    procenv.set_default("NUMBA_NUM_THREADS", "1")  # ViSQOL's numba kernels: no oversubscription
     # numpy's BLAS started its thread pool when this process imported numpy (before this ran), so
     # the variables above come too late for it: limit it now, or 2 workers run 2 BLAS threads each.
     from threadpoolctl import threadpool_limits
@@ -203,10 +204,11 @@ class InlineExecutor:
         return {"in_process": True}
 
 
-def _worker_main(conn, plugins: tuple[str, ...]) -> None:
+def _worker_main(conn, plugins: tuple[str, ...], env: tuple[tuple[str, str], ...] = ()) -> None:
     """Worker loop: receive ``(spec key, spec or None, items)``, send back the unit's results;
     ``None`` means stop. A spec (which holds the suite's whole item list) crosses the pipe once
-    per worker, not once per unit."""
+    per worker, not once per unit. ``env``: the run's ``worker_env``, set before anything loads."""
+    procenv.apply(dict(env))
     init_worker()
     import_plugins(plugins)
     specs: dict[int, UnitSpec] = {}
@@ -264,9 +266,9 @@ class LocalExecutor:
     def info(self) -> dict[str, Any]:
         return {"workers": self.jobs}
 
-    def _start(self, plugins: tuple[str, ...]) -> _Slot:
+    def _start(self, plugins: tuple[str, ...], env: tuple[tuple[str, str], ...] = ()) -> _Slot:
         parent, child = self._ctx.Pipe(duplex=True)
-        proc = self._ctx.Process(target=_worker_main, args=(child, plugins), daemon=True)
+        proc = self._ctx.Process(target=_worker_main, args=(child, plugins, env), daemon=True)
         proc.start()
         child.close()
         return _Slot(proc, parent)
@@ -285,15 +287,15 @@ class LocalExecutor:
         queue: deque[tuple[Unit, int]] = deque((u, 1) for u in units)
         if not queue:
             return
-        plugins = queue[0][0].spec.options.plugins
+        plugins, env = queue[0][0].spec.options.plugins, queue[0][0].spec.options.worker_env
         import_plugins(plugins)
-        slots = [self._start(plugins) for _ in range(min(self.jobs, len(queue)))]
+        slots = [self._start(plugins, env) for _ in range(min(self.jobs, len(queue)))]
         try:
             while queue or any(s.unit is not None for s in slots):
                 for i, slot in enumerate(slots):  # hand out work, retries first (they sit at the left)
                     if slot.unit is None and queue:
                         if slot.process is None:
-                            slots[i] = slot = self._start(plugins)
+                            slots[i] = slot = self._start(plugins, env)
                         unit, attempt = queue.popleft()
                         slot.unit, slot.attempt, slot.deadline = unit, attempt, None
                         try:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import math
 import statistics
 import time
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -66,8 +68,23 @@ def _sync_for(codec):
     return lambda: None
 
 
+def codec_specs(settings: list[str], allow_untrained: bool = False, checkpoints=(),
+                cache_dir: Path | None = None) -> list[tuple[str, Any, dict, Any]]:
+    """``bench info``: (column label, spec, weights info, setting delay) of each codec setting, read
+    off the loaded model (:func:`bench.reporting.codec_tables.spec_table` lays them out); measured
+    delays are cached under ``cache_dir`` (None: reports/cache)."""
+    from bench.adapters import CodecOptions, create_codec
+    from bench.pipeline.delay import setting_delay
+    from bench.pipeline.runner import default_cache_dir
+
+    options = CodecOptions(allow_untrained=allow_untrained, checkpoints=checkpoints)
+    codecs = [create_codec(spec, options) for spec in settings]
+    where = cache_dir or default_cache_dir()
+    return [(c.table_label, c.spec, c.weights_info, setting_delay(c, None, where)) for c in codecs]
+
+
 def speed_table(codec_specs: list[str], devices: list[str], seconds: float = 10.0, repeats: int = 3,
-                allow_untrained: bool = False) -> pd.DataFrame:
+                allow_untrained: bool = False, checkpoints=()) -> pd.DataFrame:
     import torch
 
     from bench.adapters import CodecOptions, create_codec
@@ -80,7 +97,8 @@ def speed_table(codec_specs: list[str], devices: list[str], seconds: float = 10.
     rows = []
     for device in devices:
         for spec in codec_specs:
-            codec = create_codec(spec, CodecOptions(allow_untrained=allow_untrained, device=device))
+            codec = create_codec(spec, CodecOptions(allow_untrained=allow_untrained, device=device,
+                                                    checkpoints=checkpoints))
             r = time_codec(codec, clip, repeats)
             paper = ESC_PAPER.get(device, (math.nan, math.nan))
             rows.append({"codec": codec.table_label, "device": device,

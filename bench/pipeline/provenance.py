@@ -43,8 +43,8 @@ def package_versions() -> dict[str, str]:
 ISA_FLAGS = ("sse4_2", "avx", "avx2", "fma", "f16c", "avx512f", "avx512bw", "avx512vl", "avx512dq",
              "avx512_vnni", "avx512_bf16", "amx_tile", "asimd", "sve")
 #: environment variables that pin those kernels (recorded when set)
-KERNEL_ENV = ("CT2_FORCE_CPU_ISA", "CT2_USE_MKL", "ONEDNN_MAX_CPU_ISA", "MKL_CBWR", "OMP_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS",
-              "BENCH_ASR_COMPUTE_TYPE", "BENCH_ASR_THREADS")
+KERNEL_ENV = ("CT2_FORCE_CPU_ISA", "CT2_USE_MKL", "ONEDNN_MAX_CPU_ISA", "MKL_CBWR", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+              "NUMBA_NUM_THREADS")
 
 
 def cpu_info(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict[str, Any]:
@@ -70,8 +70,8 @@ def cpu_info(cpuinfo: Path = Path("/proc/cpuinfo")) -> dict[str, Any]:
 
 
 def environment() -> dict[str, Any]:
-    import os
+    from bench import procenv
 
     return {"python": sys.version.split()[0], "platform": platform.platform(), "cpu": cpu_info(),
-            "kernel_env": {k: os.environ[k] for k in KERNEL_ENV if k in os.environ},
+            "kernel_env": procenv.in_effect(KERNEL_ENV),
             "packages": package_versions(), "resampler": RESAMPLER}

@@ -45,10 +45,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Iterator
 
+from bench import procenv
+from bench.config import RunConfig
 from bench.errors import BenchError, UnavailableError
 from bench.pipeline.executors import (Failed, Unit, import_plugins, init_worker, register_executor, retry_or_fail,
                                       timed_out)
-from bench.pipeline.provenance import KERNEL_ENV
 from bench.pipeline.unit import UnitResult, UnitSpec, failed_unit, process_unit
 from bench.suites.items import Item
 
@@ -69,12 +70,12 @@ def import_ray():
     return ray
 
 
-def forwarded_env() -> dict[str, str]:
-    """Driver environment variables that workers read (weights and model paths, ASR settings,
-    kernel pins, the tests' fault switch). A spawned local worker inherits them; a Ray worker gets
-    its node's environment, so they travel in the job's ``runtime_env``."""
-    return {k: v for k, v in os.environ.items()
-            if k.startswith(("BENCH_", "CODECBENCH_")) or k in KERNEL_ENV or k == "HF_HUB_OFFLINE"}
+def forwarded_env(config: RunConfig) -> dict[str, str]:
+    """What a Ray worker's environment must hold, derived from the run's config (CTranslate2's
+    kernel pins, the hub's offline switch, the config's ``worker_env``): a Ray worker starts with
+    its node's environment, so these travel in the job's ``runtime_env``. Everything else a worker
+    needs (device, weights policy, ASR and speaker models) is in the config inside each unit."""
+    return config.runtime_env()
 
 
 def plugin_roots(plugins: Iterable[str]) -> tuple[str, ...]:
@@ -168,7 +169,7 @@ class RayExecutor:
         if not queue:
             return
         ray = self.ray
-        owned = self._connect()
+        owned = self._connect(queue[0][0].spec.options)
         tasks: dict[Any, _Task] = {}
         try:
             in_flight = self._describe_cluster(owned)
@@ -214,14 +215,14 @@ class RayExecutor:
             if owned:
                 ray.shutdown()  # a local instance stops; a cluster only loses this driver
 
-    def _connect(self) -> bool:
+    def _connect(self, config: RunConfig) -> bool:
         """Start or join Ray; True when this call did (and must shut down what it started). A
         session the caller opened already (``ray.init`` in a notebook) is used as it is."""
         ray = self.ray
         if ray.is_initialized():
             return False
-        os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
-        common = {"runtime_env": {"env_vars": forwarded_env()}, "logging_level": "warning"}
+        procenv.set_default("RAY_USAGE_STATS_ENABLED", "0")
+        common = {"runtime_env": {"env_vars": forwarded_env(config)}, "logging_level": "warning"}
         t0 = time.perf_counter()
         if self.address is None:
             # "local": never join a cluster that `ray start` left running on this machine

@@ -166,14 +166,17 @@ class RunDir:
             cut[name] = 1
         return cut
 
-    def append(self, rows: list[dict[str, Any]], record: dict[str, Any]) -> None:
+    def append(self, rows: list[dict[str, Any]], record: dict[str, Any] | None) -> None:
         """Item rows first, then the record that marks the unit done (so a crash between the two
         leaves the unit unfinished and it is redone on resume); both reach the disk (fsync)
         before the next unit. A failed write is undone (truncated back), so the files hold whole
-        units only; where even that fails, :meth:`repair` cuts the fragment on the next open."""
+        units only; where even that fails, :meth:`repair` cuts the fragment on the next open.
+        ``record`` None: rows of metrics added to a unit that is already done (its record stays)."""
+        self._append(ROWS, "".join(json.dumps(_clean(r)) + "\n" for r in rows))
+        if record is None:
+            return
         if self.session is not None:
             record = {**record, "session": self.session}
-        self._append(ROWS, "".join(json.dumps(_clean(r)) + "\n" for r in rows))
         self._append(ITEMS, json.dumps(_clean(record)) + "\n")
 
     def _append(self, name: str, text: str) -> None:
@@ -215,12 +218,19 @@ class RunDir:
 
     def done_units(self, metrics: list[str]) -> set[tuple[str, str]]:
         """(item, label) pairs whose record and every requested metric row are on disk."""
-        records = {(r["item"], r["label"]) for r in self._read_jsonl(ITEMS)}
-        have: dict[tuple[str, str], set[str]] = {}
-        for r in self._read_jsonl(ROWS):
-            have.setdefault((r["item"], r["label"]), set()).add(r["metric"])
         need = set(metrics)
-        return {k for k in records if need <= have.get(k, set())}
+        return {k for k, have in self.metrics_done().items() if need <= have}
+
+    def metrics_done(self) -> dict[tuple[str, str], set[str]]:
+        """The metrics with a row on disk, per (item, label) pair that has its record (a unit that
+        ran to its end); a metric added to the run later is missing from these sets."""
+        records = {(r["item"], r["label"]) for r in self._read_jsonl(ITEMS)}
+        have: dict[tuple[str, str], set[str]] = {k: set() for k in records}
+        for r in self._read_jsonl(ROWS):
+            key = (r["item"], r["label"])
+            if key in have:
+                have[key].add(r["metric"])
+        return have
 
     def rows(self) -> pd.DataFrame:
         """Latest row per (item, label, metric): a resumed unit replaces its partial rows."""
@@ -266,3 +276,19 @@ def _last_newline_end(fh, size: int) -> int:
             return start + i + 1
         pos = start
     return 0
+
+
+def read_rows(path: Path | str) -> pd.DataFrame:
+    """The rows of one run directory (latest per item, setting and metric), for every reader of
+    runs (reports, cards, baselines, listening agreement); an error naming the directory when it
+    holds none."""
+    rows = RunDir(Path(path)).rows()
+    if rows.empty:
+        raise BenchError(f"{path}: no rows (not a run directory, or the run produced nothing)")
+    return rows
+
+
+def merged_rows(paths: list[Path]) -> pd.DataFrame:
+    """The rows of several runs; a later run's row replaces an earlier one's (suite, item, label, metric)."""
+    df = pd.concat([read_rows(p) for p in paths], ignore_index=True)
+    return df.drop_duplicates(["suite", "item", "label", "metric"], keep="last")

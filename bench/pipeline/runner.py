@@ -14,11 +14,12 @@ import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pandas as pd
 
 from bench.adapters import adapter_class, create_codec, parse_setting
+from bench.config import RunConfig
 from bench.devices import check_device, device_info
 from bench.errors import BenchError
 from bench.metrics import ItemScore, MetricContext, metric_class, resolve_metrics
@@ -29,8 +30,8 @@ from bench.pipeline.executors import Failed, Unit, create_executor, import_plugi
 from bench.envvars import run_start_notes
 from bench.pipeline.provenance import environment, git_state
 from bench.pipeline.rundir import WRITE_ERRNOS, RunDir, RunDirError, safe_name, write_error
-from bench.pipeline.unit import KBPS, RunOptions, UnitResult, UnitSpec, failed_unit
-from bench.reporting.tables import SET_ITEM, summarize, summary_markdown
+from bench.pipeline.unit import UnitResult, UnitSpec, failed_unit
+from bench.rows import KBPS, SET_ITEM, summarize, summary_markdown
 from bench import resources
 from bench.suites import Suite, load_suite, select_items
 from bench.suites.items import Item
@@ -40,7 +41,8 @@ RUNS_DIR = resources.runs_dir()
 
 
 def default_cache_dir() -> Path:
-    """``$BENCH_CACHE`` or the per-user cache folder, read when a run starts (not fixed at import time)."""
+    """A run's ``cache_dir`` when its config names none: the locations' cache (CLI: ``$BENCH_CACHE``)
+    or the per-user cache folder (:func:`bench.resources.cache_dir`)."""
     return resources.cache_dir()
 
 
@@ -66,14 +68,14 @@ def split_names(values: list[str] | str | None) -> list[str]:
 
 
 def run_id(suite: Suite, suite_hash: str, codecs: list[str], metrics: list[str], limit: int | None,
-           selection: Selection | None = None, options: RunOptions | None = None, align: str = "setting") -> str:
-    """Same command -> same directory, which is what makes a re-run resume. A device or batch size
-    other than the default makes other numbers (in the last bits), so it gets its own directory;
-    so does an alignment mode other than ``item`` (what every run did before ``--align`` existed,
-    so those directories keep their names)."""
+           selection: Selection | None = None, options: RunConfig | None = None, align: str = "setting") -> str:
+    """Same command -> same directory, which is what makes a re-run resume. A device, batch size or
+    downstream model setting other than the default makes other numbers, so it gets its own
+    directory; so does an alignment mode other than ``item`` (what every run did before ``--align``
+    existed, so those directories keep their names)."""
     picked = limit if selection is None or selection == Selection(limit=limit) else selection.as_dict()
     parts: list[Any] = [suite_hash, codecs, sorted(metrics), picked]
-    execution = _execution_key(options or RunOptions())
+    execution = _execution_key(options or RunConfig())
     if align != "item":
         execution["align"] = align
     if execution:
@@ -82,102 +84,59 @@ def run_id(suite: Suite, suite_hash: str, codecs: list[str], metrics: list[str],
     return f"{safe_name(suite.name)}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
 
 
-def _execution_key(options: RunOptions) -> dict[str, Any]:
-    """The run options that change values (device, batch size), where they differ from the default."""
-    default = RunOptions()
-    return {k: getattr(options, k) for k in ("device", "batch") if getattr(options, k) != getattr(default, k)}
+#: run options that change values (not only where or how fast they are made); ``align`` has its own rule
+VALUE_OPTIONS = ("device", "batch", "asr_model", "asr_compute_type", "cpu_kernels", "speaker_model")
 
 
-def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = None, *,
-        out: Path | None = None, limit: int | None = None, jobs: int | None = None,
-        progress: bool = True, selection: Selection | None = None, allow_untrained: bool = False,
-        timeout: float | None = None, plugins: list[str] | tuple[str, ...] = (),
-        executor: str = "local", address: str | None = None, device: str = "cpu", cache_dir: Path | None = None,
-        save_audio: bool = False, batch: int = 1, align: str = "setting", force: bool = False) -> RunResult:
-    """``allow_untrained``: run codecs with random-init weights (refused otherwise); every row,
-    summary and table of such a codec is then labelled untrained.
+def _execution_key(options: RunConfig) -> dict[str, Any]:
+    """The run options that change values, where they differ from the default."""
+    default = RunConfig()
+    return {k: getattr(options, k) for k in VALUE_OPTIONS if getattr(options, k) != getattr(default, k)}
 
-    ``timeout``: seconds one unit (item x codec setting) may take before its worker is killed and
-    the unit recorded as failed (None: 20 x the item's duration + 300 s; 0: no limit).
-    ``plugins``: modules to import first, here and in every worker, that register extra codecs,
-    metrics or corpus loaders. ``executor``: where units run (``local`` worker processes, which
-    survive crashes and hangs; ``ray`` tasks on a local Ray instance or, with ``address``
-    (``auto`` or ``HOST:PORT``), on a running cluster; ``inline`` in this process, for debugging);
-    ``jobs``: units at once (None: one per core; see each executor). ``save_audio``: keep each
-    decoded, aligned reconstruction as RUN/audio/LABEL/ITEM.wav. ``device``: torch device (cpu,
-    cuda, cuda:N) for neural codecs, Whisper and the speaker model; CUDA where torch sees none
-    fails here, before any work. ``batch``: items of one codec setting handled together: GE2E
-    and Whisper score them in one call, neural codecs on CUDA code them in one padded forward pass
-    (1, the default, is the unbatched code; the differences a batch makes are measured in
-    docs/performance.md). ``cache_dir``: where per-suite original-side work (transcripts,
-    embeddings) is kept (default: ``$BENCH_CACHE`` or the per-user cache folder, see bench.resources). ``align``: ``setting`` (the
-    default) shifts every item of a codec setting by that setting's one delay, from its card or
-    measured once before any unit starts (:mod:`bench.pipeline.delay`); ``item`` shifts each item by
-    its own cross-correlation lag, for codecs whose delay varies (:mod:`bench.pipeline.align`).
-    ``force``: resume a run
-    directory made by other code, packages or options (refused otherwise); each unit's record
-    then names the session (manifest ``sessions``) that made it.
 
-    All of these travel to the workers inside each unit (:class:`RunOptions`), not through
-    environment variables; ``executor``, ``jobs`` and ``address`` go to the executor's constructor.
+def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = None,
+        config: RunConfig | None = None, *, report: Callable[[pd.DataFrame, dict[str, Any]], str] | None = None,
+        **options: Any) -> RunResult:
+    """Code ``suite`` with each codec setting and score it with ``metrics`` (None: every default
+    metric the suite's fields allow).
+
+    ``config``: every other option (:class:`~bench.config.RunConfig`; None: its defaults, which
+    read no environment variable); ``options``: RunConfig fields that replace the config's
+    (``run(codecs, suite, limit=24, device="cuda")``). The whole config travels to the workers
+    inside each unit and is stored in the run manifest (``config``). ``report``: renders
+    RUN/summary.md from (summary, manifest), written with the other outputs (reporting sits
+    above the pipeline, so :func:`bench.api.run` passes it; None: no summary.md).
     """
+    config = (config or RunConfig()).replace(**options) if options else (config or RunConfig())
     exit_if_bootstrapping()  # a spawned worker re-running an unguarded script: quietly, see mainguard
-    if executor == "local":
+    if config.executor == "local":
         check_main_guard()  # an unguarded script fails here, before any worker starts
     # an unknown name, an option the executor does not take or its missing package fail before any work
-    runner = create_executor(executor, jobs=jobs, address=address)
-    device = str(check_device(device))  # so does a device that is not here (e.g. cuda without CUDA)
-    if int(batch) != batch or batch < 1:
-        raise BenchError(f"--batch {batch}: expected a whole number of items, 1 or more")
-    if align not in ALIGN_MODES:
-        raise BenchError(f"--align {align}: expected one of {', '.join(ALIGN_MODES)}")
-    options = RunOptions(allow_untrained=allow_untrained, device=device, timeout=timeout, plugins=tuple(plugins),
-                         batch=int(batch))
-    import_plugins(options.plugins)
-    return _run(codecs, suite, metrics, out=out, limit=limit, progress=progress, selection=selection,
-                options=options, executor=runner, executor_name=executor,
-                cache_dir=Path(cache_dir) if cache_dir else default_cache_dir(), save_audio=save_audio,
-                align=align, force=force)
+    executor = create_executor(config.executor, jobs=config.jobs, address=config.address)
+    # so does a device that is not here (e.g. cuda without CUDA); normalised, e.g. "cuda" -> "cuda:0"
+    config = config.replace(device=str(check_device(config.device)))
+    if config.align not in ALIGN_MODES:
+        raise BenchError(f"--align {config.align}: expected one of {', '.join(ALIGN_MODES)}")
+    import_plugins(config.plugins)
+    return _run(codecs, suite, metrics, config, executor, report)
 
 
-def _run(codecs, suite, metrics, *, out, limit, progress, selection, options, executor, executor_name, cache_dir,
-         save_audio=False, align="setting", force=False) -> RunResult:
-    codec_specs = split_names(codecs)
-    if not codec_specs:
-        raise BenchError("no codec given (e.g. --codec opus@6,codec2@3.2)")
-    settings = [parse_setting(c) for c in codec_specs]  # unknown names/bitrates fail here, up front
-    for s in settings:
-        reason = adapter_class(s.card.adapter).availability(s.card)
-        if reason:
-            raise BenchError(f"codec {s.label!r} is unavailable here: {reason}")
-    labels = [s.label for s in settings]
-
-    the_suite = load_suite(suite)
-    if selection is not None and limit is not None and selection.limit is None:
-        selection = Selection(**{**selection.__dict__, "limit": limit})
-    items = select_items(the_suite.items, selection if selection is not None else limit)
-    if not items:
-        raise BenchError(f"suite {the_suite.name!r}: the selection ({selection.describe() if selection else limit}) leaves no items")
-    metric_classes = resolve_metrics(split_names(metrics) or None, the_suite.fields)
-    for cls in metric_classes:
-        missing = cls.requires - the_suite.fields
-        if missing:
-            raise BenchError(f"metric {cls.name!r} needs item field(s) {sorted(missing)} that suite {the_suite.name!r} lacks")
-        reason = cls.availability()
-        if reason:
-            raise BenchError(f"metric {cls.name!r} is unavailable here: {reason}")
+def _run(codecs, suite, metrics, config: RunConfig, executor, report=None) -> RunResult:
+    """Validate, select items and metrics, then run locked in the run directory."""
+    settings, labels = _settings(codecs, config)
+    the_suite, items, selection = _items(suite, config)
+    metric_classes = _metric_classes(metrics, the_suite, config)
     metric_names = [cls.name for cls in metric_classes]
 
     suite_hash = the_suite.content_hash()
     # absolute: workers write into it (tokens, audio, embeddings) from whatever directory they run in
-    path = (Path(out) if out else RUNS_DIR / run_id(the_suite, suite_hash, labels, metric_names, limit, selection,
-                                                     options, align)).absolute()
+    path = (config.out or RUNS_DIR / run_id(the_suite, suite_hash, labels, metric_names, config.limit, selection,
+                                            config, config.align)).absolute()
     rundir = RunDir(path)
     cut = rundir.open_for_append()  # one writer at a time; a torn last line is cut, never appended onto
     try:
-        return _run_locked(rundir, cut, the_suite, suite_hash, items, limit, selection, settings, labels,
-                           metric_classes, metric_names, options, executor, executor_name, cache_dir, progress,
-                           save_audio, align, force)
+        return _run_locked(rundir, cut, the_suite, suite_hash, items, selection, settings, labels, metric_classes,
+                           metric_names, config, executor, report)
     except OSError as exc:
         mine = exc.filename is None or str(exc.filename).startswith(str(path))
         if exc.errno in WRITE_ERRNOS and (mine or exc.errno not in (errno.EACCES, errno.EPERM)):
@@ -187,29 +146,75 @@ def _run(codecs, suite, metrics, *, out, limit, progress, selection, options, ex
         rundir.unlock()
 
 
-def _run_locked(rundir, cut, the_suite, suite_hash, items, limit, selection, settings, labels, metric_classes,
-                metric_names, options, executor, executor_name, cache_dir, progress, save_audio, align,
-                force) -> RunResult:
+def _settings(codecs, config: RunConfig) -> tuple[list, list[str]]:
+    """Parsed codec settings and their labels; unknown names/bitrates and unusable codecs fail here."""
+    codec_specs = split_names(codecs)
+    if not codec_specs:
+        raise BenchError("no codec given (e.g. --codec opus@6,codec2@3.2)")
+    settings = [parse_setting(c) for c in codec_specs]
+    for s in settings:
+        reason = adapter_class(s.card.adapter).availability(s.card, config.checkpoints)
+        if reason:
+            raise BenchError(f"codec {s.label!r} is unavailable here: {reason}")
+    return settings, [s.label for s in settings]
+
+
+def _items(suite: str, config: RunConfig) -> tuple[Suite, list[Item], Selection | None]:
+    """The suite, the items the config selects, and the selection (with ``limit`` folded in)."""
+    the_suite = load_suite(suite)
+    selection, limit = config.selection, config.limit
+    if selection is not None and limit is not None and selection.limit is None:
+        selection = Selection(**{**selection.__dict__, "limit": limit})
+    items = select_items(the_suite.items, selection if selection is not None else limit)
+    if not items:
+        raise BenchError(f"suite {the_suite.name!r}: the selection ({selection.describe() if selection else limit}) leaves no items")
+    return the_suite, items, selection
+
+
+def _metric_classes(metrics, the_suite: Suite, config: RunConfig) -> list:
+    """The metrics to run; one the suite lacks fields for, or that cannot run here, fails here."""
+    metric_classes = resolve_metrics(split_names(metrics) or None, the_suite.fields)
+    for cls in metric_classes:
+        missing = cls.requires - the_suite.fields
+        if missing:
+            raise BenchError(f"metric {cls.name!r} needs item field(s) {sorted(missing)} that suite {the_suite.name!r} lacks")
+        reason = cls.availability_for(config.model_options)
+        if reason:
+            raise BenchError(f"metric {cls.name!r} is unavailable here: {reason}")
+    return metric_classes
+
+
+def _run_locked(rundir, cut, the_suite, suite_hash, items, selection, settings, labels, metric_classes,
+                metric_names, config: RunConfig, executor, report) -> RunResult:
+    """Write the manifest, check a resume, make units, run them, finalise and write the outputs."""
     path = rundir.path
+    cache_dir = config.cache_dir or default_cache_dir()
     ctx = MetricContext(suite=the_suite.name, suite_hash=suite_hash,
                         cache_dir=cache_dir.absolute() / f"{safe_name(the_suite.name)}-{suite_hash[:12]}", run_dir=path, items=items,
-                        suite_spec=the_suite.spec, suite_source=the_suite.source, device=options.device)
+                        suite_spec=the_suite.spec, suite_source=the_suite.source, device=config.device,
+                        models=config.model_options)
     ctx.cache_dir.mkdir(parents=True, exist_ok=True)
 
     previous = rundir.read_manifest()
-    manifest = _manifest(the_suite, suite_hash, items, limit, settings, metric_classes, ctx, previous, options,
-                         align, cache_dir)
-    manifest["options"] = {"timeout": options.timeout, "plugins": list(options.plugins),
-                           "allow_untrained": options.allow_untrained}
-    notes, manifest["configuration"] = run_start_notes()  # variables in use, user cards/suites replacing stock ones
+    _check_same_suite(previous, the_suite, suite_hash, path)
+    if previous.get("codecs") and _has_units(rundir):
+        settings, labels, metric_classes, metric_names = _extended(previous, settings, metric_classes, the_suite,
+                                                                    config, path)
+    manifest = _manifest(the_suite, suite_hash, items, config.limit, settings, metric_classes, ctx, previous, config,
+                         config.align, cache_dir)
+    manifest["options"] = {"timeout": config.timeout, "plugins": list(config.plugins),
+                           "allow_untrained": config.allow_untrained}
+    # the variables the CLI took its defaults from, and user cards/suites replacing stock ones
+    notes, manifest["configuration"] = run_start_notes(dict(config.environment))
     for line in notes:
         print(line, file=sys.stderr)
     _check_same_weights(previous, manifest, path)
     _check_same_execution(previous, manifest, path)
+    _check_same_config(previous, config, path)
     _check_same_delays(previous, manifest, path)
     delays = {label: SettingDelay.from_dict(c["delay"]) for label, c in manifest["codecs"].items()}
     changes = resume_changes(previous, manifest) if _has_units(rundir) else []
-    if changes and not force:
+    if changes and not config.force:
         raise RunDirError(f"{path}: holds results made by other code or options ({'; '.join(changes)}); "
                           "rerun in a new --out directory, or pass --force to resume anyway (each unit's record "
                           "then names the session that made it)")
@@ -224,28 +229,37 @@ def _run_locked(rundir, cut, the_suite, suite_hash, items, limit, selection, set
     if selection is not None:  # recorded so a CI gate can prove it compared the same items
         manifest["suite"].update(selection=selection.as_dict(), subset=selection.describe())
     manifest["suite"]["item_ids_sha256"] = ids_digest(items)
-    manifest["executor"] = {"name": executor_name, **executor.info()}
+    manifest["executor"] = {"name": config.executor, **executor.info()}
     rundir.write_manifest(manifest)
 
-    from bench.metrics import Score  # noqa: F401  (ensures registry import in this process)
-
-    done = rundir.done_units(["kbps", *metric_names])
+    have = rundir.metrics_done()
     for name, n in rundir.bad_lines.items():
         if n:
             _warn(f"{path / name}: {n} unreadable line(s) skipped (a fragment a crash left behind); "
                   "their units are redone")
     units = []
     for s in settings:
-        spec = UnitSpec(the_suite.name, s, metric_names, ctx, the_suite.policy, options, save_audio, align,
-                        delays[s.label])
-        for group in batches(items, options.batch):  # formed over all items, so resuming keeps them
-            todo = tuple(it for it in group if (it.id, s.label) not in done)
+        spec = UnitSpec(the_suite.name, s, metric_names, ctx, the_suite.policy, config, config.save_audio,
+                        config.align, delays[s.label])
+        weights = (manifest["codecs"][s.label].get("weights") or {}).get("status", "")
+        for group in batches(items, config.batch):  # formed over all items, so resuming keeps them
+            coded = {it.id: have[(it.id, s.label)] for it in group if KBPS in have.get((it.id, s.label), ())}
+            todo = tuple(it for it in group if it.id not in coded)
             if todo:
                 units.append(Unit(spec, todo))
+            # items coded and scored before, lacking metrics the run gained since: those metrics only
+            missing: dict[tuple[str, ...], list[Item]] = {}
+            for it in group:
+                if it.id in coded:
+                    lacking = tuple(m for m in metric_names if m not in coded[it.id])
+                    if lacking:
+                        missing.setdefault(lacking, []).append(it)
+            for lacking, its in missing.items():
+                units.append(Unit(replace(spec, metrics=list(lacking), extend=True, weights=weights), tuple(its)))
     n_todo = sum(len(u.items) for u in units)
-    _execute(units, rundir, executor, progress)
-    manifest["executor"] = {"name": executor_name, **executor.info()}  # now with what it found (Ray's cluster)
-    missing = {(it.id, s.label) for s in settings for it in items} - rundir.done_units(["kbps", *metric_names])
+    _execute(units, rundir, executor, config.progress)
+    manifest["executor"] = {"name": config.executor, **executor.info()}  # now with what it found (Ray's cluster)
+    missing = {(it.id, s.label) for s in settings for it in items} - rundir.done_units([KBPS, *metric_names])
     if missing:  # never a summary over fewer items than asked for
         item, label = sorted(missing)[0]
         raise RunDirError(f"{path}: {len(missing)} unit(s) have no complete rows after the run (e.g. {label} on "
@@ -260,9 +274,51 @@ def _run_locked(rundir, cut, the_suite, suite_hash, items, limit, selection, set
     summary = summarize(rows, order=labels)
     manifest["alignment"] = _alignment_counts(rundir, labels, {it.id for it in items})
     manifest["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    _write_outputs(rundir, rows, summary, manifest)
+    _write_outputs(rundir, rows, summary, manifest, report)
     rundir.write_manifest(manifest)  # last: a manifest with ``finished`` means every output is whole
     return RunResult(path, rows, summary, len(settings) * len(items), len(settings) * len(items) - n_todo)
+
+
+def _check_same_suite(previous: dict[str, Any], suite: Suite, suite_hash: str, path: Path) -> None:
+    """A run directory holds one suite: rows of two suites (or of a suite whose items changed) would
+    be summarised together. Refused even with --force."""
+    before = previous.get("suite") or {}
+    if before.get("name") is None or (before.get("name"), before.get("hash")) == (suite.name, suite_hash):
+        return
+    what = "whose items have changed since" if before.get("name") == suite.name else "not the one this run asks for"
+    raise RunDirError(f"{path}: this run directory holds a run of suite {before['name']!r} (content "
+                      f"{str(before.get('hash'))[:12]}), {what} ({suite.name!r}, content {suite_hash[:12]}); "
+                      "a run directory holds one suite: pass a new --out directory")
+
+
+def _extended(previous: dict[str, Any], settings: list, metric_classes: list, the_suite: Suite, config: RunConfig,
+              path: Path) -> tuple[list, list[str], list, list[str]]:
+    """This run's settings and metrics joined to those the directory holds: a run asked for more
+    codec settings or metrics extends the directory (its table stays whole: every setting with
+    every metric), and only what is new is computed; what it holds is kept and never recomputed."""
+    before_labels = list(previous.get("codecs") or {})
+    before_metrics = list(previous.get("metrics") or {})
+    names = [cls.name for cls in metric_classes]
+    old_labels = [lab for lab in before_labels if lab not in {s.label for s in settings}]
+    old_metrics = [m for m in before_metrics if m not in names]
+    try:
+        more_settings = _settings(old_labels, config)[0] if old_labels else []
+        more_metrics = _metric_classes(old_metrics, the_suite, config) if old_metrics else []
+    except BenchError as exc:
+        raise BenchError(f"{path}: extending this run needs every codec setting and metric it holds: {exc}") from exc
+    by_label = {s.label: s for s in [*settings, *more_settings]}
+    ordered = [by_label[lab] for lab in before_labels] + [s for s in settings if s.label not in before_labels]
+    classes = {cls.name: cls for cls in [*metric_classes, *more_metrics]}
+    metrics = [classes[m] for m in before_metrics] + [cls for cls in metric_classes if cls.name not in before_metrics]
+    new_labels = [s.label for s in settings if s.label not in before_labels]
+    new_metrics = [cls.name for cls in metric_classes if cls.name not in before_metrics]
+    if new_labels or new_metrics:
+        _warn(f"{path}: extending the run ({len(before_labels)} setting(s) x {len(before_metrics)} metric(s) kept) "
+              f"with setting(s) {new_labels or 'none'} and metric(s) {new_metrics or 'none'}: only these are "
+              "computed" + ("" if not new_metrics or config.save_audio or (path / "audio").is_dir() else
+                            "; the codecs run again to score the new metrics (a run made with --save-audio "
+                            "keeps the reconstructions that would spare that)"))
+    return ordered, [s.label for s in ordered], metrics, [cls.name for cls in metrics]
 
 
 def _finalize(metric_names: list[str], ctx: MetricContext, rows: pd.DataFrame, labels: list[str]) -> list[dict[str, Any]]:
@@ -363,7 +419,7 @@ def _assemble(part: Unit, got: dict[str, list[UnitResult] | Failed]) -> list[Uni
     if isinstance(code, Failed):  # the crash is in reading or coding the item: nothing to save
         return [failed_unit(whole, item, f"{first.reason}; the codec round trip alone crashed too")]
     rows, record = code[0]
-    if record.get("error"):  # the item failed without a crash (unreadable, codec error): as it is
+    if record is not None and record.get("error"):  # the item failed without a crash (unreadable, codec error): as it is
         return [failed_unit(whole, item, record["error"])]
     rows = [r for r in rows if r["metric"] == KBPS]
     for m in whole.metrics:
@@ -391,7 +447,7 @@ def _alignment_counts(rundir: RunDir, labels: list[str], item_ids: set[str]) -> 
 
 
 def _manifest(suite: Suite, suite_hash: str, items, limit, settings, metric_classes, ctx, previous,
-              options: RunOptions, align: str = "setting", cache_dir: Path | None = None) -> dict[str, Any]:
+              options: RunConfig, align: str = "setting", cache_dir: Path | None = None) -> dict[str, Any]:
     metrics_info = {}
     for cls in metric_classes:
         metrics_info[cls.name] = cls(ctx).info()
@@ -418,6 +474,8 @@ def _manifest(suite: Suite, suite_hash: str, items, limit, settings, metric_clas
         # where the models ran and how many items went through them together
         # ...and how each item's reconstruction was aligned (bench/pipeline/align.py)
         "execution": {**device_info(options.device), "batch": options.batch, "align": align},
+        # every option of the run: what resume, re-decoding for listening and remote workers read
+        "config": options.as_dict(),
     }
     if previous:
         manifest["resumed_from"] = {k: previous.get(k) for k in ("started", "git", "executor")}
@@ -542,12 +600,26 @@ def _check_same_delays(previous: dict[str, Any], manifest: dict[str, Any], path:
                              f"{now['delay']['samples']} ({now['delay']['source']}); pass a new --out directory")
 
 
-def _write_outputs(rundir: RunDir, rows: pd.DataFrame, summary: pd.DataFrame, manifest: dict[str, Any]) -> None:
-    from bench.reporting.render import render_markdown
+def _check_same_config(previous: dict[str, Any], config: RunConfig, path: Path) -> None:
+    """Nor rows made with other downstream models or kernel settings (transcripts, embeddings)."""
+    before = previous.get("config")
+    if not before or not previous.get("codecs"):
+        return
+    before = RunConfig.from_dict(before)
+    changed = [k for k in VALUE_OPTIONS if getattr(before, k) != getattr(config, k)]
+    if changed:
+        said = ", ".join(f"{k} {getattr(before, k)!r} (now {getattr(config, k)!r})" for k in changed)
+        raise BenchError(f"{path}: this run directory holds results made with {said}; pass a new --out directory")
 
+
+def _write_outputs(rundir: RunDir, rows: pd.DataFrame, summary: pd.DataFrame, manifest: dict[str, Any],
+                   report: Callable[[pd.DataFrame, dict[str, Any]], str] | None = None) -> None:
+    """rows.csv, items.csv, summary.csv and, with a ``report`` renderer, summary.md (the table a
+    person reads, rendered by reporting, which the pipeline does not import)."""
     rows.to_csv(rundir.path / "rows.csv", index=False)
     items = rundir.items()
     if not items.empty:
         items.to_csv(rundir.path / "items.csv", index=False)
     summary.to_csv(rundir.path / "summary.csv", index=False)
-    (rundir.path / "summary.md").write_text(render_markdown(summary, [manifest]) + "\n")
+    if report is not None:
+        (rundir.path / "summary.md").write_text(report(summary, manifest) + "\n")

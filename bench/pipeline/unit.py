@@ -20,6 +20,7 @@ from typing import Any, Sequence
 
 from bench.adapters.base import CodecOptions, CodecSetting
 from bench.audio import Audio, AudioPolicy, load_audio, load_audio_facts, resample
+from bench.config import RunConfig
 from bench.errors import BenchError
 from bench.metrics import MetricContext, metric_class
 from bench.metrics.base import Metric
@@ -28,31 +29,13 @@ from bench.pipeline import identity
 from bench.pipeline.align import align
 from bench.pipeline.delay import SettingDelay
 from bench.pipeline.tokens import save_tokens
+from bench.rows import KBPS
 from bench.suites.items import Item
 
-#: metric name for the measured bitrate row (payload bits / input seconds)
-KBPS = "kbps"
 
 
-@dataclass(frozen=True)
-class RunOptions:
-    """How a run executes, passed explicitly to every worker (not through the environment)."""
-
-    #: run neural codecs with random-init weights when none are found (labelled untrained)
-    allow_untrained: bool = False
-    #: torch device for neural codecs
-    device: str = "cpu"
-    #: per-unit time limit in seconds; None: 20 x the item's duration + 300 s; 0: no limit
-    timeout: float | None = None
-    #: modules imported in the parent and in every worker before any work, to register extra
-    #: codecs/metrics/corpus loaders (e.g. the test suite's fault-injecting metric)
-    plugins: tuple[str, ...] = ()
-    #: items of one codec setting coded and scored together (1: one at a time, the unbatched code)
-    batch: int = 1
-
-    @property
-    def codec_options(self) -> CodecOptions:
-        return CodecOptions(allow_untrained=self.allow_untrained, device=self.device)
+#: a unit's options are its run's config (every worker gets the whole record); the old name stays
+RunOptions = RunConfig
 
 
 @dataclass
@@ -64,13 +47,20 @@ class UnitSpec:
     metrics: list[str]
     context: MetricContext
     policy: AudioPolicy = field(default_factory=AudioPolicy)
-    options: RunOptions = field(default_factory=RunOptions)
+    options: RunConfig = field(default_factory=RunConfig)
     save_audio: bool = False  # keep RUN/audio/LABEL/ITEM.wav (decoded, aligned: what was scored)
     #: ``setting``: every item shifted by ``delay``; ``item``: each by its own lag (bench/pipeline/align.py)
     align: str = "setting"
     #: the setting's delay, fixed by the runner before any unit starts (bench/pipeline/delay.py)
     delay: SettingDelay | None = None
     metrics_all: tuple[str, ...] = ()  # a crashed unit's parts: the whole unit's metrics
+    #: metrics added to items this run already coded and scored (a run extended with new metrics):
+    #: the unit writes only those metrics' rows (its kbps row and record are on disk already) and
+    #: scores the reconstruction ``--save-audio`` kept, running the codec only where none was kept
+    extend: bool = False
+    #: the setting's weights status from the manifest ("trained"/"untrained"; "" for classical
+    #: codecs): labels the rows of an extension that never builds the codec
+    weights: str = ""
 
 
 #: (rows, record) of one item: long-form metric rows and the item-level record
@@ -93,7 +83,7 @@ def _codec(setting: CodecSetting, options: CodecOptions):
 def _metric(name: str, ctx: MetricContext) -> Metric:
     # keyed by the whole context, not the suite alone: a process that runs two runs of one suite
     # (the inline executor, benchmarks) must not write the second run's files into the first's
-    key = (name, ctx.suite_hash, str(ctx.cache_dir), str(ctx.run_dir), ctx.device)
+    key = (name, ctx.suite_hash, str(ctx.cache_dir), str(ctx.run_dir), ctx.model_options)
     if key not in _METRICS:
         _METRICS[key] = metric_class(name)(ctx)
     return _METRICS[key]
@@ -112,8 +102,9 @@ def failed_unit(spec: UnitSpec, item: Item, reason: str, base: dict[str, Any] | 
     if base is None:
         base = _base(spec, item)
     record = {**base, "error": reason}
-    rows = [{**base, "metric": m, "value": math.nan, "weight": 1.0, "error": reason} for m in [KBPS, *spec.metrics]]
-    return rows, record
+    metrics = spec.metrics if spec.extend else [KBPS, *spec.metrics]  # an extension's kbps row is on disk
+    rows = [{**base, "metric": m, "value": math.nan, "weight": 1.0, "error": reason} for m in metrics]
+    return rows, None if spec.extend else record
 
 
 @dataclass
@@ -171,9 +162,10 @@ def process_unit(spec: UnitSpec, items: Sequence[Item]) -> list[UnitResult]:
     results: dict[int, UnitResult] = {}
 
     def fail(i: int, exc: BaseException) -> None:
-        rows, _ = failed_unit(spec, items[i], _short_error(exc), bases[i])
-        records[i]["error"] = rows[0]["error"]
-        results[i] = (rows, records[i])
+        reason = _short_error(exc)
+        rows, _ = failed_unit(spec, items[i], reason, bases[i])
+        records[i]["error"] = reason
+        results[i] = (rows, None if spec.extend else records[i])
 
     references: dict[int, Audio] = {}
     for i, item in enumerate(items):
@@ -182,6 +174,18 @@ def process_unit(spec: UnitSpec, items: Sequence[Item]) -> list[UnitResult]:
             records[i].update(facts.as_record())
         except Exception as exc:
             fail(i, exc)
+    pairs: dict[int, Pair] = {}
+    if spec.extend:  # new metrics for coded items: the kept reconstruction, where it is exact
+        for i in list(references):
+            if spec.weights:
+                bases[i]["weights"] = spec.weights
+            try:
+                kept = saved_reconstruction(spec.context.run_dir, setting.label, items[i].id, references[i])
+            except Exception as exc:  # an unreadable kept file: code the item again instead
+                kept = None
+                records[i]["kept_audio_error"] = _short_error(exc)
+            if kept is not None:
+                pairs[i] = Pair(references.pop(i), kept, items[i])
     inputs: dict[int, Audio] = {}
     try:
         codec = _codec(setting, spec.options.codec_options) if references else None
@@ -198,7 +202,6 @@ def process_unit(spec: UnitSpec, items: Sequence[Item]) -> list[UnitResult]:
         except Exception as exc:
             fail(i, exc)
 
-    pairs: dict[int, Pair] = {}
     for i, coded in zip(inputs, _code(codec, list(inputs.values()))):
         item, reference = items[i], references[i]
         if isinstance(coded, Exception):
@@ -221,24 +224,46 @@ def process_unit(spec: UnitSpec, items: Sequence[Item]) -> list[UnitResult]:
             continue
         pairs[i] = Pair(reference, estimate, item)
 
-    rows = {i: [{**bases[i], "metric": KBPS, "value": records[i]["kbps"], "weight": pairs[i].reference.duration,
-                 "error": None}] for i in pairs}
+    rows = {i: [] if spec.extend else [{**bases[i], "metric": KBPS, "value": records[i]["kbps"],
+                                         "weight": pairs[i].reference.duration, "error": None}] for i in pairs}
+    order = sorted(pairs)  # item order, whichever way each pair was made
     for name in spec.metrics:
-        for i, fields in zip(pairs, _score(name, spec.context, list(pairs.values()))):
+        for i, fields in zip(order, _score(name, spec.context, [pairs[i] for i in order])):
             rows[i].append({**bases[i], "metric": name, **fields})
-    results.update({i: (rows[i], records[i]) for i in pairs})
+    results.update({i: (rows[i], None if spec.extend else records[i]) for i in pairs})
     return [results[i] for i in range(len(items))]
 
 
 def save_reconstruction(run_dir, label: str, item_id: str, audio: Audio) -> None:
-    """RUN/audio/LABEL/ITEM.wav, 16-bit PCM, for the report's listening section."""
+    """RUN/audio/LABEL/ITEM.wav: the aligned reconstruction exactly as it was scored (32-bit float,
+    the pipeline's own sample format), so a metric added to the run later scores these very
+    samples without running the codec again; reports and listening tests read it too."""
     import soundfile as sf
 
     from bench.pipeline.rundir import audio_path
 
     path = audio_path(run_dir, label, item_id)
     path.parent.mkdir(parents=True, exist_ok=True)
-    sf.write(str(path), audio.samples, audio.sample_rate, subtype="PCM_16")
+    sf.write(str(path), audio.samples, audio.sample_rate, subtype="FLOAT")
+
+
+def saved_reconstruction(run_dir, label: str, item_id: str, reference: Audio) -> Audio | None:
+    """The reconstruction :func:`save_reconstruction` kept for this item, or None where there is
+    none that is exactly what was scored: absent, 16-bit (kept by older versions: rounded), or
+    not at the reference's rate and length."""
+    import soundfile as sf
+
+    from bench.pipeline.rundir import audio_path
+
+    path = audio_path(run_dir, label, item_id)
+    if not path.is_file():
+        return None
+    info = sf.info(str(path))
+    if info.subtype != "FLOAT" or info.channels != 1 or info.samplerate != reference.sample_rate \
+            or info.frames != len(reference):
+        return None
+    samples, rate = sf.read(str(path), dtype="float32")
+    return Audio(samples, rate, str(path))
 
 
 def reconstruct(codec_spec: str, item: Item, policy: AudioPolicy | None = None,
@@ -248,16 +273,25 @@ def reconstruct(codec_spec: str, item: Item, policy: AudioPolicy | None = None,
 
     ``manifest``: the run's, whose alignment mode and setting delay are applied, so the audio is
     what that run scored; a run that recorded neither (or none given) aligned each item by its own lag.
+    ``options``: how to build the codec; None: as the manifest's config built it (device, weights
+    policy, checkpoints; :func:`run_codec_options`), not as this process's environment would.
     """
     from bench.adapters import parse_setting
 
     mode, delay = run_alignment(manifest or {}, codec_spec)
     reference = load_audio(item.path, policy or AudioPolicy())
-    codec = _codec(parse_setting(codec_spec), options if options is not None else CodecOptions.from_env())
+    codec = _codec(parse_setting(codec_spec), options if options is not None else run_codec_options(manifest or {}))
     decoded = codec.decode(codec.encode(resample(reference, codec.sample_rate)))
     at = delay.at(reference.sample_rate) if delay is not None else None
     estimate, _ = align(reference, resample(decoded, reference.sample_rate), delay=at, per_item=mode == "item")
     return reference, estimate
+
+
+def run_codec_options(manifest: dict[str, Any]) -> CodecOptions:
+    """How a run built its codecs, from its manifest (``config``; older runs: ``execution``'s device)."""
+    if manifest.get("config"):
+        return RunConfig.from_dict(manifest["config"]).codec_options
+    return CodecOptions(device=(manifest.get("execution") or {}).get("device", "cpu"))
 
 
 def run_alignment(manifest: dict[str, Any], label: str) -> tuple[str, SettingDelay | None]:

@@ -9,10 +9,11 @@ import pandas as pd
 
 from bench.errors import BenchError
 from bench.reporting.bdrate import bd_table
+from bench.reporting import html_report  # noqa: F401  (registers the "html" format)
 from bench.reporting.card_view import extra_metric_tables
 from bench.reporting.formats import Card, get_format
 from bench.reporting.layouts import shown_label, build_tables, load_layout, load_runs, merged_summary
-from bench.reporting.listen import item_table, listening_blocks
+from bench.reporting.listen import AudioSource, item_table, listening_blocks
 from bench.reporting.plots import plottable_metrics, rate_quality_plot
 from bench.reporting.render import provenance
 
@@ -34,11 +35,14 @@ def _listen_metric(summary: pd.DataFrame, wanted: str | None) -> tuple[str | Non
 def build_card(run_dirs: list[Path], layout: str | Path = "nemo-card", out: Path | None = None, *,
                formats=("md", "csv", "latex", "html"), speed: list[Path] | None = None, worst: int = 3,
                listen: int = 0, listen_metric: str | None = None, bd_method: str = "akima",
-               listening: Path | None = None, listening_screening: str = "bs1534") -> Card:
+               listening: Path | None = None, listening_screening: str = "bs1534",
+               audio: AudioSource | None = None) -> Card:
     """Fill ``layout`` from ``run_dirs``; with ``out``, write the folder (plots/, audio/, spec/).
 
-    ``worst``: items shown per codec in the listening section; ``listen`` > 0 re-decodes that many
-    worst items per codec when the run did not save audio (``bench run --save-audio``).
+    ``worst``: items shown per codec in the listening section; ``listen`` > 0 shows that many (the
+    caller's ``audio`` source re-decodes them when the run did not save audio, ``bench run
+    --save-audio``). ``audio``: where the listening section's files come from (see
+    :data:`~bench.reporting.listen.AudioSource`; :func:`bench.api.card` passes the pipeline's).
     ``listening``: a MUSHRA test folder; adds a MUSHRA column and a rate–MUSHRA curve
     (:mod:`bench.reporting.mushra`).
     """
@@ -74,7 +78,7 @@ def build_card(run_dirs: list[Path], layout: str | Path = "nemo-card", out: Path
     metric, hib = _listen_metric(summary, listen_metric)
     n = listen if listen > 0 else worst
     if metric is not None and n > 0:
-        card.listening = listening_blocks(runs, card.items, metric, n, hib, out, redecode=listen > 0)
+        card.listening = listening_blocks(runs, card.items, metric, n, hib, out, audio)
         for block in card.listening:  # random-weight audio is labelled where it is played, too
             block["label"] = shown_label(summary, block["label"])
     card.options.update(worst=n, listen_metric=metric or "")

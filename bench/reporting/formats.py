@@ -29,19 +29,14 @@ def register_format(name: str) -> Callable[[Writer], Writer]:
 
 
 def format_names() -> list[str]:
-    _load_builtin()
+    """Formats registered so far (the built-in html registers when bench.reporting.card is imported)."""
     return list(_FORMATS)
 
 
 def get_format(name: str) -> Writer:
-    _load_builtin()
     if name not in _FORMATS:
         raise BenchError(f"report format {name!r}: choose one of {', '.join(_FORMATS)}")
     return _FORMATS[name]
-
-
-def _load_builtin() -> None:
-    from bench.reporting import html_report  # noqa: F401  (registers "html")
 
 
 @dataclass

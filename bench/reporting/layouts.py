@@ -43,7 +43,7 @@ import pandas as pd
 import yaml
 
 from bench.errors import BenchError
-from bench.pipeline.rundir import RunDir
+from bench.pipeline.rundir import RunDir, read_rows
 from bench.reporting.tables import summarize
 from bench import resources
 
@@ -75,9 +75,7 @@ def load_runs(paths: list[Path]) -> list[RunData]:
     for p in paths:
         p = Path(p)
         rd = RunDir(p)
-        rows = rd.rows()
-        if rows.empty:
-            raise BenchError(f"{p}: no rows (not a run directory, or the run produced nothing)")
+        rows = read_rows(p)
         summary = summarize(rows, order=list(dict.fromkeys(rows["label"])))
         summary["run"] = p.name
         speed = pd.read_csv(p / "speed.csv") if (p / "speed.csv").exists() else None

@@ -11,21 +11,14 @@ from pathlib import Path
 
 import pandas as pd
 
+from bench.figures import pyplot as _pyplot
+from bench.figures import save_figure
 from bench.reporting.tables import card_order, display_name
 
 #: rows that are not codecs: the uncoded reference would sit at the PCM rate and flatten the plot
 NOT_A_CURVE = {"original"}
 #: set-level reference values drawn as a horizontal line on their parent metric's plot
 REFERENCE_LINES = {"wer": "wer-original", "cer": "cer-original", "eer": "eer-original"}
-
-
-def _pyplot():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
 def curve_points(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
@@ -121,16 +114,4 @@ def spectrogram_png(audio, path: Path, title: str = "") -> Path:
         ax.set_xlabel("s")
         ax.set_ylabel("Hz")
         save_figure(fig, path)
-    return path
-
-
-def save_figure(fig, path: Path) -> Path:
-    """Lay out, write and close a figure; no 'Software' metadata, so reruns give identical PNG bytes."""
-    import matplotlib.pyplot as plt
-
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, metadata={"Software": None})
-    plt.close(fig)
     return path

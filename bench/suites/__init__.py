@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from bench import locations
 from bench.audio import AudioPolicy
 from bench.errors import ConfigError, UnknownNameError
 from bench.suites.items import Item
@@ -26,13 +26,12 @@ __all__ = ["Item", "Suite", "load_suite", "suite_specs", "datasets_file", "selec
 
 
 def datasets_files() -> list[Path]:
-    """The repo's ``datasets.yaml``, then every file in ``$BENCH_DATASETS`` (os.pathsep-separated
-    files, or folders whose ``*.yaml`` are read in name order): like ``$BENCH_CODECS``, they add
-    suites, and a suite named like an earlier one replaces it (see :func:`suite_overrides`)."""
+    """The repo's ``datasets.yaml``, then every extra datasets file of the locations (CLI:
+    ``$BENCH_DATASETS``, os.pathsep-separated files, or folders whose ``*.yaml`` are read in name
+    order): like extra card folders, they add suites, and a suite named like an earlier one
+    replaces it (see :func:`suite_overrides`)."""
     files = [REPO_ROOT / "datasets.yaml"]
-    for part in os.environ.get("BENCH_DATASETS", "").split(os.pathsep):
-        if not part:
-            continue
+    for part in locations.current().datasets:
         p = Path(part).expanduser()
         files += sorted(p.glob("*.yaml")) if p.is_dir() else [p]
     return files
@@ -148,13 +147,13 @@ def suite_root(name: str, spec: dict[str, Any], names: set[str] | None = None) -
     """Where a suite's manifest or corpus root is: ``BENCH_DATA_<SUITE>`` (for the suite or any
     alias it went through) overrides the datasets.yaml value, so one corpus can live elsewhere."""
     for candidate in [name, *sorted((names or set()) - {name})]:
-        override = os.environ.get(corpus_root_env(candidate))
+        override = locations.current().get(corpus_root_env(candidate))
         if override and "root" in spec:
             return Path(override).expanduser()
     source = spec.get("manifest") or spec.get("root")
     if not source:
         raise ConfigError(f"{datasets_file(name)}: suite {name!r} needs 'manifest' or 'root'")
-    expanded = os.path.expandvars(str(source))
+    expanded = locations.current().expand(str(source))
     if "$" in expanded:
         raise ConfigError(
             f"{datasets_file(name)}: suite {name!r} root {source!r} uses an unset variable; "

@@ -2,6 +2,7 @@ import pytest
 
 from bench.adapters import load_cards, parse_setting, read_card
 from bench.errors import BenchError, ConfigError, UnknownNameError
+from helpers.env import use_env
 
 
 def test_repo_cards_load():
@@ -86,7 +87,7 @@ def test_card_missing_field_and_unknown_field(tmp_path):
 def test_extra_card_dirs_via_env(tmp_path, monkeypatch):
     (tmp_path / "mine.yaml").write_text(
         "name: myopus\nadapter: pyav\nsample_rate: 16000\nbitrates: [10]\noptions: {codec: libopus}\n")
-    monkeypatch.setenv("BENCH_CODECS", str(tmp_path))
+    use_env(monkeypatch, BENCH_CODECS=str(tmp_path))
     assert parse_setting("myopus@10").card.options["codec"] == "libopus"
 
 
@@ -96,11 +97,11 @@ def test_same_name_card_is_reported_as_an_override(tmp_path, monkeypatch):
 
     (tmp_path / "opus.yaml").write_text(
         "name: opus\nadapter: pyav\nsample_rate: 16000\nbitrates: [7]\noptions: {codec: libopus}\n")
-    monkeypatch.setenv("BENCH_CODECS", str(tmp_path))
+    use_env(monkeypatch, BENCH_CODECS=str(tmp_path))
     assert parse_setting("opus").bitrate == 7.0  # the user's card wins ...
     (o,) = card_overrides()  # ... and says so
     assert o["name"] == "opus" and o["used"] == str(tmp_path / "opus.yaml") and o["replaced"].endswith("codecs/opus.yaml")
-    lines, record = run_start_notes()
+    lines, record = run_start_notes({"BENCH_CODECS": str(tmp_path)})  # what the CLI passes in the run's config
     assert f"using BENCH_CODECS={tmp_path}" in lines
     assert any(line.startswith("card 'opus' from ") and "replaces" in line for line in lines)
     assert record["variables"]["BENCH_CODECS"] == str(tmp_path) and record["overrides"]["codecs"] == [o]
@@ -112,7 +113,7 @@ def test_bench_datasets_adds_suites_like_bench_codecs(tmp_path, monkeypatch, dem
     (tmp_path / "m.csv").write_text(f"id,path\na,{demo_clip}\n")
     (tmp_path / "mine.yaml").write_text("suites:\n  mine: {manifest: m.csv, format: csv}\n"
                                         "  demo: {manifest: m.csv, format: csv}\n")
-    monkeypatch.setenv("BENCH_DATASETS", str(tmp_path / "mine.yaml"))
+    use_env(monkeypatch, BENCH_DATASETS=str(tmp_path / "mine.yaml"))
     specs = suite_specs()
     assert "librispeech-test-clean" in specs and "mine" in specs  # added, stock suites kept
     assert [i.id for i in load_suite("mine").items] == ["a"]  # relative to its own file

@@ -17,7 +17,10 @@ from bench.adapters.lyra import Lyra, pack_frames, unpack_frames  # noqa: E402
 from bench.audio import Audio, load_audio  # noqa: E402
 from bench.errors import BenchError  # noqa: E402
 
-from conftest import DEMO, REPO  # noqa: E402
+from helpers.data import DEMO, REPO  # noqa: E402
+from helpers.env import use_env
+
+pytestmark = [pytest.mark.models]
 
 CLIP_A = DEMO / "LibriSpeech/test-other/1688/142285/1688-142285-0002.flac"
 CLIP_B = DEMO / "LibriSpeech/test-other/1688/142285/1688-142285-0004.flac"
@@ -35,8 +38,8 @@ def lyra6():
 
 @pytest.fixture(autouse=True)
 def _no_override(monkeypatch):
-    monkeypatch.delenv("BENCH_LYRA_MODELS", raising=False)
-    monkeypatch.delenv("BENCH_CODECS", raising=False)
+    use_env(monkeypatch, BENCH_LYRA_MODELS=None)
+    use_env(monkeypatch, BENCH_CODECS=None)
 
 
 def test_models_are_the_verified_vendored_files(lyra6):
@@ -62,7 +65,7 @@ def test_checksum_mismatch_names_the_file(tmp_path, monkeypatch):
     cards.mkdir()
     text = (REPO / "codecs/lyra.yaml").read_text().replace("name: lyra", "name: lyra_copy")
     (cards / "lyra_copy.yaml").write_text(text.replace("path: third_party/lyra_v2", f"path: {folder}"))
-    monkeypatch.setenv("BENCH_CODECS", str(cards))
+    use_env(monkeypatch, BENCH_CODECS=str(cards))
     with pytest.raises(BenchError, match=r"checksum mismatch for .*quantizer\.tflite"):
         create_codec("lyra_copy@6")
     (folder / "lyragan.tflite").unlink()
@@ -146,6 +149,7 @@ def test_fresh_state_per_item_order_and_repeat_independent(lyra6):
     np.testing.assert_array_equal(fresh.decode(b_first).samples, yb_first.samples)
 
 
+@pytest.mark.workers
 def test_run_parallel_equals_serial(tmp_path):
     import pandas as pd
 

@@ -275,7 +275,7 @@ def test_narrowband_items_get_no_7k_anchor(make_manifest, tmp_path):
     from bench.api import run
     from bench.audio import resample
 
-    from conftest import DEMO, write_wav
+    from helpers.data import DEMO, write_wav
 
     clips = sorted((DEMO / "cmu_arctic" / "slt").glob("*.flac"))[:3]
     rows = []

@@ -16,6 +16,8 @@ from bench.listening.testdef import RATINGS_FILE
 from bench.reporting.browser import chromium
 from serve_helpers import make_test_folder, running_server
 
+pytestmark = [pytest.mark.browser]
+
 CHROMIUM = chromium()
 CHROMEDRIVER = shutil.which("chromedriver")
 

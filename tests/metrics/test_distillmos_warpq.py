@@ -35,6 +35,7 @@ PAIRS = [(_voice(f0, 1.2, i, None), _voice(f0, 1.2, i, snr)) for i, f0 in enumer
          for snr in (None, 30, 15, 5)]
 
 
+@pytest.mark.models
 @pytest.mark.skipif(DistillMos.availability() is not None, reason=str(DistillMos.availability()))
 def test_distillmos_agrees_with_the_package_on_20_estimates():
     import torch

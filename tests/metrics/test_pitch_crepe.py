@@ -13,7 +13,8 @@ from bench.metrics import pitch
 from bench.metrics.pitch import (F0Rmse, F0RmseTiny, PeriodicityRmseTiny, VuvErrorTiny, pitch_track,
                                  torchcrepe)
 
-pytestmark = pytest.mark.skipif(F0RmseTiny.availability() is not None, reason=str(F0RmseTiny.availability()))
+pytestmark = [pytest.mark.models,
+              pytest.mark.skipif(F0RmseTiny.availability() is not None, reason=str(F0RmseTiny.availability()))]
 RATE = 16000
 
 

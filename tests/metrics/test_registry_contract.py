@@ -36,7 +36,11 @@ from bench.suites.items import Item
 
 REGISTERED = {n: c for n, c in all_metrics().items() if c.__module__.startswith("bench.metrics")}
 #: metrics that cost over 1 s of CPU per second of audio (measured ``cost_rtf``: CREPE full) run as slow
-USABLE = [pytest.param(n, marks=pytest.mark.slow) if (c.cost_rtf or 0) > 1 else n
+SLOW = {n for n, c in REGISTERED.items() if (c.cost_rtf or 0) > 1}
+#: metrics whose scores come from a neural model (pytest marker ``models``)
+MODEL_BACKENDS = {"torchcrepe", "distillmos", "resemblyzer", "speechmos", "jiwer"}  # jiwer: WER/CER run Whisper
+USABLE = [pytest.param(n, marks=[*([pytest.mark.slow] if n in SLOW else []),
+                                 *([pytest.mark.models] if c.backend in MODEL_BACKENDS else [])])
           for n, c in REGISTERED.items() if c.availability() is None]
 ITEM = Item("tone", tone().source, speaker="spk", text="hello")
 SPEECH = REPO_ROOT / "data" / "speech_demo" / "LibriSpeech" / "test-other" / "1688" / "142285" / "1688-142285-0003.flac"

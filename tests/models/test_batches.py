@@ -19,6 +19,8 @@ import pytest  # noqa: E402
 from bench.audio import load_audio  # noqa: E402
 from bench.suites import load_suite  # noqa: E402
 
+pytestmark = [pytest.mark.models]
+
 #: the three shortest demo clips of three speakers, 1.3-1.6 s (the CMU ARCTIC a0005 sentence)
 CLIPS = ("arctic_bdl_a0005", "arctic_slt_a0005", "arctic_axb_a0005")
 

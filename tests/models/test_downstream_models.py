@@ -17,6 +17,8 @@ from bench.metrics.downstream.asr import WER
 from bench.models import asr, speaker
 from bench.suites import load_suite
 
+pytestmark = [pytest.mark.models]
+
 
 def test_default_whisper_is_the_official_tiny_en():
     info = asr.describe()
@@ -86,5 +88,5 @@ def test_asr_compute_type_and_pinned_isa_are_in_info_and_cache_key(monkeypatch):
     int8 = asr.WhisperCT2(asr.default_whisper_dir(), compute_type="int8")
     # the originals' transcript cache must not mix compute types
     assert int8.key != default.key and "int8" in int8.key and "float32" in default.key
-    monkeypatch.setenv(asr.COMPUTE_ENV, "int8")
-    assert asr.describe()["compute_type"] == "int8"
+    assert asr.describe(compute_type="int8")["compute_type"] == "int8"
+    assert asr.describe(threads=2, kernels={"CT2_USE_MKL": "1"})["cpu_kernels"] == {"CT2_USE_MKL": "1"}

@@ -15,7 +15,7 @@ import soundfile as sf
 from bench.errors import ConfigError
 from bench.pipeline.runner import run
 from bench.suites import load_suite
-from conftest import DEMO, write_wav
+from helpers.data import DEMO, write_wav
 
 GOOD = [DEMO / "LibriSpeech/test-other/1688/142285/1688-142285-0002.flac",
         DEMO / "cmu_arctic/bdl/arctic_a0001.flac"]

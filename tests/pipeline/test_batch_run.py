@@ -22,6 +22,8 @@ from bench.pipeline import runner
 from bench.pipeline.executors import Failed, InlineExecutor, register_executor
 from bench.pipeline.runner import batches, run
 
+pytestmark = [pytest.mark.models]
+
 CODECS = ["opus@6", "encodec@6"]
 METRICS = ["si-sdr", "snr", "spk-sim", "eer"]
 #: |--batch 3 - --batch 1| per (codec, metric) at most; every other pair is bit-identical. GE2E

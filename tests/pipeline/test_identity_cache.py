@@ -11,6 +11,7 @@ from bench.pipeline import executors
 from bench.pipeline.runner import run
 
 
+@pytest.mark.workers
 def test_original_row_scored_once_per_suite(tmp_path, monkeypatch):
     args = dict(limit=2, jobs=1, progress=False, cache_dir=tmp_path / "cache")
     first = run(["original", "opus@6"], "demo", ["si-sdr", "stoi"], out=tmp_path / "a", **args)
@@ -35,6 +36,7 @@ def test_original_row_scored_once_per_suite(tmp_path, monkeypatch):
     assert second.rows[(second.rows["label"] == "codec2@3.2") & (second.rows["metric"] == "stoi")]["value"].notna().all()
 
 
+@pytest.mark.workers
 def test_rows_record_seconds_per_metric(tmp_path, monkeypatch):
     res = run(["opus@6"], "demo", ["si-sdr", "stoi"], out=tmp_path / "a", limit=2, jobs=1, progress=False,
               cache_dir=tmp_path / "cache")

@@ -18,7 +18,9 @@ import pandas as pd
 import pytest
 
 from bench.pipeline.runner import run
-from conftest import DEMO
+from helpers.data import DEMO
+
+pytestmark = [pytest.mark.workers]
 
 PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
 METRICS = ["si-sdr", "snr", "test-fault"]

@@ -29,7 +29,9 @@ from bench.errors import BenchError, UnavailableError
 from bench.pipeline.executors import create_executor
 from bench.pipeline.runner import run
 from bench.suites import load_suite, select_items
-from conftest import DEMO, REPO
+from helpers.data import DEMO, REPO
+
+pytestmark = [pytest.mark.ray]
 
 needs_ray = pytest.mark.skipif(importlib.util.find_spec("ray") is None,
                                reason="ray is not installed (pip install 'codecbench[ray]')")
@@ -96,11 +98,11 @@ def test_rows_identical_to_local_while_a_crash_a_hang_and_an_unreadable_item_fai
     manifest.write_text("id,path,speaker,text\n" + "".join(f"{i},{p},spk,HELLO\n" for i, p in
                         [*good, ("crash", clip), ("hang", clip), ("gone", missing)]))
     monkeypatch.syspath_prepend(str(PLUGINS))  # workers get it from where the driver imported the plugin
-    monkeypatch.setenv("CODECBENCH_FAULTS", "segv=crash,hang=hang")  # reaches workers in the job's runtime_env
     metrics = [*METRICS, "test-fault"]
-    # 30 s: a worker's first unit imports its backends, which took over 15 s with the cores shared
+    # 30 s: a worker's first unit imports its backends, which took over 15 s with the cores shared;
+    # the plugin's switch reaches the workers in the job's runtime_env, from the run's config
     res = run(["opus@6"], str(manifest), metrics, out=tmp_path / "ray", jobs=2, progress=False, timeout=30,
-              plugins=["fault_metric"], executor="ray")
+              plugins=["fault_metric"], executor="ray", worker_env={"CODECBENCH_FAULTS": "segv=crash,hang=hang"})
 
     rows = res.rows[res.rows["item"] != "*"]
     ours = rows[rows["item"].isin(local["item"]) & rows["metric"].isin(local["metric"])]

@@ -221,6 +221,7 @@ def test_two_writers_on_one_directory(tmp_path, reference):
     _assert_same_as_uninterrupted(out, reference)
 
 
+@pytest.mark.workers
 def test_a_read_only_directory_is_one_clear_error_then_resumes(tmp_path, reference):
     mnt = tmp_path / "ro"
     mnt.mkdir()

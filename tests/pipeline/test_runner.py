@@ -8,7 +8,9 @@ import pytest
 
 from bench.errors import BenchError, UnknownNameError
 from bench.pipeline.runner import run
-from conftest import DEMO, write_wav
+from helpers.data import DEMO, write_wav
+
+pytestmark = [pytest.mark.workers]
 
 CLIPS = [
     DEMO / "LibriSpeech/test-other/1688/142285/1688-142285-0002.flac",
@@ -47,7 +49,7 @@ def test_run_dir_contents_and_resume(tmp_path):
     args = dict(out=out, limit=3, jobs=1, progress=False)
     first = run(["opus@6", "codec2@3.2"], "demo", ["si-sdr"], **args)
     assert first.n_units == 6 and first.n_skipped == 0
-    for f in ["rows.jsonl", "rows.csv", "items.csv", "summary.csv", "summary.md", "manifest.json"]:
+    for f in ["rows.jsonl", "rows.csv", "items.csv", "summary.csv", "manifest.json"]:  # summary.md: bench.api
         assert (out / f).exists(), f
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["suite"]["n_items"] == 3 and len(manifest["suite"]["hash"]) == 64
@@ -68,6 +70,16 @@ def test_run_dir_contents_and_resume(tmp_path):
     third = run(["opus@6", "codec2@3.2"], "demo", ["si-sdr"], **args)
     assert third.n_skipped == 5
     pd.testing.assert_frame_equal(first.summary, third.summary, check_exact=True)
+
+    # the manifest holds the run's whole config; a resume with other value-changing options is refused
+    from bench.config import RunConfig
+
+    recorded = RunConfig.from_dict(json.loads((out / "manifest.json").read_text())["config"])
+    assert recorded == RunConfig(**args) and recorded.asr_compute_type == "float32"
+    with pytest.raises(BenchError, match="asr_compute_type 'float32' \\(now 'int8'\\)"):
+        run(["opus@6", "codec2@3.2"], "demo", ["si-sdr"], **args, asr_compute_type="int8")
+    with pytest.raises(BenchError, match="unknown run option"):
+        run(["opus@6"], "demo", ["si-sdr"], **args, devcie="cuda")
 
 
 def test_parallel_equals_serial(tmp_path):

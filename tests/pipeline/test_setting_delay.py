@@ -19,8 +19,9 @@ import yaml
 from bench.audio import load_audio
 from bench.errors import BenchError
 from bench.pipeline.align import lag_tolerance
-from bench.pipeline.runner import run
-from conftest import DEMO
+from bench.api import run  # writes summary.md too (the report is rendered above the pipeline)
+from helpers.data import DEMO
+from helpers.env import use_env
 
 PLUGINS = Path(__file__).resolve().parents[1] / "plugins"
 D = 237  # samples at 16 kHz: not a frame size, not a round number
@@ -67,7 +68,7 @@ def cards(tmp_path, monkeypatch, suite):
     """Card folder on $BENCH_CODECS; ``card(name, **options)`` writes one."""
     folder = tmp_path / "cards"
     folder.mkdir()
-    monkeypatch.setenv("BENCH_CODECS", str(folder))
+    use_env(monkeypatch, BENCH_CODECS=str(folder))
 
     def card(name: str, delay_samples: int | None = None, **options) -> str:
         body = {"name": name, "adapter": "test-delay", "sample_rate": 16000, "options": options}
@@ -86,6 +87,7 @@ def _run(suite, codec, out, **kw):
                cache_dir=out.parent / "cache", **kw)
 
 
+@pytest.mark.workers
 def test_constant_delay_recovered_exactly_and_jitter_flagged(tmp_path, suite, cards):
     digests = _digests(suite)
     name = cards("jitter", delay=D, tail=300, noise=1e-3, jitter={digests[i]: j for i, j in JITTER.items()})

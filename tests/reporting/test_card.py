@@ -320,6 +320,7 @@ def test_speed_table_reads_bench_speed_csv(tmp_path):
     assert speed.runs.at["opus@6 (cpu)", "RTF"] == "demo-aaaa"
 
 
+@pytest.mark.browser
 def test_html_report_in_headless_chromium(tmp_path):
     """The page opens from its folder, its script runs, nothing is logged to the console."""
     from bench.api import card
@@ -340,6 +341,7 @@ def test_html_report_in_headless_chromium(tmp_path):
     assert not broken.ok and any("undefinedFn" in m for m in broken.console) and broken.missing_files == ["nothere.png"]
 
 
+@pytest.mark.workers
 def test_saved_and_redecoded_audio_reach_the_listening_section(tmp_path):
     """bench run --save-audio keeps the aligned reconstruction; bench report --listen re-decodes it
     instead; both give the same samples, and the page plays original and reconstruction."""

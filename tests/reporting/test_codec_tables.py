@@ -23,21 +23,21 @@ def test_untrained_rows_are_labelled_in_summary_and_markdown():
     assert "enc@6 (untrained)" in md and "opus@6 (untrained)" not in md and "opus@6" in md
 
 
+@pytest.mark.models
 def test_info_and_speed_tables_from_a_random_encodec(monkeypatch):
     pytest.importorskip("transformers")
+    from bench.api import info
     from bench.pipeline.perf import speech_clip, time_codec
-    from bench.reporting.codec_tables import info_table
 
-    table = info_table(["encodec@6", "opus@6"], allow_untrained=True)
+    table = info(["encodec@6", "opus@6"], allow_untrained=True)
     col = table["encodec@6 (untrained)"]
     assert (col["frame rate (Hz)"], col["codebooks"], col["bitrate (kbps)"]) == ("75", "8", "6")
     assert col["parameters (M)"] == "14.85" and table["opus@6"]["codebooks"] == "n/a"
 
     from bench.adapters import create_codec
-    from bench.adapters.neural import allow_untrained
+    from bench.adapters import CodecOptions
 
-    with allow_untrained(True):
-        codec = create_codec("encodec@1.5")
+    codec = create_codec("encodec@1.5", CodecOptions(allow_untrained=True))
     clip = speech_clip(0.5)
     assert clip.duration == pytest.approx(0.5) and clip.sample_rate == 16000
     r = time_codec(codec, clip, repeats=1, warmup=0)
@@ -47,8 +47,7 @@ def test_info_and_speed_tables_from_a_random_encodec(monkeypatch):
 
 def test_info_refuses_without_weights():
     from bench.adapters.neural import WeightsMissing
-    from bench.reporting.codec_tables import info_table
+    from bench.api import info
 
-    os.environ.pop("BENCH_ENCODEC_CHECKPOINT", None)
     with pytest.raises(WeightsMissing):
-        info_table(["encodec@6"])
+        info(["encodec@6"])

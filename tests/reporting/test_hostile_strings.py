@@ -13,8 +13,8 @@ import pytest
 
 from bench import api
 from bench.pipeline.rundir import ROWS, RunDir
-from bench.pipeline.runner import run
-from conftest import DEMO
+from bench.api import run  # writes summary.md too (the report is rendered above the pipeline)
+from helpers.data import DEMO
 
 SCRIPT = "<script>alert(1)</script>"
 IMG = "<img src=x onerror=alert(1)>"

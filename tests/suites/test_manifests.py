@@ -5,6 +5,7 @@ import pytest
 from bench.errors import ConfigError, UnknownNameError
 from bench.suites import load_suite, select_items
 from bench.suites.manifests import read_csv_manifest, read_jsonl_manifest
+from helpers.env import use_env
 
 
 def test_demo_suite_is_embedded_and_complete():
@@ -70,7 +71,7 @@ def test_unknown_suite_lists_known():
 def test_malformed_datasets_yaml(tmp_path, monkeypatch):
     f = tmp_path / "datasets.yaml"
     f.write_text("suites: [oops\n")
-    monkeypatch.setenv("BENCH_DATASETS", str(f))
+    use_env(monkeypatch, BENCH_DATASETS=str(f))
     with pytest.raises(ConfigError, match="datasets.yaml: malformed YAML"):
         load_suite("demo")
 

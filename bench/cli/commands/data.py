@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 from typing import Optional
@@ -18,10 +17,11 @@ def register(app: typer.Typer) -> None:
         import pandas as pd
 
         from bench import api
+        from bench.cli.defaults import data_dir
 
         statuses = api.data_check(suite)
         typer.echo(pd.DataFrame([s.as_row() for s in statuses]).to_markdown(index=False))
-        if not os.environ.get("BENCH_DATA"):
+        if data_dir() is None:
             typer.echo("\nBENCH_DATA is not set: set it to the folder that holds your corpora (e.g. export BENCH_DATA=~/corpora).")
         if suite and statuses[0].status != "present":
             raise typer.Exit(1)
@@ -34,14 +34,15 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Download (resumable, checksum-verified) and safely extract a public corpus."""
         from bench import api
+        from bench.cli.defaults import data_dir
 
         def progress(done: int, total: int | None) -> None:
             pct = f" {done / total:.0%}" if total else ""
             print(f"\r{done / 1e6:8.1f} MB{pct}", end="", file=sys.stderr, flush=True)
 
         paths = api.data_fetch(suite, dest, progress=progress, keep_archives=keep_archives)
-        target = dest or os.environ.get("BENCH_DATA")
+        target = dest or data_dir()
         print(file=sys.stderr)
         typer.echo(f"fetched {', '.join(p.name for p in paths)} into {target}")
-        if dest and not os.environ.get("BENCH_DATA"):
+        if dest and data_dir() is None:
             typer.echo(f"now: export BENCH_DATA={target}")

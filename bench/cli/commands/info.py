@@ -13,6 +13,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Spec table (sample rate, parameters, latent dim, codebooks, frame rate, bitrate) read off the models."""
         from bench import api
+        from bench.cli.defaults import default_config
 
-        table = api.info(codec, allow_untrained=allow_untrained)
+        table = api.info(codec, allow_untrained=allow_untrained, checkpoints=default_config().checkpoints)
         typer.echo(table.to_markdown(colalign=["left"] + ["right"] * len(table.columns)))

@@ -8,6 +8,7 @@ def register(app: typer.Typer) -> None:
     def list_(what: str = typer.Argument(..., help="codecs, suites or metrics")) -> None:
         """Show what exists and whether it is usable here (and why not)."""
         from bench import api
+        from bench.cli.defaults import default_config
 
-        table = api.listing(what)
+        table = api.listing(what, checkpoints=default_config().checkpoints)
         typer.echo(table.to_markdown(index=False))

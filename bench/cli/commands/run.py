@@ -13,7 +13,9 @@ def register(app: typer.Typer) -> None:
         suite: str = typer.Option("demo", "--suite", "-s", help="suite name from datasets.yaml, or a manifest .csv/.jsonl"),
         metric: Optional[list[str]] = typer.Option(None, "--metric", "-m", help="metric name(s); default: all that apply"),
         limit: Optional[int] = typer.Option(None, "--limit", help="deterministic subset of N items"),
-        out: Optional[Path] = typer.Option(None, "--out", help="run directory (default: reports/runs/SUITE-HASH)"),
+        out: Optional[Path] = typer.Option(None, "--out", help="run directory (default: reports/runs/SUITE-HASH); "
+                                           "an existing run there is resumed or extended with the settings and "
+                                           "metrics given (only what is new is computed)"),
         jobs: Optional[int] = typer.Option(None, "--jobs", "-j", help="units at once: worker processes (default: all "
                                            "cores); with --executor ray, the CPUs of the local Ray instance, or "
                                            "with --address the most tasks in flight (default: 2 per cluster CPU)"),
@@ -29,8 +31,9 @@ def register(app: typer.Typer) -> None:
         timeout: Optional[float] = typer.Option(None, "--timeout", help="seconds one item x codec may take before "
                                                 "it is recorded as failed (default: 20 x the item's duration + "
                                                 "300 s; 0: no limit)"),
-        device: str = typer.Option("cpu", "--device", help="device for neural codecs, Whisper and the speaker model "
-                                   "(cpu, cuda, cuda:1); recorded in the run manifest"),
+        device: Optional[str] = typer.Option(None, "--device", help="device for neural codecs, Whisper and the "
+                                             "speaker model (cpu, cuda, cuda:1; default: $BENCH_DEVICE or cpu); "
+                                             "recorded in the run manifest"),
         batch: int = typer.Option(1, "--batch", min=1, help="items of one codec setting scored together (GE2E, "
                                   "Whisper) and, on CUDA, coded together (neural codecs: one padded forward "
                                   "pass); 1: one at a time, values as always; N>1 changes some last bits, see "
@@ -45,8 +48,10 @@ def register(app: typer.Typer) -> None:
         plugin: Optional[list[str]] = typer.Option(None, "--plugin", help="Python module to import first (here and "
                                                    "in every worker) that registers extra codecs/metrics/loaders"),
         save_audio: bool = typer.Option(False, "--save-audio", help="keep each decoded, aligned reconstruction as "
-                                                                    "RUN/audio/LABEL/ITEM.wav (for bench report's "
-                                                                    "listening section)"),
+                                                                    "RUN/audio/LABEL/ITEM.wav (32-bit float: what "
+                                                                    "was scored), for bench report's listening "
+                                                                    "section and for metrics added later without "
+                                                                    "running the codec again"),
         cache: Optional[Path] = typer.Option(None, "--cache", help="cache folder for work shared by runs of a "
                                              "suite (transcripts, embeddings); default: $BENCH_CACHE or the "
                                              "per-user cache folder"),
@@ -62,14 +67,22 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Code every item of a suite with each codec setting and score it."""
         from bench import api
+        from bench.cli.defaults import default_config
 
         selection = api.Selection(limit=limit, subset=subset, seed=seed, min_duration=min_duration,
                               max_duration=max_duration, max_per_speaker=max_per_speaker)
-        result = api.run(codec, suite, metric, out=out, limit=limit, jobs=jobs, progress=progress,
-                         selection=None if selection.is_all else selection,
-                         allow_untrained=allow_untrained, timeout=timeout, plugins=plugin or (), device=device,
-                         executor=executor, address=address, save_audio=save_audio, batch=batch,
-                         align=align, force=force, cache_dir=cache)
+        given = {"out": out, "limit": limit, "jobs": jobs, "progress": progress, "timeout": timeout,
+                 "selection": None if selection.is_all else selection, "plugins": tuple(plugin or ()),
+                 "executor": executor, "address": address, "save_audio": save_audio, "batch": batch,
+                 "align": align, "force": force}
+        if cache is not None:
+            given["cache_dir"] = cache
+        # flags left at their defaults keep the environment's (bench.cli.defaults); given ones win
+        if allow_untrained:
+            given["allow_untrained"] = True
+        if device is not None:
+            given["device"] = device
+        result = api.run(codec, suite, metric, config=default_config(**given))
         typer.echo(api.summary_text(result.summary, width=None if wide else api.terminal_width()))
         failed = int(result.summary["n_failed"].max()) if not result.summary.empty else 0
         typer.echo(f"\nrun directory: {result.path}  ({result.n_units} units, {result.n_skipped} resumed"

@@ -22,9 +22,10 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Encode/decode time and real-time factor, next to the ESC paper's 0.78 s / 0.59 s (CPU)."""
         from bench import api
+        from bench.cli.defaults import default_config
         from bench.api import ESC_PAPER
 
-        table = api.speed(codec, device, seconds, repeats, allow_untrained)
+        table = api.speed(codec, device, seconds, repeats, allow_untrained, checkpoints=default_config().checkpoints)
         typer.echo(table.to_markdown(index=False, floatfmt=".3f"))
         if out is not None:
             out.parent.mkdir(parents=True, exist_ok=True)

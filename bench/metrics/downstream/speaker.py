@@ -19,9 +19,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 import numpy as np
-import pandas as pd
 
 from bench.audio import Audio
+from bench.config import ModelOptions
 from bench.errors import BenchError, MetricInputError
 from bench.metrics import register_metric
 from bench.metrics.base import DerivedMetric, ItemScore, Metric, Score
@@ -33,8 +33,10 @@ _MODEL: dict[tuple[str, str], speaker_models.SpeakerBackend] = {}
 _EMBEDDINGS: dict[tuple[str, str], np.ndarray] = {}
 
 
-def speaker_model(device: str = "cpu") -> speaker_models.SpeakerBackend:
-    key = (speaker_models.model_spec(), device)
+def speaker_model(options: ModelOptions | None = None) -> speaker_models.SpeakerBackend:
+    """The speaker model ``options`` name (the run's config), loaded once per process."""
+    o = options or ModelOptions()
+    key = (speaker_models.model_spec(o.speaker_model), o.device)
     if key not in _MODEL:
         _MODEL[key] = speaker_models.load_speaker(*key)
     return _MODEL[key]
@@ -64,17 +66,25 @@ class _SpeakerMetric(Metric):
 
     @classmethod
     def availability(cls) -> str | None:
-        if speaker_models.model_spec() == speaker_models.DEFAULT:
+        return cls.availability_for(ModelOptions())
+
+    @classmethod
+    def availability_for(cls, models: ModelOptions) -> str | None:
+        if speaker_models.model_spec(models.speaker_model) == speaker_models.DEFAULT:
             if importlib.util.find_spec("resemblyzer") is None:
                 return "missing Python package 'resemblyzer' (install the `downstream` extra)"
             if importlib.util.find_spec("pkg_resources") is None:
                 return "resemblyzer's webrtcvad imports pkg_resources: install setuptools<81"
         return None
 
+    @property
+    def _models(self) -> ModelOptions:
+        return self.context.model_options if self.context is not None else ModelOptions()
+
     def info(self) -> dict[str, Any]:
-        out = {**super().info(), "speaker_model_spec": speaker_models.model_spec()}
+        out = {**super().info(), "speaker_model_spec": self._models.speaker_model}
         try:
-            out.update(speaker_models.describe())
+            out.update(speaker_models.describe(self._models.speaker_model))
         except Exception as exc:
             out["speaker_error"] = str(exc)
         return out
@@ -86,7 +96,7 @@ class _SpeakerMetric(Metric):
         suite cache holds the same numbers whichever ``--batch`` computed them first."""
         if self.context is None:
             raise BenchError(f"{self.name} needs a run context (cache and run directories)")
-        model = speaker_model(self.context.device)
+        model = speaker_model(self.context.model_options)
         folder = self.context.cache_dir / "speaker" / model.key
         orig_paths = [folder / f"{cache.safe_name(item.id)}.npy" for item in items]
         originals = []

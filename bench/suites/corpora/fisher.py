@@ -13,13 +13,13 @@ an evaluation subset instead of cutting all ~2,000 hours.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 from typing import Any
 
 import soundfile as sf
 
+from bench import locations
 from bench.errors import ConfigError
 from bench.resources import cache_dir
 from bench.suites.corpora.common import nonempty
@@ -31,8 +31,8 @@ _SIDES = {"A": 0, "B": 1}
 
 
 def cache_root(spec: dict[str, Any]) -> Path:
-    default = cache_dir()
-    return Path(os.path.expandvars(str(spec.get("cache", default / "corpora" / "fisher")))).expanduser()
+    where = locations.current()
+    return Path(where.expand(str(spec.get("cache", cache_dir() / "corpora" / "fisher")))).expanduser()
 
 
 def read_transcript(path: Path) -> list[tuple[float, float, str, str]]:

@@ -1,7 +1,7 @@
 """Fixtures and helpers of the neural-adapter tests.
 
-Not a conftest.py: the top-level tests/conftest.py is imported by name elsewhere, and a second
-module called ``conftest`` on sys.path would shadow it. Test modules import what they use.
+Not a conftest.py: a second module called ``conftest`` on sys.path would shadow the top-level
+one. Test modules import what they use (shared helpers live in the tests/helpers package).
 """
 
 from __future__ import annotations
@@ -13,7 +13,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from bench.adapters import CodecOptions
 from bench.audio import Audio
+from helpers.env import use_env
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")  # a failed hub look-up would otherwise retry for ~25 s
 
@@ -24,11 +26,13 @@ def _offline_and_clean(monkeypatch):
     for var in ("BENCH_ALLOW_UNTRAINED", "BENCH_OURS_CHECKPOINT", "BENCH_ENCODEC_CHECKPOINT", "BENCH_DAC_CHECKPOINT",
                 "BENCH_ESC_REPO", "BENCH_ESC_CHECKPOINT", "BENCH_CODECS"):
         monkeypatch.delenv(var, raising=False)
+    use_env(monkeypatch)
 
 
 @pytest.fixture
-def allow(monkeypatch):
-    monkeypatch.setenv("BENCH_ALLOW_UNTRAINED", "1")
+def allow():
+    """Codec options that allow random-init weights (pass them to create_codec)."""
+    return CodecOptions(allow_untrained=True)
 
 
 @pytest.fixture
@@ -36,7 +40,7 @@ def card_dir(tmp_path, monkeypatch):
     """Write extra cards into a folder that BENCH_CODECS adds to the registry."""
     folder = tmp_path / "cards"
     folder.mkdir()
-    monkeypatch.setenv("BENCH_CODECS", str(folder))
+    use_env(monkeypatch, BENCH_CODECS=str(folder))
 
     def write(name: str, text: str) -> Path:
         path = folder / f"{name}.yaml"

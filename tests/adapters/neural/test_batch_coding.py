@@ -21,9 +21,12 @@ import pytest
 from bench.adapters import create_codec
 from bench.adapters.base import CodecOptions
 from bench.audio import load_audio, resample
-from conftest import DEMO_CLIP
+from helpers.data import DEMO_CLIP
 
 from neural_helpers import TINY_DAC, _offline_and_clean  # noqa: F401 (fixture)
+from helpers.env import use_env
+
+pytestmark = [pytest.mark.models]
 
 pytest.importorskip("transformers")
 NEMO = importlib.util.find_spec("nemo") is not None
@@ -48,7 +51,7 @@ def tiny_dac_card(tmp_path, monkeypatch):
     folder.mkdir()
     text = textwrap.dedent(TINY_DAC).replace("weights: {env: BENCH_DAC_TINY, path: PATH, sha256: SHA}\n", "")
     (folder / "dac_tiny.yaml").write_text(text)
-    monkeypatch.setenv("BENCH_CODECS", str(folder))
+    use_env(monkeypatch, BENCH_CODECS=str(folder))
 
 
 def _clips(rate: int):

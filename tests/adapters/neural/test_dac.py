@@ -11,15 +11,17 @@ from bench.errors import BenchError
 
 from neural_helpers import TINY_DAC, _offline_and_clean, allow, card_dir, noise  # noqa: F401 (fixtures)
 
+pytestmark = [pytest.mark.models]
+
 transformers = pytest.importorskip("transformers")
 
 
 def test_16khz_spec_from_explicit_config(allow):
-    s = create_codec("dac@6").spec
+    s = create_codec("dac@6", allow).spec
     assert (s.sample_rate, s.frame_rate, s.num_codebooks, s.codebook_size) == (16000, 50, 12, 1024)
     assert s.nominal_kbps == pytest.approx(6.0)
     assert s.params_m == pytest.approx(74.1, abs=0.1)
-    assert create_codec("dac@2").spec.num_codebooks == 4
+    assert create_codec("dac@2", allow).spec.num_codebooks == 4
 
 
 def _tiny(tmp_path, card_dir, path, sha="null"):
@@ -38,7 +40,7 @@ def test_folder_and_state_dict_round_trip(tmp_path, card_dir, allow):
 
     folder = save_untrained(model, tmp_path / "dac")
     _tiny(tmp_path, card_dir, folder)
-    codec = create_codec("dac_tiny@1")
+    codec = create_codec("dac_tiny@1", allow)
     assert codec.weights_info["status"] == "untrained"
     assert codec.spec.num_codebooks == 2 and codec.spec.frame_rate == 50
     payload = codec.encode(audio)  # 1 kbps = 2 codebooks of 0.5 kbps: a prefix of the residual code
@@ -51,16 +53,16 @@ def test_folder_and_state_dict_round_trip(tmp_path, card_dir, allow):
     st = tmp_path / "dac.safetensors"
     save_file(model.state_dict(), str(st))
     _tiny(tmp_path, card_dir, st, sha256_file(st))
-    codec = create_codec("dac_tiny@2")
+    codec = create_codec("dac_tiny@2", allow)
     assert codec.weights_info == {**codec.weights_info, "trained": True, "sha256": sha256_file(st)}
     np.testing.assert_array_equal(codec.encode(audio).data, want)
 
     _tiny(tmp_path, card_dir, st, "feedface")
     with pytest.raises(BenchError, match="checksum mismatch"):
-        create_codec("dac_tiny@2")
+        create_codec("dac_tiny@2", allow)
 
 
 def test_bitrate_must_be_whole_codebooks(allow, card_dir, tmp_path):
     _tiny(tmp_path, card_dir, tmp_path / "absent")
     with pytest.raises(BenchError, match="does not support"):
-        create_codec("dac_tiny@1.3")
+        create_codec("dac_tiny@1.3", allow)

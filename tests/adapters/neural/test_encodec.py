@@ -4,9 +4,10 @@ import shutil
 
 import numpy as np
 import pytest
+
 import torch
 
-from bench.adapters import create_codec
+from bench.adapters import CodecOptions
 from bench.adapters.encodec import original_to_transformers
 from bench.adapters.hf import save_untrained
 from bench.adapters.neural import WeightsMissing
@@ -14,6 +15,9 @@ from bench.checksums import sha256_file
 from bench.errors import BenchError
 
 from neural_helpers import _offline_and_clean, allow, card_dir, noise  # noqa: F401 (fixtures)
+from helpers.env import create_codec, use_env
+
+pytestmark = [pytest.mark.models]
 
 transformers = pytest.importorskip("transformers")
 
@@ -31,12 +35,12 @@ def _codes(model, audio, bandwidth=6.0):
 
 
 def test_spec_is_read_off_the_24khz_model(allow):
-    codec = create_codec("encodec@6")
+    codec = create_codec("encodec@6", allow)
     s = codec.spec
     assert (s.sample_rate, s.frame_rate, s.num_codebooks, s.codebook_size, s.latent_dim) == (24000, 75, 8, 1024, 128)
     assert s.params_m == pytest.approx(14.85, abs=0.01)
     assert s.nominal_kbps == pytest.approx(6.0)
-    assert create_codec("encodec@1.5").spec.num_codebooks == 2
+    assert create_codec("encodec@1.5", allow).spec.num_codebooks == 2
     assert codec.weights_info["status"] == "untrained" and codec.weights_info["trained"] is False
 
 
@@ -48,7 +52,7 @@ def test_missing_weights_names_every_way_to_fix():
 
 
 def test_payload_bits_are_measured_from_tokens(allow):
-    codec = create_codec("encodec@3")
+    codec = create_codec("encodec@3", allow)
     audio = noise(0.5, 24000)
     payload = codec.encode(audio)
     n_q, frames = payload.data.shape
@@ -58,11 +62,10 @@ def test_payload_bits_are_measured_from_tokens(allow):
 
 def test_save_pretrained_folder_marked_untrained_is_refused_then_labelled(tmp_path, monkeypatch, random_encodec):
     folder = save_untrained(random_encodec, tmp_path / "enc")
-    monkeypatch.setenv("BENCH_ENCODEC_CHECKPOINT", str(folder))
+    use_env(monkeypatch, BENCH_ENCODEC_CHECKPOINT=str(folder))
     with pytest.raises(BenchError, match="random-init"):
         create_codec("encodec@6")
-    monkeypatch.setenv("BENCH_ALLOW_UNTRAINED", "1")
-    codec = create_codec("encodec@6")
+    codec = create_codec("encodec@6", CodecOptions(allow_untrained=True))
     info = codec.weights_info
     assert info["status"] == "untrained"
     assert info["sha256"] == sha256_file(folder / "model.safetensors")
@@ -72,7 +75,7 @@ def test_save_pretrained_folder_marked_untrained_is_refused_then_labelled(tmp_pa
 
 def test_trained_folder_and_sha256_in_manifest_fields(tmp_path, monkeypatch, random_encodec):
     random_encodec.save_pretrained(str(tmp_path / "real"))  # no marker: stands for a user's checkpoint
-    monkeypatch.setenv("BENCH_ENCODEC_CHECKPOINT", str(tmp_path / "real"))
+    use_env(monkeypatch, BENCH_ENCODEC_CHECKPOINT=str(tmp_path / "real"))
     codec = create_codec("encodec@6")
     assert codec.weights_info["trained"] is True
     assert codec.weights_info["source"].startswith("$BENCH_ENCODEC_CHECKPOINT")
@@ -84,7 +87,7 @@ def test_th_state_dict_with_hash_prefix_in_name(tmp_path, monkeypatch, random_en
     prefix = sha256_file(tmp)[:8]
     good = tmp_path / f"encodec_24khz-{prefix}.th"
     shutil.copy(tmp, good)
-    monkeypatch.setenv("BENCH_ENCODEC_CHECKPOINT", str(good))
+    use_env(monkeypatch, BENCH_ENCODEC_CHECKPOINT=str(good))
     codec = create_codec("encodec@6")
     assert codec.weights_info["sha256"].startswith(prefix)
     audio = noise(0.3, 24000, seed=3)
@@ -92,7 +95,7 @@ def test_th_state_dict_with_hash_prefix_in_name(tmp_path, monkeypatch, random_en
 
     bad = tmp_path / "encodec_24khz-d7cc33bc.th"  # the official name, but not the official bytes
     shutil.copy(tmp, bad)
-    monkeypatch.setenv("BENCH_ENCODEC_CHECKPOINT", str(bad))
+    use_env(monkeypatch, BENCH_ENCODEC_CHECKPOINT=str(bad))
     with pytest.raises(BenchError, match="checksum mismatch"):
         create_codec("encodec@6")
 
@@ -114,7 +117,7 @@ def test_state_dict_of_another_architecture_is_a_clear_error(tmp_path, monkeypat
     other = transformers.EncodecModel(transformers.EncodecConfig(num_filters=16))
     path = tmp_path / "other.pth"
     torch.save(other.state_dict(), path)
-    monkeypatch.setenv("BENCH_ENCODEC_CHECKPOINT", str(path))
+    use_env(monkeypatch, BENCH_ENCODEC_CHECKPOINT=str(path))
     with pytest.raises(BenchError, match="other.pth.*does not fit"):
         create_codec("encodec@6")
 

@@ -13,12 +13,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.adapters import create_codec, load_cards
+from bench.adapters import load_cards
 from bench.adapters.esc import Esc
 from bench.api import listing
 from bench.errors import BenchError
 
 from neural_helpers import _offline_and_clean, allow, noise  # noqa: F401 (fixtures)
+from helpers.env import create_codec, shell_options, use_env
+
+pytestmark = [pytest.mark.models]
 
 REPO = Path(__file__).resolve().parents[3]
 SHARED_ESC = REPO.parent / "shared" / "vendor" / "esc"
@@ -42,10 +45,10 @@ def test_needs_weights_or_allow_untrained():
 
 
 def test_missing_checkout_and_bad_checkpoint_folder(tmp_path, monkeypatch):
-    monkeypatch.setenv("BENCH_ESC_REPO", str(tmp_path / "nope"))
-    assert "does not exist" in Esc.availability(load_cards()["esc"])
-    monkeypatch.delenv("BENCH_ESC_REPO")
-    monkeypatch.setenv("BENCH_ESC_CHECKPOINT", str(tmp_path))
+    use_env(monkeypatch, BENCH_ESC_REPO=str(tmp_path / "nope"))
+    assert "does not exist" in Esc.availability(load_cards()["esc"], shell_options().checkpoints)
+    use_env(monkeypatch, BENCH_ESC_REPO=None)
+    use_env(monkeypatch, BENCH_ESC_CHECKPOINT=str(tmp_path))
     with pytest.raises(BenchError, match="config.yaml and model.pth"):
         create_codec("esc@9")
 

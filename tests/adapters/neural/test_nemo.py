@@ -8,17 +8,21 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+
 import torch
 
-from bench.adapters import create_codec, load_cards
+from bench.adapters import CodecOptions, load_cards
 from bench.adapters.neural import WeightsMissing
 from bench.checksums import sha256_file
 from bench.errors import BenchError
 
 from neural_helpers import _offline_and_clean, allow, card_dir, noise  # noqa: F401 (fixtures)
+from helpers.env import create_codec, use_env
+
 
 NEMO_MISSING = importlib.util.find_spec("nemo") is None
-pytestmark = pytest.mark.skipif(NEMO_MISSING, reason="nemo-toolkit is not installed (extra 'nemo')")
+pytestmark = [pytest.mark.models,
+              pytest.mark.skipif(NEMO_MISSING, reason="nemo-toolkit is not installed (extra 'nemo')")]
 
 
 @pytest.fixture(scope="module")
@@ -43,11 +47,10 @@ def test_missing_checkpoint_is_actionable():
 
 def test_restore_from_nemo_spec_and_tokens(nemo_file, monkeypatch):
     path, audio, tokens = nemo_file
-    monkeypatch.setenv("BENCH_OURS_CHECKPOINT", str(path))
+    use_env(monkeypatch, BENCH_OURS_CHECKPOINT=str(path))
     with pytest.raises(BenchError, match="random-init"):
         create_codec("ours")  # marked untrained: refused without the explicit switch
-    monkeypatch.setenv("BENCH_ALLOW_UNTRAINED", "1")
-    codec = create_codec("ours")
+    codec = create_codec("ours", CodecOptions(allow_untrained=True))
     s = codec.spec
     assert (s.sample_rate, s.frame_rate, s.num_codebooks, s.codebook_size) == (16000, 80, 8, 1024)
     assert s.nominal_kbps == pytest.approx(6.4)
@@ -62,17 +65,18 @@ def test_restore_from_nemo_spec_and_tokens(nemo_file, monkeypatch):
 def test_not_a_nemo_file(tmp_path, monkeypatch):
     bogus = tmp_path / "weights.pt"
     bogus.write_bytes(b"x")
-    monkeypatch.setenv("BENCH_OURS_CHECKPOINT", str(bogus))
+    use_env(monkeypatch, BENCH_OURS_CHECKPOINT=str(bogus))
     with pytest.raises(BenchError, match="expected a .nemo file"):
         create_codec("ours")
 
 
+@pytest.mark.workers
 def test_bench_run_refuses_then_labels_untrained(nemo_file, monkeypatch, tmp_path):
     from typer.testing import CliRunner
 
     from bench.cli import app
 
-    monkeypatch.setenv("BENCH_OURS_CHECKPOINT", str(nemo_file[0]))
+    use_env(monkeypatch, BENCH_OURS_CHECKPOINT=str(nemo_file[0]))
     args = ["run", "--codec", "ours", "--suite", "demo", "--limit", "2", "--metric", "si-sdr", "--jobs", "1",
             "--no-progress", "--out", str(tmp_path / "run")]
     refused = CliRunner().invoke(app, args)

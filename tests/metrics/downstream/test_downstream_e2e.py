@@ -16,7 +16,7 @@ from bench.metrics import resolve_metrics
 from bench.pipeline import runner
 from bench.suites import REPO_ROOT, load_suite
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.workers, pytest.mark.models]
 
 
 @pytest.fixture(scope="module")
@@ -75,10 +75,9 @@ def test_set_rows_carry_trials_ci_and_provenance(demo_run):
     assert len(list((cache / "speaker").glob("*/*.npy"))) == 4
 
 
-def test_missing_model_in_a_run_gives_failed_rows_with_the_reason(tmp_path, monkeypatch):
-    monkeypatch.setenv("BENCH_ASR_MODEL", str(tmp_path / "no-such-model"))
+def test_missing_model_in_a_run_gives_failed_rows_with_the_reason(tmp_path):
     result = runner.run("original", "demo", "wer", out=tmp_path / "run", limit=1, jobs=1, progress=False,
-                        cache_dir=tmp_path / "cache")
+                        cache_dir=tmp_path / "cache", asr_model=str(tmp_path / "no-such-model"))
     rows = result.rows[result.rows["metric"] == "wer"]
     assert rows["value"].isna().all()
     assert "BENCH_ASR_MODEL" in rows["error"].iloc[0] and "no-such-model" in rows["error"].iloc[0]
@@ -96,9 +95,8 @@ def test_suite_without_text_or_speakers(tmp_path, monkeypatch):
     suite = load_suite(str(manifest))
     names = [m.name for m in resolve_metrics(None, suite.fields)]
     assert "wer" not in names and "eer" not in names and "spk-sim" in names
-    monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "cache"))  # read when the run starts
     with pytest.raises(BenchError, match=r"'wer' needs item field\(s\) \['text'\]"):
-        runner.run("original", str(manifest), "wer", out=tmp_path / "r1", progress=False)
+        runner.run("original", str(manifest), "wer", out=tmp_path / "r1", progress=False, cache_dir=tmp_path / "cache")
     with pytest.raises(BenchError, match=r"'eer' needs item field\(s\) \['speaker'\]"):
-        runner.run("original", str(manifest), "eer", out=tmp_path / "r2", progress=False)
+        runner.run("original", str(manifest), "eer", out=tmp_path / "r2", progress=False, cache_dir=tmp_path / "cache")
     assert REPO_ROOT.exists()

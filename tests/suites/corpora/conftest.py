@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from helpers.env import use_env
+
 
 @pytest.fixture(autouse=True)
 def _offline(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setenv("BENCH_CACHE", str(tmp_path / "cache"))
     for var in [v for v in os.environ if v.startswith("BENCH_DATA")]:
         monkeypatch.delenv(var, raising=False)
+    use_env(monkeypatch, BENCH_CACHE=str(tmp_path / "cache"))
 

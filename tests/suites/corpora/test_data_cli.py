@@ -8,19 +8,21 @@ import subprocess
 import sys
 
 import pandas as pd
+import pytest
 from .layouts import make_librispeech, make_voxceleb
 from typer.testing import CliRunner
 
 from bench.cli import app
 from bench.errors import BenchError
 from bench.suites.check import check
+from helpers.env import use_env
 
 runner = CliRunner()
 
 
 def test_check_all_reports_present_and_missing_with_next_step(tmp_path, monkeypatch):
     make_librispeech(tmp_path)
-    monkeypatch.setenv("BENCH_DATA", str(tmp_path))
+    use_env(monkeypatch, BENCH_DATA=str(tmp_path))
     rows = {s.suite: s for s in check()}
     assert rows["librispeech-test-clean"].status == "present"
     assert rows["librispeech-test-other"].status == "missing"
@@ -31,7 +33,7 @@ def test_check_all_reports_present_and_missing_with_next_step(tmp_path, monkeypa
 
 def test_check_one_suite_counts_items_and_flags_partial_copies(tmp_path, monkeypatch):
     make_librispeech(tmp_path)
-    monkeypatch.setenv("BENCH_DATA", str(tmp_path))
+    use_env(monkeypatch, BENCH_DATA=str(tmp_path))
     result = runner.invoke(app, ["data", "check", "librispeech"])
     assert result.exit_code == 0, result.output
     assert "5/2620" in result.output and "partial copy" in result.output
@@ -39,7 +41,7 @@ def test_check_one_suite_counts_items_and_flags_partial_copies(tmp_path, monkeyp
 
 def test_check_finds_missing_audio(tmp_path, monkeypatch):
     root = make_voxceleb(tmp_path)
-    monkeypatch.setenv("BENCH_DATA", str(tmp_path))
+    use_env(monkeypatch, BENCH_DATA=str(tmp_path))
     (root / "wav" / "id10271" / "1gtz-CUIygI" / "00001.wav").write_bytes(b"")
     (status,) = check("voxceleb1-o")
     assert status.status == "incomplete" and "00001.wav" in status.detail
@@ -52,6 +54,7 @@ def test_fetch_refuses_licensed_corpus_via_cli(tmp_path):
     assert isinstance(result.exception, BenchError) and "licensed by the LDC" in str(result.exception)
 
 
+@pytest.mark.workers
 def test_run_librispeech_end_to_end(tmp_path):
     make_librispeech(tmp_path / "corpora")
     env = {**os.environ, "BENCH_DATA": str(tmp_path / "corpora"), "HF_HUB_OFFLINE": "1",

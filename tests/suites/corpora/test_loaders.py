@@ -11,11 +11,12 @@ from .layouts import (make_commonvoice, make_fisher, make_librispeech, make_spgi
 from bench.audio import load_audio
 from bench.errors import ConfigError
 from bench.suites import load_suite
+from helpers.env import use_env
 
 
 def test_librispeech_alias_reads_original_layout(tmp_path, monkeypatch):
     make_librispeech(tmp_path)
-    monkeypatch.setenv("BENCH_DATA", str(tmp_path))
+    use_env(monkeypatch, BENCH_DATA=str(tmp_path))
     suite = load_suite("librispeech")
     assert suite.spec["format"] == "librispeech"
     assert [it.id for it in suite.items] == ["1089-134686-0000", "1089-134686-0001", "1089-134686-0002",
@@ -30,14 +31,14 @@ def test_librispeech_alias_reads_original_layout(tmp_path, monkeypatch):
 
 def test_other_librispeech_parts_and_per_suite_override(tmp_path, monkeypatch):
     root = make_librispeech(tmp_path / "elsewhere", part="dev-other")
-    monkeypatch.setenv("BENCH_DATA", str(tmp_path / "empty"))
-    monkeypatch.setenv("BENCH_DATA_LIBRISPEECH_DEV_OTHER", str(root))
+    use_env(monkeypatch, BENCH_DATA=str(tmp_path / "empty"))
+    use_env(monkeypatch, BENCH_DATA_LIBRISPEECH_DEV_OTHER=str(root))
     suite = load_suite("librispeech-dev-other")
     assert len(suite.items) == 5 and suite.source == str(root)
 
 
 def test_absent_corpus_says_where_and_how(tmp_path, monkeypatch):
-    monkeypatch.setenv("BENCH_DATA", str(tmp_path))
+    use_env(monkeypatch, BENCH_DATA=str(tmp_path))
     with pytest.raises(ConfigError) as exc:
         load_suite("librispeech")
     msg = str(exc.value)
@@ -54,7 +55,7 @@ def test_unset_bench_data_is_named(monkeypatch):
 
 def test_voxceleb_items_are_the_trial_files(tmp_path, monkeypatch):
     make_voxceleb(tmp_path)
-    monkeypatch.setenv("BENCH_DATA", str(tmp_path))
+    use_env(monkeypatch, BENCH_DATA=str(tmp_path))
     suite = load_suite("voxceleb1-o")
     assert [it.id for it in suite.items] == ["id10270-8jEAjG6SegY-00008", "id10270-x6uYqmx31kE-00001",
                                              "id10271-1gtz-CUIygI-00001"]
@@ -66,14 +67,14 @@ def test_voxceleb_items_are_the_trial_files(tmp_path, monkeypatch):
 def test_voxceleb_trial_naming_a_missing_file(tmp_path, monkeypatch):
     root = make_voxceleb(tmp_path)
     (root / "wav" / "id10271" / "1gtz-CUIygI" / "00001.wav").unlink()
-    monkeypatch.setenv("BENCH_DATA", str(tmp_path))
+    use_env(monkeypatch, BENCH_DATA=str(tmp_path))
     with pytest.raises(ConfigError, match=r"veri_test2.txt: trial names id10271/1gtz-CUIygI/00001.wav"):
         load_suite("voxceleb1-o")
 
 
 def test_commonvoice_mp3_is_read_and_resampled(tmp_path, monkeypatch):
     make_commonvoice(tmp_path)
-    monkeypatch.setenv("BENCH_DATA", str(tmp_path))
+    use_env(monkeypatch, BENCH_DATA=str(tmp_path))
     suite = load_suite("mcv11-en")
     assert [it.id for it in suite.items] == ["common_voice_en_1001", "common_voice_en_1002"]
     assert suite.items[0].text == 'He said "hello there.'  # unbalanced quote kept, next row not swallowed
@@ -85,7 +86,7 @@ def test_commonvoice_mp3_is_read_and_resampled(tmp_path, monkeypatch):
 
 def test_voxpopuli_segmented_release(tmp_path, monkeypatch):
     make_voxpopuli(tmp_path)
-    monkeypatch.setenv("BENCH_DATA", str(tmp_path))
+    use_env(monkeypatch, BENCH_DATA=str(tmp_path))
     suite = load_suite("voxpopuli-en")
     assert len(suite.items) == 2
     it = suite.items[1]
@@ -95,7 +96,7 @@ def test_voxpopuli_segmented_release(tmp_path, monkeypatch):
 
 def test_spgispeech_val(tmp_path, monkeypatch):
     make_spgispeech(tmp_path)
-    monkeypatch.setenv("BENCH_DATA", str(tmp_path))
+    use_env(monkeypatch, BENCH_DATA=str(tmp_path))
     suite = load_suite("spgispeech")
     assert [it.id for it in suite.items] == ["4ad9a1b6c34f2e0d_1", "4ad9a1b6c34f2e0d_2", "07a785e9237c389c_1"]
     assert suite.items[0].text == "Revenue grew 5% in Q1, driven by SaaS."
@@ -104,7 +105,7 @@ def test_spgispeech_val(tmp_path, monkeypatch):
 
 def test_fisher_cuts_each_side_once(tmp_path, monkeypatch):
     make_fisher(tmp_path)
-    monkeypatch.setenv("BENCH_DATA", str(tmp_path))
+    use_env(monkeypatch, BENCH_DATA=str(tmp_path))
     suite = load_suite("fisher")
     assert [it.id for it in suite.items] == ["fe_03_00001-A-000025-000175", "fe_03_00001-B-000210-000380"]
     a, b = suite.items
@@ -125,6 +126,6 @@ def test_fisher_malformed_transcript_names_line(tmp_path, monkeypatch):
     root = make_fisher(tmp_path)
     trans = next(root.rglob("fe_03_00001.txt"))
     trans.write_text("12.0 garbage\n")
-    monkeypatch.setenv("BENCH_DATA", str(tmp_path))
+    use_env(monkeypatch, BENCH_DATA=str(tmp_path))
     with pytest.raises(ConfigError, match=r"fe_03_00001.txt:1: expected 'START END A\|B: text'"):
         load_suite("fisher")
