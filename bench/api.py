@@ -238,9 +238,18 @@ def listing(what: str, checkpoints=()) -> pd.DataFrame:
                          "sample_rate": cls.sample_rate or "native", "needs": ",".join(sorted(cls.requires)) or "-",
                          "backend": cls.backend, "default": "yes" if cls.default else "no",
                          "cost_rtf": "-" if cls.cost_rtf is None else f"{cls.cost_rtf:.3g}",
+                         "gate_margin": _margin_text(cls.gate_margin),
                          "usable": "yes" if reason is None else f"no: {reason}"})
         return pd.DataFrame(rows)
     raise BenchError(f"bench list: unknown kind {what!r}; choose codecs, suites or metrics")
+
+
+def _margin_text(margin) -> str:
+    """``abs 0.05`` / ``rel 1%`` / ``-`` (the gate config's default)."""
+    if margin is None:
+        return "-"
+    parts = [f"abs {margin.abs:g}" if margin.abs is not None else "", f"rel {margin.rel:.3g}" if margin.rel is not None else ""]
+    return ", ".join(p for p in parts if p) or "-"
 
 
 def info(codecs: list[str] | str, allow_untrained: bool = False, checkpoints=()) -> pd.DataFrame:

@@ -6,7 +6,8 @@ compared with itself: for every (codec setting, metric) the gate takes the paire
 the (weighted) means, its seeded bootstrap CI over items (:mod:`bench.stats`), and decides
 
 - ``REGRESSION``: the worsening is statistically significant (the 95 % CI excludes 0) *and* its
-  estimate is larger than the metric's practical margin in ``reports/gate.yaml``;
+  estimate is larger than the metric's practical margin (``Metric.gate_margin``; ``reports/gate.yaml``
+  may override it);
 - ``ok``: the CI rules out a worsening larger than the margin;
 - ``inconclusive``: neither (the suite cannot tell); reported, fails only with ``strict``.
 
@@ -115,10 +116,9 @@ def item_rows(rows: pd.DataFrame) -> pd.DataFrame:
     from bench.metrics import all_metrics
 
     for cls in all_metrics().values():
-        derive = getattr(cls, "derived_item_rows", None)
-        if derive is not None and (rows["metric"] == cls.name).any():
-            d = derive(rows)
-            if not d.empty:
+        if cls.meta().derives_item_rows and (rows["metric"] == cls.name).any():
+            d = cls.derived_item_rows(rows)
+            if d is not None and not d.empty:
                 d["error"] = None
                 frames.append(d[ROW_COLUMNS])
     out = pd.concat([f for f in frames if not f.empty], ignore_index=True) if any(len(f) for f in frames) \
@@ -372,7 +372,13 @@ def load_tolerances(path: Path | None) -> dict[str, Any]:
     level = raw.get("confidence", stats.LEVEL)
     if not isinstance(level, (int, float)) or not 0.5 < float(level) < 1.0:
         raise ConfigError(f"{path}: confidence must be a number between 0.5 and 1 (e.g. 0.95), got {level!r}")
-    return {"default": raw.get("default") or {"abs": 0.0, "rel": 0.0}, "metrics": raw.get("metrics") or {},
+    # each metric's own margin (Metric.gate_margin), then this file's entries over it, key by key
+    from bench.metrics import gate_margins
+
+    metrics = gate_margins()
+    for name, tol in (raw.get("metrics") or {}).items():
+        metrics[name] = {**metrics.get(name, {}), **tol}
+    return {"default": raw.get("default") or {"abs": 0.0, "rel": 0.0}, "metrics": metrics,
             "confidence": float(level)}
 
 

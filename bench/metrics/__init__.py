@@ -10,13 +10,14 @@ import pkgutil
 from typing import TypeVar
 
 from bench.errors import UnknownNameError
-from bench.metrics.base import DerivedMetric, ItemScore, Metric, MetricContext, MetricMeta, Score
+from bench.metrics.base import DerivedMetric, ItemScore, Margin, Metric, MetricContext, MetricMeta, Score
 
-__all__ = ["Metric", "MetricContext", "MetricMeta", "DerivedMetric", "ItemScore", "Score", "register_metric", "metric_class",
-           "all_metrics", "resolve_metrics", "metric_meta"]
+__all__ = ["Metric", "MetricContext", "MetricMeta", "DerivedMetric", "ItemScore", "Margin", "Score", "register_metric",
+           "metric_class", "all_metrics", "resolve_metrics", "metric_meta", "gate_margins"]
 
 #: the runner's own row: measured bitrate (payload bits / input seconds), first column of every table
-KBPS_META = MetricMeta(name="kbps", unit="kbps", higher_is_better=False, display="kbps", rank=0)
+KBPS_META = MetricMeta(name="kbps", unit="kbps", higher_is_better=False, display="kbps", rank=0,
+                       gate_margin=Margin(rel=0.01))  # measured bitrate must not grow by more than 1 %
 
 _METRICS: dict[str, type[Metric]] = {}
 _IMPORT_ERRORS: dict[str, str] = {}
@@ -88,5 +89,17 @@ def metric_meta(name: str) -> MetricMeta:
         for i, d in enumerate(parent.derived, 1):
             if d.name == name:
                 return MetricMeta(name=d.name, unit=d.unit, higher_is_better=d.higher_is_better,
-                                  display=d.display or d.name, rank=parent.rank + i / 100, parent=parent.name)
+                                  display=d.display or d.name, rank=parent.rank + i / 100, parent=parent.name,
+                                  precision=d.precision, gate_margin=d.gate_margin)
     return MetricMeta(name=name, display=name)
+
+
+def gate_margins() -> dict[str, dict[str, float]]:
+    """Each metric's own gate margin (and its derived metrics'), by name: the defaults a gate
+    config's ``metrics:`` entries override."""
+    out = {KBPS_META.name: KBPS_META.gate_margin.as_dict()}
+    for cls in all_metrics().values():
+        for meta in [cls.meta(), *(metric_meta(d.name) for d in cls.derived)]:
+            if meta.gate_margin is not None:
+                out[meta.name] = meta.gate_margin.as_dict()
+    return out

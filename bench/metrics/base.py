@@ -73,6 +73,19 @@ def _missing(v: Any) -> bool:
 
 
 @dataclass(frozen=True)
+class Margin:
+    """The smallest worsening of a mean that matters (``bench gate``, ``bench compare``):
+    ``max(abs, rel * |baseline mean|)``, in the metric's unit; a part left None is the gate
+    config's default for it."""
+
+    abs: float | None = None
+    rel: float | None = None
+
+    def as_dict(self) -> dict[str, float]:
+        return {k: v for k, v in (("abs", self.abs), ("rel", self.rel)) if v is not None}
+
+
+@dataclass(frozen=True)
 class DerivedMetric:
     """A set-level value a metric adds in :meth:`Metric.finalize` (e.g. ``wer-original``)."""
 
@@ -80,6 +93,8 @@ class DerivedMetric:
     unit: str
     higher_is_better: bool
     display: str = ""
+    precision: str = "{:.2f}"
+    gate_margin: Margin | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +117,14 @@ class MetricMeta:
     parent: str | None = None
     #: per-item rows are inputs to a set-level value, not the metric itself (see Metric.set_level)
     set_level: bool = False
+    #: how card tables print a value (a str.format pattern)
+    precision: str = "{:.2f}"
+    #: the gate's practical margin (None: the gate config's default); reports/gate.yaml may override
+    gate_margin: Margin | None = None
+    #: the ``original`` row's score is computed once per suite (bench/pipeline/identity.py)
+    identity_cache: bool = True
+    #: the metric derives per-item rows for its set-level companions (Metric.derived_item_rows)
+    derives_item_rows: bool = False
 
 
 @dataclass
@@ -177,6 +200,11 @@ class Metric(ABC):
     #: True: scores only inside a run (it needs the run's context: suite cache, run directory);
     #: ``bench score`` leaves it out of its defaults, and says so when it is asked for by name
     needs_run: ClassVar[bool] = False
+    #: How card tables print a value: two decimals, three for 0..1 scores (STOI, similarity).
+    precision: ClassVar[str] = "{:.2f}"
+    #: The smallest worsening that matters to ``bench gate`` and ``bench compare``, in the metric's
+    #: unit (reports/gate.yaml may override it); None: the gate config's default.
+    gate_margin: ClassVar[Margin | None] = None
 
     def __init__(self, context: MetricContext | None = None) -> None:
         self.context = context
@@ -185,7 +213,15 @@ class Metric(ABC):
     def meta(cls) -> MetricMeta:
         return MetricMeta(name=cls.name, unit=cls.unit, higher_is_better=cls.higher_is_better,
                           display=cls.display or cls.name, rank=cls.rank, sample_rate=cls.sample_rate,
-                          requires=cls.requires, derived=cls.derived, set_level=cls.set_level)
+                          requires=cls.requires, derived=cls.derived, set_level=cls.set_level,
+                          precision=cls.precision, gate_margin=cls.gate_margin, identity_cache=cls.identity_cache,
+                          derives_item_rows=cls.derived_item_rows.__func__ is not Metric.derived_item_rows.__func__)
+
+    @classmethod
+    def derived_item_rows(cls, rows: pd.DataFrame) -> pd.DataFrame | None:
+        """Per-item rows for the set-level metrics this one derives (e.g. WER's ``wer-original``),
+        from a run's rows, so the gate can pair them item by item; None: the metric derives none."""
+        return None
 
     @classmethod
     def availability(cls) -> str | None:

@@ -21,7 +21,7 @@ from bench.audio import Audio
 from bench.errors import MetricInputError
 from bench.metrics import register_metric
 from bench.metrics._checks import check_pair
-from bench.metrics.base import Metric, Score
+from bench.metrics.base import Margin, Metric, Score
 
 #: PESQ's C code needs at least 1/4 s of audio (BufferTooShortError below that)
 MIN_SECONDS = 0.25
@@ -51,6 +51,7 @@ class _Pesq(Metric):
 @register_metric
 class PesqWB(_Pesq):
     name = "pesq-wb"
+    gate_margin = Margin(abs=0.01)
     cost_rtf = 0.0083  # CPU s per audio s, measured (docs/performance.md)
     rank = 20
     sample_rate = 16000
@@ -61,6 +62,7 @@ class PesqWB(_Pesq):
 @register_metric
 class PesqNB(_Pesq):
     name = "pesq-nb"
+    gate_margin = Margin(abs=0.01)
     cost_rtf = 0.0048  # CPU s per audio s, measured (docs/performance.md)
     rank = 21
     sample_rate = 8000

@@ -35,7 +35,7 @@ import numpy as np
 from bench.audio import Audio
 from bench.metrics import register_metric
 from bench.metrics._checks import check_pair
-from bench.metrics.base import Metric, Score
+from bench.metrics.base import Margin, Metric, Score
 
 MEL_WINDOWS = (32, 64, 128, 256, 512, 1024, 2048)
 MEL_BANDS = (5, 10, 20, 40, 80, 160, 320)
@@ -124,6 +124,7 @@ def stft_distance(reference: Audio, estimate: Audio) -> float:
 @register_metric
 class MelDistance(Metric):
     name = "mel-distance"
+    gate_margin = Margin(abs=0.01)
     cost_rtf = 0.15  # CPU s per audio s, measured (docs/performance.md)
     rank = 50
     unit = ""
@@ -142,6 +143,7 @@ class MelDistance(Metric):
 @register_metric
 class StftDistance(Metric):
     name = "stft-distance"
+    gate_margin = Margin(abs=0.01)
     cost_rtf = 0.015  # CPU s per audio s, measured (docs/performance.md)
     rank = 51
     unit = ""

@@ -27,7 +27,7 @@ from bench.audio import Audio
 from bench.errors import MetricInputError
 from bench.metrics import register_metric
 from bench.metrics._checks import check_pair
-from bench.metrics.base import Metric, Score
+from bench.metrics.base import Margin, Metric, Score
 
 
 #: seed of numpy's global generator while pystoi runs (any fixed value: the dither is ~1e-16)
@@ -77,6 +77,8 @@ class _Stoi(Metric):
 @register_metric
 class Stoi(_Stoi):
     name = "stoi"
+    precision = "{:.3f}"
+    gate_margin = Margin(abs=0.002)
     cost_rtf = 0.0099  # CPU s per audio s, measured (docs/performance.md)
     rank = 30
     mode = "classic (Taal 2011), internal 10 kHz"
@@ -85,6 +87,8 @@ class Stoi(_Stoi):
 @register_metric
 class EStoi(_Stoi):
     name = "estoi"
+    precision = "{:.3f}"
+    gate_margin = Margin(abs=0.002)
     cost_rtf = 0.012  # CPU s per audio s, measured (docs/performance.md)
     rank = 31
     mode = "extended (Jensen & Taal 2016), internal 10 kHz"

@@ -32,7 +32,7 @@ from bench.errors import MetricInputError
 from bench.metrics import register_metric
 from bench.checksums import sha256_file
 from bench.metrics._checks import check_pair
-from bench.metrics.base import Metric, Score
+from bench.metrics.base import Margin, Metric, Score
 
 #: file names inside the visqol package's ``model/`` folder (Google's defaults)
 SVR_MODEL = "libsvm_nu_svr_model.txt"
@@ -221,6 +221,7 @@ class VisqolAudio(_Visqol):
     """Audio mode: 32 gammatone bands up to 15 kHz, SVR mapping, defined at 48 kHz."""
 
     name = "visqol-audio"
+    gate_margin = Margin(abs=0.01)  # MOS-LQO
 
     cost_rtf = 0.17  # CPU s per audio s, measured (docs/performance.md)
     rank = 10
@@ -233,6 +234,7 @@ class VisqolSpeech(_Visqol):
     """Speech mode with Google's default (``use_lattice_model=true``) lattice TFLite mapping."""
 
     name = "visqol-speech"
+    gate_margin = Margin(abs=0.01)
 
     cost_rtf = 0.11  # CPU s per audio s, measured (docs/performance.md)
     rank = 11

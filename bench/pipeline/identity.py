@@ -33,7 +33,7 @@ def _digest(audio: Audio) -> str:
 def score(metric: Metric, *, reference: Audio, estimate: Audio, item: Any) -> Score:
     """``metric.score(...)``, served from the suite cache when the estimate is the reference itself."""
     ctx = metric.context
-    if (ctx is None or item is None or not getattr(metric, "identity_cache", True)
+    if (ctx is None or item is None or not metric.identity_cache
             or len(reference) != len(estimate) or not np.array_equal(reference.samples, estimate.samples)):
         result = metric.score(reference=reference, estimate=estimate, item=item)
         return result if isinstance(result, Score) else Score(float(result))

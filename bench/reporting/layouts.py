@@ -43,6 +43,7 @@ import pandas as pd
 import yaml
 
 from bench.errors import BenchError
+from bench.metrics import metric_meta
 from bench.pipeline.rundir import RunDir, read_rows
 from bench.reporting.tables import summarize
 from bench import resources
@@ -265,8 +266,8 @@ def _lookup(summary: pd.DataFrame, suite: str | None, label: str | None, metric:
 
 
 def _precision(metric: str) -> str:
-    return {"kbps": "{:.2f}", "stoi": "{:.3f}", "estoi": "{:.3f}", "spk-sim": "{:.3f}",
-            "min-dcf": "{:.3f}", "min-dcf-original": "{:.3f}"}.get(metric, "{:.2f}")
+    """How a card cell prints this metric: the metric's own record says (Metric.precision)."""
+    return metric_meta(metric).precision
 
 
 def _metrics_tables(spec: dict, layout: Layout, summary: pd.DataFrame, present: set[str],

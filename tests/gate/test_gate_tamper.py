@@ -242,7 +242,10 @@ def test_cli_outside_the_checkout_uses_the_package_margins_and_says_so(world, tm
     r = cli("--baseline", str(world["base"]), "--run", str(world["worse"]))
     assert r.returncode == 1 and f"margins: {MARGINS}" in r.stdout, r.stdout + r.stderr
     own = tmp_path / "m.yaml"
-    own.write_text("default: {abs: 1.0}\nmetrics: {}\n")  # 0.5 worse is within a margin of 1
+    own.write_text("default: {abs: 1.0}\nmetrics: {}\n")  # PESQ's own margin (0.01) outranks a file's default
+    r = cli("--baseline", str(world["base"]), "--run", str(world["worse"]), "--margins", str(own))
+    assert r.returncode == 1 and f"margins: {own}" in r.stdout, r.stdout + r.stderr
+    own.write_text("metrics: {pesq-wb: {abs: 1.0}}\n")  # an entry for the metric overrides it: 0.5 worse is within 1
     r = cli("--baseline", str(world["base"]), "--run", str(world["worse"]), "--margins", str(own))
     assert r.returncode == 0 and f"margins: {own}" in r.stdout, r.stdout + r.stderr
     bad = _copy(world, "cli-truncated")

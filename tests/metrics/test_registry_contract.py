@@ -82,6 +82,33 @@ def test_metadata_record_is_complete(name):
     for d in meta.derived:  # derived set-level metrics resolve to their own record, after the parent
         dm = metric_meta(d.name)
         assert dm.parent == name and dm.display and meta.rank < dm.rank < meta.rank + 1
+    # the facts tables and the gate need live in the record, not in reporting or gate code
+    for m in [meta, *(metric_meta(d.name) for d in meta.derived)]:
+        assert m.precision.format(0.123456) in {f"{0.123456:.{k}f}" for k in range(5)}, f"{m.name}: precision {m.precision!r}"
+        if m.gate_margin is not None:
+            margin = m.gate_margin.as_dict()
+            assert margin and all(math.isfinite(v) and v >= 0 for v in margin.values()), f"{m.name}: {margin}"
+    assert meta.identity_cache == cls.identity_cache
+    assert meta.identity_cache is False or not cls.batch_scoring  # the identity cache serves pairs one at a time
+    assert meta.derives_item_rows == (cls.derived_item_rows(_empty_rows()) is not None), name
+
+
+def _empty_rows():
+    import pandas as pd
+
+    return pd.DataFrame(columns=["suite", "item", "label", "codec", "setting", "metric", "value", "weight", "error"])
+
+
+def test_every_metric_the_default_gate_watches_has_its_own_margin():
+    """reports/gate.yaml holds no per-metric margins: each default metric (and what it derives) brings its own."""
+    from bench.gate import default_margins, load_tolerances
+
+    tol = load_tolerances(default_margins())
+    for name, cls in REGISTERED.items():
+        if cls.default:
+            for n in [name, *(d.name for d in cls.derived)]:
+                assert n in tol["metrics"], f"{n}: no gate margin (set Metric.gate_margin)"
+    assert tol["metrics"]["si-sdr"] == {"abs": 0.05} and tol["metrics"]["kbps"] == {"rel": 0.01}
 
 
 @pytest.mark.parametrize("name", USABLE)

@@ -20,7 +20,7 @@ from bench.audio import Audio
 from bench.config import ModelOptions
 from bench.errors import MetricInputError
 from bench.metrics import register_metric
-from bench.metrics.base import DerivedMetric, ItemScore, Metric, Score
+from bench.metrics.base import DerivedMetric, ItemScore, Margin, Metric, Score
 from bench.metrics.downstream import cache
 from bench.metrics.downstream.text import Errors, char_errors, normalizer_info, word_errors
 from bench.models import asr as asr_models
@@ -169,11 +169,12 @@ class WER(_ErrorRate):
     """Corpus word error rate (%) of the ASR model on the reconstruction; Whisper normaliser."""
 
     name = "wer"
+    gate_margin = Margin(abs=0.3)  # percentage points (a 96-clip suite has ~1900 words: ~6 errors)
     original_name = "wer-original"
     counter = staticmethod(word_errors)
     display = "WER"
     rank = 60
-    derived = (DerivedMetric("wer-original", "%", False, "WER original"),)
+    derived = (DerivedMetric("wer-original", "%", False, "WER original", gate_margin=Margin(abs=0.3)),)
 
 
 @register_metric
@@ -181,9 +182,10 @@ class CER(_ErrorRate):
     """Corpus character error rate (%); shares the WER decode, so it costs only the alignment."""
 
     name = "cer"
+    gate_margin = Margin(abs=0.3)
     original_name = "cer-original"
     counter = staticmethod(char_errors)
     default = False
     display = "CER"
     rank = 61
-    derived = (DerivedMetric("cer-original", "%", False, "CER original"),)
+    derived = (DerivedMetric("cer-original", "%", False, "CER original", gate_margin=Margin(abs=0.3)),)

@@ -24,7 +24,7 @@ from bench.audio import Audio
 from bench.config import ModelOptions
 from bench.errors import BenchError, MetricInputError
 from bench.metrics import register_metric
-from bench.metrics.base import DerivedMetric, ItemScore, Metric, Score
+from bench.metrics.base import DerivedMetric, ItemScore, Margin, Metric, Score
 from bench.metrics.downstream import cache
 from bench.metrics.downstream import verification as ver
 from bench.models import speaker as speaker_models
@@ -140,6 +140,8 @@ class SpeakerSimilarity(_SpeakerMetric):
     """Cosine similarity of original and reconstruction speaker embeddings (1 = same voice print)."""
 
     name = "spk-sim"
+    precision = "{:.3f}"
+    gate_margin = Margin(abs=0.005)
     unit = "cos"
     higher_is_better = True
     display = "Spk-sim"
@@ -151,6 +153,7 @@ class EER(_SpeakerMetric):
     """Speaker-verification EER (%) on reconstructed-vs-reconstructed trials; see module doc."""
 
     name = "eer"
+    gate_margin = Margin(abs=0.5)  # percentage points over ~510 trials
     unit = "%"
     higher_is_better = False
     requires = frozenset({"speaker"})
@@ -158,9 +161,9 @@ class EER(_SpeakerMetric):
     display = "EER"
     rank = 70
     set_level = True  # per-item rows: original-vs-reconstruction cosine; EER comes from finalize
-    derived = (DerivedMetric("eer-original", "%", False, "EER original"),
-               DerivedMetric("min-dcf", "", False, "minDCF"),
-               DerivedMetric("min-dcf-original", "", False, "minDCF original"))
+    derived = (DerivedMetric("eer-original", "%", False, "EER original", gate_margin=Margin(abs=0.5)),
+               DerivedMetric("min-dcf", "", False, "minDCF", "{:.3f}", Margin(abs=0.02)),
+               DerivedMetric("min-dcf-original", "", False, "minDCF original", "{:.3f}", Margin(abs=0.02)))
 
     def info(self) -> dict[str, Any]:
         return {**super().info(), "trials": self._trial_source(), "p_target": ver.P_TARGET, "c_miss": ver.C_MISS,
