@@ -289,8 +289,7 @@ def data_fetch(suite: str, dest: Path | None = None, progress=None, keep_archive
     """Download and extract a public suite into ``dest`` (default ``$BENCH_DATA``)."""
     from bench import locations
     from bench.errors import UnknownNameError
-    from bench.suites import suite_specs
-    from bench.suites.check import resolve_alias
+    from bench.suites import resolve_alias, suite_specs
     from bench.suites.fetch import fetch_suite
 
     specs = suite_specs()

@@ -108,8 +108,24 @@ def suite_specs() -> dict[str, dict[str, Any]]:
     suites: dict[str, dict[str, Any]] = {}
     for f in datasets_files():
         suites.update(_read_datasets(f))
-    # aliases: `librispeech: {alias: librispeech-test-clean}`
-    return suites
+    return suites  # aliases are followed by resolve_alias
+
+
+def resolve_alias(name: str, specs: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], list[str]]:
+    """Follow ``alias:`` entries (``librispeech: {alias: librispeech-test-clean}``) to the suite
+    that has the data; returns its spec and the names passed through, in order, ending with the
+    suite that defines the spec (each may carry a ``BENCH_DATA_<SUITE>`` override; relative paths
+    resolve against the last one's datasets file). An alias to no suite, or a loop, is an error
+    naming the file."""
+    spec, seen = dict(specs[name]), [name]
+    while "alias" in spec:
+        target = spec["alias"]
+        if target in seen or target not in specs:
+            raise ConfigError(f"{datasets_file(name)}: suite {name!r} has a bad alias {target!r}"
+                              + (" (a loop)" if target in seen else " (no such suite)"))
+        seen.append(target)
+        spec = dict(specs[target])
+    return spec, seen
 
 
 def _policy(spec: dict[str, Any]) -> AudioPolicy:
@@ -127,14 +143,7 @@ def load_suite(name_or_path: str) -> Suite:
     specs = suite_specs()
     if name_or_path not in specs:
         raise UnknownNameError("suite", name_or_path, specs)
-    spec = dict(specs[name_or_path])
-    seen = {name_or_path}
-    while "alias" in spec:
-        target = spec["alias"]
-        if target in seen or target not in specs:
-            raise ConfigError(f"{datasets_file(name_or_path)}: suite {name_or_path!r} has a bad alias {target!r}")
-        seen.add(target)
-        spec = dict(specs[target])
+    spec, seen = resolve_alias(name_or_path, specs)
     fmt = spec.get("format", "csv")
     src = suite_root(name_or_path, spec, seen)
     if "root" in spec and not src.exists():
@@ -143,10 +152,10 @@ def load_suite(name_or_path: str) -> Suite:
     return Suite(name=name_or_path, items=items, policy=_policy(spec), spec=spec, source=str(src))
 
 
-def suite_root(name: str, spec: dict[str, Any], names: set[str] | None = None) -> Path:
+def suite_root(name: str, spec: dict[str, Any], names: list[str] | None = None) -> Path:
     """Where a suite's manifest or corpus root is: ``BENCH_DATA_<SUITE>`` (for the suite or any
     alias it went through) overrides the datasets.yaml value, so one corpus can live elsewhere."""
-    for candidate in [name, *sorted((names or set()) - {name})]:
+    for candidate in [name, *sorted(set(names or ()) - {name})]:
         override = locations.current().get(corpus_root_env(candidate))
         if override and "root" in spec:
             return Path(override).expanduser()
@@ -160,7 +169,7 @@ def suite_root(name: str, spec: dict[str, Any], names: set[str] | None = None) -
             f"set BENCH_DATA to the folder holding your corpora (or {corpus_root_env(name)} to this corpus's root)"
         )
     src = Path(expanded).expanduser()
-    return src if src.is_absolute() else datasets_file(name).parent / src
+    return src if src.is_absolute() else datasets_file((names or [name])[-1]).parent / src
 
 
 def select_items(items: list[Item], limit: "int | Selection | None") -> list[Item]:

@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
-from bench.suites import load_suite, suite_root, suite_specs
+from bench.suites import load_suite, resolve_alias, suite_root, suite_specs
 from bench.suites.corpora.common import corpus_root_env, how_to_get
 
 
@@ -33,18 +33,12 @@ class SuiteStatus:
                 "next step": self.detail or ("ready" if self.status == "present" else self.how)}
 
 
-def resolve_alias(name: str, specs: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], set[str]]:
-    """Follow ``alias:`` entries (librispeech -> librispeech-test-clean); returns the spec and the names seen."""
-    spec, seen = specs[name], {name}
-    while "alias" in spec and spec["alias"] in specs and spec["alias"] not in seen:
-        seen.add(spec["alias"])
-        spec = specs[spec["alias"]]
-    return spec, seen
-
-
 def check_suite(name: str, deep: bool = False) -> SuiteStatus:
     specs = suite_specs()
-    spec, seen = resolve_alias(name, specs)
+    try:
+        spec, seen = resolve_alias(name, specs)
+    except BenchError as exc:
+        return SuiteStatus(name, "missing", "(unresolved)", how="fix the alias in datasets.yaml", detail=str(exc))
     how = how_to_get(name, spec) if "root" in spec else "embedded in the repository"
     try:
         root = suite_root(name, spec, seen)

@@ -90,3 +90,20 @@ def test_suite_hash_changes_with_content(tmp_path):
     h1 = load_suite(str(m)).content_hash()
     m.write_text("id,path,text\na,x.wav,two\n")
     assert load_suite(str(m)).content_hash() != h1
+
+
+def test_one_alias_resolver_for_loading_and_checking(tmp_path, monkeypatch):
+    """load_suite and bench data check follow aliases by the same rule; a loop or an alias to no
+    suite is an error naming the datasets file, not a hang or a silent stop."""
+    from bench.suites.check import check_suite
+
+    f = tmp_path / "extra.yaml"
+    f.write_text("suites:\n  demo-too: {alias: demo}\n  loop-a: {alias: loop-b}\n  loop-b: {alias: loop-a}\n"
+                 "  dangling: {alias: nowhere}\n")
+    use_env(monkeypatch, BENCH_DATASETS=str(f))
+    assert len(load_suite("demo-too").items) == 96 and check_suite("demo-too").status == "present"
+    for name, why in (("loop-a", "a loop"), ("dangling", "no such suite")):
+        with pytest.raises(ConfigError, match=f"extra.yaml: suite '{name}' has a bad alias .*{why}"):
+            load_suite(name)
+        status = check_suite(name)
+        assert status.status == "missing" and why in status.detail
