@@ -21,6 +21,20 @@ from bench.stats import summary_ci
 SET_ITEM = "*"
 #: metric name of the measured bitrate row every item gets (payload bits / input seconds); its
 #: unit, direction and column rank are ``bench.metrics.KBPS_META``
+
+def marked_label(label: str, weights: str | None) -> str:
+    """The label a person reads: ``enc@6 (untrained)`` for random-weight codecs, so such numbers
+    never pass for a codec's quality in any table, legend or plot (rows carry ``weights``)."""
+    return f"{label} (untrained)" if weights == "untrained" else label
+
+
+def untrained_labels(frame: pd.DataFrame) -> set[str]:
+    """Labels whose rows (or summary rows) say the weights were untrained."""
+    if frame.empty or "weights" not in frame:
+        return set()
+    return set(frame.loc[frame["weights"] == "untrained", "label"])
+
+
 KBPS = "kbps"
 #: what identifies a summary row: one per (suite, codec setting, metric)
 KEYS = ["suite", "label", "codec", "setting", "metric"]
@@ -129,9 +143,8 @@ def wide_table(summary: pd.DataFrame) -> pd.DataFrame:
     table.insert(0, "items", n.astype(int))
     table["failed"] = failed.astype(int)
     labels = [lab for _, lab in table.index]
-    if "weights" in summary:  # label untrained weights in every table a person reads
-        untrained = set(summary.loc[summary["weights"] == "untrained", "label"])
-        labels = [f"{lab} (untrained)" if lab in untrained else lab for lab in labels]
+    untrained = untrained_labels(summary)  # marked in every table a person reads
+    labels = [marked_label(lab, "untrained" if lab in untrained else None) for lab in labels]
     suites = [su for su, _ in table.index]
     table.index = pd.Index(labels, name="codec")
     if len(set(suites)) > 1:

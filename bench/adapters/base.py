@@ -159,7 +159,8 @@ class Codec(ABC):
 
     @property
     def table_label(self) -> str:
-        """The setting label, marked when the weights are untrained (every table a person reads)."""
+        """The setting label, marked when the weights are untrained (every table a person reads); the
+        same mark as :func:`bench.rows.marked_label`, which sits above adapters and cannot be imported."""
         untrained = self.weights_info.get("status") == "untrained"
         return self.setting.label + (" (untrained)" if untrained else "")
 

@@ -46,6 +46,7 @@ from bench.errors import BenchError
 from bench.metrics import metric_meta
 from bench.pipeline.rundir import RunDir, read_rows
 from bench.reporting.tables import summarize
+from bench.rows import marked_label, untrained_labels
 from bench import resources
 
 KINDS = ("metrics", "suites", "spec", "speed")
@@ -218,10 +219,8 @@ def _labels(summary: pd.DataFrame) -> list[str]:
 
 
 def shown_label(summary: pd.DataFrame, label: str) -> str:
-    """The label a person reads: 'enc@6 (untrained)' for random-weight codecs."""
-    if "weights" in summary and (summary.loc[summary["label"] == label, "weights"] == "untrained").any():
-        return f"{label} (untrained)"
-    return label
+    """The label a person reads: 'enc@6 (untrained)' for random-weight codecs (bench.rows.marked_label)."""
+    return marked_label(label, "untrained" if label in untrained_labels(summary) else None)
 
 
 def _resolve_suite(layout: Layout, suite: str, present: set[str]) -> str | None:

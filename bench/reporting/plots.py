@@ -14,6 +14,7 @@ import pandas as pd
 from bench.figures import pyplot as _pyplot
 from bench.figures import save_figure
 from bench.reporting.tables import card_order, display_name
+from bench.rows import marked_label
 
 #: rows that are not codecs: the uncoded reference would sit at the PCM rate and flatten the plot
 NOT_A_CURVE = {"original"}
@@ -33,7 +34,7 @@ def curve_points(summary: pd.DataFrame, metric: str) -> pd.DataFrame:
         if c not in q:
             q[c] = float("nan")
     if "weights" in q:  # random-weight numbers never pass for a codec's quality, in a legend either
-        q["codec"] = [f"{c} (untrained)" if w == "untrained" else c for c, w in zip(q["codec"], q["weights"])]
+        q["codec"] = [marked_label(c, w) for c, w in zip(q["codec"], q["weights"])]
     out = q.rename(columns={"codec": "family", "mean": "value"})[
         ["suite", "family", "label", "kbps", "value", "ci_low", "ci_high"]]
     out = out[out["kbps"].notna() & out["value"].notna()]
