@@ -134,6 +134,7 @@ def test_real_demo_baseline_lyra_vs_opus():
     pd.testing.assert_frame_equal(res.table, api.compare([DEMO_BASELINE], "opus@6", "lyra@6", config=CONFIG).table)
 
 
+@pytest.mark.workers
 def test_cli_compare(tmp_path):
     def bench(*args):
         return subprocess.run([sys.executable, "-m", "bench", *args], cwd=REPO, capture_output=True, text=True,

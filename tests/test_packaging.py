@@ -24,7 +24,7 @@ import pandas as pd
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.workers]  # builds a wheel and runs `bench` from a fresh venv
 
 _SKIP = shutil.ignore_patterns(".git", ".venv", "build", "*.egg-info", "__pycache__", "_data", "runs", "cache",
                                ".pytest_cache")

@@ -233,6 +233,7 @@ def test_common_only_gates_what_both_hold_and_says_what_it_left_out(world):
     assert res.exit_code == 0 and any("left out (in the run, not in the baseline)" in n for n in res.notes)
 
 
+@pytest.mark.workers
 def test_cli_outside_the_checkout_uses_the_package_margins_and_says_so(world, tmp_path):
     def cli(*args):
         return subprocess.run([sys.executable, "-m", "bench", "gate", *args], cwd=tmp_path, capture_output=True,

@@ -255,6 +255,7 @@ def test_bad_requests_are_clear_errors(run_dir, test_dir, tmp_path):
         CreateOptions(items=0)
 
 
+@pytest.mark.workers
 def test_cli_create(run_dir, tmp_path):
     out = tmp_path / "cli"
     r = subprocess.run([sys.executable, "-m", "bench", "listen", "create", str(run_dir), "--out", str(out),

@@ -344,6 +344,7 @@ def bench(*args: str) -> subprocess.CompletedProcess:
                           timeout=300)
 
 
+@pytest.mark.workers
 def test_results_command_writes_every_file_and_escapes_markdown(tmp_path):
     evil = "x|<b>y</b>@6"
     test = make_test(codecs=(("a@6", 6.0), (evil, 12.0)))
@@ -373,6 +374,7 @@ def test_results_command_writes_every_file_and_escapes_markdown(tmp_path):
     assert empty.returncode == 2 and "no ratings yet" in empty.stderr
 
 
+@pytest.mark.workers
 def test_simulate_command_prints_the_detectable_difference(tmp_path):
     make_test().save(tmp_path / "T")
     r = bench("listen", "simulate", str(tmp_path / "T"), "--raters", "12", "--seed", "3", "--careless", "2",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import os
 import signal
 import subprocess
@@ -79,6 +81,7 @@ def _stop(proc: subprocess.Popen) -> None:
             proc.wait()
 
 
+@pytest.mark.workers
 def test_kill_9_mid_session_then_restart_loses_nothing_and_the_rater_resumes(tmp_path):
     folder = tmp_path / "test"
     test = make_test_folder(folder, n_trials=2)

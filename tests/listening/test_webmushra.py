@@ -155,6 +155,7 @@ def test_wrong_files_are_refused(test, tmp_path):
         import_results(test, tmp_path / "nope.csv")
 
 
+@pytest.mark.workers
 def test_cli_export_and_import(made, tmp_path):
     import shutil
 

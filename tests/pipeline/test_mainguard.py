@@ -16,6 +16,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+pytestmark = pytest.mark.workers  # builds/starts other Python processes
+
 REPO = Path(__file__).resolve().parents[2]
 RUN = 'api.run("opus@6", "demo", "si-sdr", limit=2, jobs=2, out=sys.argv[1], progress=False{extra})'
 

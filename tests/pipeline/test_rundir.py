@@ -194,6 +194,7 @@ def _child(out: Path, mode: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
+@pytest.mark.workers
 def test_kill_9_inside_a_row_write_then_resume(tmp_path, reference):
     out = tmp_path / "run"
     proc = _child(out, "kill")
@@ -205,6 +206,7 @@ def test_kill_9_inside_a_row_write_then_resume(tmp_path, reference):
     _assert_same_as_uninterrupted(out, reference)
 
 
+@pytest.mark.workers
 def test_two_writers_on_one_directory(tmp_path, reference):
     out = tmp_path / "run"
     proc = _child(out, "slow")
