@@ -3,7 +3,7 @@
 Both settings must have scored the same items of the same suite: each item is compared with
 itself (B minus A), the mean difference gets the seeded paired bootstrap CI of :mod:`bench.stats`
 (weighted like the summary: corpus WER by reference words), and the verdict uses the gate's
-practical margin for the metric (``reports/gate.yaml``, read by :func:`bench.gate.load_tolerances`)
+practical margin for the metric (its ``gate_margin``, or ``reports/gate.yaml``'s override; :func:`bench.gate.load_tolerances`)
 and the metric's direction from its metadata record:
 
 - ``better`` / ``worse``: the CI excludes 0 on that side *and* the estimate is beyond the margin
@@ -240,6 +240,6 @@ def compare(sources: list[Path] | Path, a: str, b: str, *, metrics: list[str] | 
         notes.append("not paired: set-level metrics (EER, minDCF over trials) have no per-item values; each "
                      "side's own interval is in its summary.csv")
     notes.append(f"CI: {level:.0%} seeded paired bootstrap over items (corpus WER weighted by reference words); "
-                 "better/worse: the CI excludes 0 and the difference exceeds the margin (reports/gate.yaml); "
+                 "better/worse: the CI excludes 0 and the difference exceeds the metric's margin (its gate_margin; reports/gate.yaml may override); "
                  "indistinguishable: the CI lies within ±margin; inconclusive: neither")
     return Comparison(a, b, table, level, notes)
