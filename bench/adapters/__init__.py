@@ -17,15 +17,14 @@ import yaml
 from bench import resources
 from bench.adapters.base import Codec, CodecCard, CodecOptions, CodecSetting, Payload, format_kbps
 from bench.errors import ConfigError, UnknownNameError, BenchError
+from bench.registry import Registry
 
 __all__ = [
     "Codec", "CodecCard", "CodecOptions", "CodecSetting", "Payload", "adapter_class", "load_cards", "parse_setting",
     "create_codec", "register_adapter", "cards_dirs", "card_overrides", "ADD_CARD_HINT",
 ]
 
-_ADAPTERS: dict[str, type[Codec]] = {}
-#: adapter name -> module in this package that defines it (so we import only what is needed)
-_ADAPTER_MODULES: dict[str, str] = {}
+_ADAPTERS: Registry[type[Codec]] = Registry("adapter")
 C = TypeVar("C", bound=type[Codec])
 
 
@@ -34,8 +33,7 @@ def register_adapter(name: str):
 
     def wrap(cls: C) -> C:
         cls.adapter_name = name
-        _ADAPTERS[name] = cls
-        return cls
+        return _ADAPTERS.add(name, cls)
 
     return wrap
 
@@ -48,15 +46,15 @@ def _module_for(adapter: str) -> list[str]:
 
 def adapter_class(adapter: str) -> type[Codec]:
     if adapter in _ADAPTERS:
-        return _ADAPTERS[adapter]
-    for module in _module_for(adapter):
+        return _ADAPTERS.get(adapter)
+    for module in _module_for(adapter):  # only as far as the module that registers it
         try:
             importlib.import_module(f"{__name__}.{module}")
         except ImportError:
             continue  # an adapter whose package is missing; reported via availability()
         if adapter in _ADAPTERS:
-            return _ADAPTERS[adapter]
-    raise UnknownNameError("adapter", adapter, _ADAPTERS)
+            return _ADAPTERS.get(adapter)
+    raise UnknownNameError("adapter", adapter, _ADAPTERS.registered())
 
 
 def cards_dirs() -> list[Path]:

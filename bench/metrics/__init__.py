@@ -9,7 +9,7 @@ import importlib
 import pkgutil
 from typing import TypeVar
 
-from bench.errors import UnknownNameError
+from bench.registry import Registry
 from bench.metrics.base import DerivedMetric, ItemScore, Margin, Metric, MetricContext, MetricMeta, Score
 
 __all__ = ["Metric", "MetricContext", "MetricMeta", "DerivedMetric", "ItemScore", "Margin", "Score", "register_metric",
@@ -19,20 +19,12 @@ __all__ = ["Metric", "MetricContext", "MetricMeta", "DerivedMetric", "ItemScore"
 KBPS_META = MetricMeta(name="kbps", unit="kbps", higher_is_better=False, display="kbps", rank=0,
                        gate_margin=Margin(rel=0.01))  # measured bitrate must not grow by more than 1 %
 
-_METRICS: dict[str, type[Metric]] = {}
 _IMPORT_ERRORS: dict[str, str] = {}
 M = TypeVar("M", bound=type[Metric])
 
 
-def register_metric(cls: M) -> M:
-    _METRICS[cls.name] = cls
-    return cls
-
-
 def _discover() -> None:
     """Import every metric module (and subpackage) once; modules import heavy backends lazily."""
-    if _discover.done:  # type: ignore[attr-defined]
-        return
     for mod in pkgutil.walk_packages(__path__, prefix=f"{__name__}."):
         if mod.name.endswith(".base"):
             continue
@@ -40,22 +32,21 @@ def _discover() -> None:
             importlib.import_module(mod.name)
         except ImportError as exc:  # a metric module whose backend is absent stays unlisted
             _IMPORT_ERRORS[mod.name] = str(exc)
-    _discover.done = True  # type: ignore[attr-defined]
 
 
-_discover.done = False  # type: ignore[attr-defined]
+_METRICS: Registry[type[Metric]] = Registry("metric", discover=_discover)
+
+
+def register_metric(cls: M) -> M:
+    return _METRICS.add(cls.name, cls)
 
 
 def all_metrics() -> dict[str, type[Metric]]:
-    _discover()
-    return dict(sorted(_METRICS.items()))
+    return dict(sorted(_METRICS.entries().items()))
 
 
 def metric_class(name: str) -> type[Metric]:
-    metrics = all_metrics()
-    if name not in metrics:
-        raise UnknownNameError("metric", name, metrics)
-    return metrics[name]
+    return _METRICS.get(name)
 
 
 def resolve_metrics(names: list[str] | None, fields: set[str]) -> list[type[Metric]]:

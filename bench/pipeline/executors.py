@@ -32,7 +32,8 @@ from multiprocessing.connection import wait
 from typing import Any, Callable, Iterable, Iterator, Protocol, TypeVar
 
 from bench import procenv
-from bench.errors import BenchError, UnknownNameError
+from bench.errors import BenchError
+from bench.registry import Registry
 from bench.pipeline.mainguard import BOOTSTRAP_EXIT, MainGuardError
 from bench.pipeline.unit import UnitResult, UnitSpec, process_unit
 from bench.suites.items import Item
@@ -123,28 +124,18 @@ class Executor(Protocol):
     def info(self) -> dict[str, Any]: ...
 
 
-_EXECUTORS: dict[str, Callable[..., Executor]] = {}
-#: executors whose module imports an optional package when used: registered on first look-up
-_LAZY = {"ray": "bench.pipeline.ray_executor"}
+#: executors whose module imports an optional package when used (ray) register on first look-up
+_EXECUTORS: Registry[Callable[..., Executor]] = Registry("executor", lazy={"ray": "bench.pipeline.ray_executor"})
 E = TypeVar("E")
 
 
 def register_executor(name: str):
     """Class decorator: make an executor selectable by name; constructed as ``cls(jobs=N, **options)``."""
-
-    def wrap(cls: E) -> E:
-        _EXECUTORS[name] = cls  # type: ignore[assignment]
-        return cls
-
-    return wrap
+    return _EXECUTORS.register(name)
 
 
 def executor_class(name: str) -> Callable[..., Executor]:
-    if name not in _EXECUTORS and name in _LAZY:
-        importlib.import_module(_LAZY[name])
-    if name not in _EXECUTORS:
-        raise UnknownNameError("executor", name, {*_EXECUTORS, *_LAZY})
-    return _EXECUTORS[name]
+    return _EXECUTORS.get(name)
 
 
 def create_executor(name: str, *, jobs: int | None, **options: Any) -> Executor:
@@ -155,7 +146,7 @@ def create_executor(name: str, *, jobs: int | None, **options: Any) -> Executor:
     takes = inspect.signature(cls).parameters
     for key in given:
         if key not in takes:
-            users = sorted(n for n in {*_EXECUTORS, *_LAZY} if key in inspect.signature(executor_class(n)).parameters)
+            users = sorted(n for n in _EXECUTORS.names() if key in inspect.signature(executor_class(n)).parameters)
             raise BenchError(f"executor {name!r} takes no {key!r} option (--{key} is for --executor "
                              f"{' or '.join(users) or '(none)'})")
     return cls(jobs=jobs, **given)

@@ -12,31 +12,25 @@ from typing import Any, Callable
 
 import pandas as pd
 
-from bench.errors import BenchError
 from bench.reporting.layouts import CardTable, Layout, RunData
 from bench.markdown import md_escape, md_table
+from bench.registry import Registry
 
 Writer = Callable[["Card", Path], list[Path]]
-_FORMATS: dict[str, Writer] = {}
+_FORMATS: Registry[Writer] = Registry("report format")
 
 
 def register_format(name: str) -> Callable[[Writer], Writer]:
-    def deco(fn: Writer) -> Writer:
-        _FORMATS[name] = fn
-        return fn
-
-    return deco
+    return _FORMATS.register(name)
 
 
 def format_names() -> list[str]:
     """Formats registered so far (the built-in html registers when bench.reporting.card is imported)."""
-    return list(_FORMATS)
+    return _FORMATS.names()
 
 
 def get_format(name: str) -> Writer:
-    if name not in _FORMATS:
-        raise BenchError(f"report format {name!r}: choose one of {', '.join(_FORMATS)}")
-    return _FORMATS[name]
+    return _FORMATS.get(name)
 
 
 @dataclass

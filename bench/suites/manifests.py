@@ -15,25 +15,20 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from bench.errors import ConfigError, UnknownNameError
+from bench.errors import ConfigError
+from bench.registry import Registry
 from bench.suites.items import Item
 
 Loader = Callable[[Path, dict[str, Any]], list[Item]]
-_LOADERS: dict[str, Loader] = {}
+_LOADERS: Registry[Loader] = Registry("suite format")
 
 
 def register_loader(name: str) -> Callable[[Loader], Loader]:
-    def wrap(fn: Loader) -> Loader:
-        _LOADERS[name] = fn
-        return fn
-
-    return wrap
+    return _LOADERS.register(name)
 
 
 def loader(name: str) -> Loader:
-    if name not in _LOADERS:
-        raise UnknownNameError("suite format", name, _LOADERS)
-    return _LOADERS[name]
+    return _LOADERS.get(name)
 
 
 def _clean(value: Any) -> str | None:
