@@ -30,18 +30,10 @@ What this adapter does, and why, following Google's C++ reference (google/lyra 1
   checked by the tests); a non-zero delay would be handled by encoding enough extra zero frames
   to flush it and dropping that many samples from the start.
 
-Cross-CPU determinism: TFLite's default kernels (XNNPACK delegate, and the optimized built-in
-kernels through ruy) pick SIMD code paths at run time from the CPU's instruction set, and float
-results then differ between an AVX-512 and an AVX2 machine; with residual quantization a last-bit
-difference flips later quantizer indices (measured on 10 s of demo speech at 6 kbps: the XNNPACK
-and the optimized kernels agree with the reference kernels on only about 61 % of the indices,
-the first quantizers equal, later ones not). The card therefore selects the reference kernels
-(``op_resolver: BUILTIN_REF``: plain C++ loops, no run-time dispatch) on one thread: the same
-wheel computes the same numbers on any x86-64 CPU. The cost, measured on this 2-core Xeon with
-``benchmarks/lyra_speed.py``: RTF 0.32 (reference) vs 0.12 (optimized, no XNNPACK) vs 0.028
-(XNNPACK, Google's default), i.e. 11x slower than XNNPACK, which still codes the 464 s demo
-suite in about 2.5 CPU-minutes per bitrate. Users who only need speed may set another
-resolver in their own card; it is recorded in the run manifest with the card.
+Cross-CPU determinism: the card selects TFLite's reference kernels (``op_resolver: BUILTIN_REF``)
+on one thread, because the optimized kernels pick SIMD paths by CPU and flip later quantizer
+indices between an AVX-512 and an AVX2 machine; the measurements and the speed cost are in
+docs/performance.md ("Lyra v2 on any CPU").
 """
 
 from __future__ import annotations
