@@ -77,7 +77,7 @@ def _md_table(df: pd.DataFrame) -> str:
 
 
 def markdown(card: Card) -> str:
-    from bench.reporting.render import _metrics_table
+    from bench.reporting.render import _metrics_table, provenance_lines
 
     p = card.provenance
     lines = [f"# {card.layout.title}", ""]
@@ -88,13 +88,7 @@ def markdown(card: Card) -> str:
         s = run.manifest.get("suite") or {}
         lines.append(f"- run `{md_escape(run.name)}`: suite **{md_escape(s.get('name'))}**, {s.get('n_items')} items "
                      f"({md_escape(s.get('subset', 'all'))}), content hash `{md_escape(str(s.get('hash', ''))[:12])}`")
-    if p["git"]:
-        lines.append(f"- code: git {', '.join(p['git'])}")
-    if p["resampler"]:
-        lines.append(f"- resampler: {', '.join(p['resampler'])}")
-    lines += [f"- alignment: {md_escape(line)}" for line in p.get("alignment", [])]
-    if p["untrained"]:
-        lines.append(f"- **UNTRAINED weights** (not a quality claim): {md_escape(', '.join(p['untrained']))}")
+    lines += provenance_lines(p)
     lines += ["", "Cells: `missing` = that suite or metric was not run; `failed` = run, but no item gave a "
               "value; `-` = not applicable. The `run` column names the run directory each row's cells come from "
               "(per cell in `card.csv`).", ""]

@@ -15,6 +15,7 @@ from bench.pipeline.rundir import safe_name  # noqa: F401  (re-exported for the 
 from bench.reporting.bdrate import CAVEAT
 from bench.reporting.card_view import collapse
 from bench.reporting.formats import Card, bd_display, register_format
+from bench.reporting.render import PROVENANCE_HTML
 
 _ENV = jinja2.Environment(autoescape=True, undefined=jinja2.StrictUndefined)
 
@@ -32,11 +33,7 @@ th.sort{cursor:pointer}th.sort:after{content:" \\2195";color:#999}.spec{white-sp
 <ul>
 <li>layout: <code>{{ card.layout.source }}</code></li>
 {% for run in runs %}<li>run <code>{{ run.name }}</code>: suite <b>{{ run.suite }}</b>, {{ run.n_items }} items ({{ run.subset }}), content hash <code>{{ run.hash }}</code></li>{% endfor %}
-{% if prov.git %}<li>code: git {{ prov.git|join(', ') }}</li>{% endif %}
-{% if prov.resampler %}<li>resampler: {{ prov.resampler|join(', ') }}</li>{% endif %}
-{% for line in prov.alignment %}<li>alignment: {{ line }}</li>{% endfor %}
-{% if prov.untrained %}<li class="warn">UNTRAINED weights (not a quality claim): {{ prov.untrained|join(', ') }}</li>{% endif %}
-</ul>
+""" + PROVENANCE_HTML + """</ul>
 <p class="note">Tables hold what was run (mean [95 % CI]); <i>missing</i> = not run for that row; failed = run, but no
 item gave a value; - = not applicable. Hover a cell to see the run directory it comes from.</p>
 {% for t in tables %}

@@ -75,6 +75,20 @@ def alignment_lines(alignment: dict[str, dict[str, Any]]) -> list[str]:
 
 
 
+def provenance_lines(prov: dict[str, Any]) -> list[str]:
+    """The markdown header lines every report shares (plain table and card layouts): code, resampler,
+    alignment, untrained weights; each report adds its own lines naming runs and suites."""
+    lines = []
+    if prov["git"]:
+        lines.append(f"- code: git {', '.join(prov['git'])}")
+    if prov["resampler"]:
+        lines.append(f"- resampler: {', '.join(prov['resampler'])}")
+    lines += [f"- alignment: {md_escape(line)}" for line in prov.get("alignment", [])]
+    if prov["untrained"]:
+        lines.append(f"- **UNTRAINED weights** (not a quality claim): {md_escape(', '.join(prov['untrained']))}")
+    return lines
+
+
 def _metrics_table(prov: dict[str, Any]) -> pd.DataFrame:
     rows = []
     for name, info in sorted(prov["metrics"].items()):
@@ -95,13 +109,7 @@ def render_markdown(summary: pd.DataFrame, manifests: list[dict[str, Any]], widt
     for name, s in prov["suites"].items():
         lines.append(f"- suite **{md_escape(name)}**: {s['items']} items ({md_escape(s['subset'])}), "
                      f"content hash `{md_escape(s['hash'])}`")
-    if prov["git"]:
-        lines.append(f"- code: git {', '.join(prov['git'])}")
-    if prov["resampler"]:
-        lines.append(f"- resampler: {', '.join(prov['resampler'])}")
-    lines += [f"- alignment: {md_escape(line)}" for line in prov["alignment"]]
-    if prov["untrained"]:
-        lines.append(f"- **UNTRAINED weights** (not a quality claim): {md_escape(', '.join(prov['untrained']))}")
+    lines += provenance_lines(prov)
     lines += ["", summary_markdown(summary, width=width), "",
               "Cells are mean ± half the 95 % bootstrap confidence interval where it is symmetric at the shown "
               "precision, else mean [low, high] (over items; corpus WER/CER over utterances, EER over speakers); "
@@ -112,6 +120,13 @@ def render_markdown(summary: pd.DataFrame, manifests: list[dict[str, Any]], widt
     return "\n".join(lines)
 
 
+#: the HTML header items every report shares (plain table and card layouts), as :func:`provenance_lines`
+PROVENANCE_HTML = """{% if prov.git %}<li>code: git {{ prov.git|join(', ') }}</li>{% endif %}
+{% if prov.resampler %}<li>resampler: {{ prov.resampler|join(', ') }}</li>{% endif %}
+{% for line in prov.alignment %}<li>alignment: {{ line|e }}</li>{% endfor %}
+{% if prov.untrained %}<li class="warn">UNTRAINED weights (not a quality claim): {{ prov.untrained|join(', ') }}</li>{% endif %}
+"""
+
 _HTML = jinja2.Template("""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>codecbench report</title>
 <style>body{font-family:system-ui,sans-serif;margin:2rem}table{border-collapse:collapse}
@@ -119,11 +134,7 @@ td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}th:first-child,
 .warn{color:#a00;font-weight:bold}</style></head><body>
 <h1>codecbench report</h1><ul>
 {% for name, s in prov.suites.items() %}<li>suite <b>{{ name }}</b>: {{ s['items'] }} items ({{ s['subset'] }}), content hash <code>{{ s['hash'] }}</code></li>{% endfor %}
-{% if prov.git %}<li>code: git {{ prov.git|join(', ') }}</li>{% endif %}
-{% if prov.resampler %}<li>resampler: {{ prov.resampler|join(', ') }}</li>{% endif %}
-{% for line in prov.alignment %}<li>alignment: {{ line|e }}</li>{% endfor %}
-{% if prov.untrained %}<li class="warn">UNTRAINED weights (not a quality claim): {{ prov.untrained|join(', ') }}</li>{% endif %}
-</ul>{{ table }}
+""" + PROVENANCE_HTML + """</ul>{{ table }}
 {% if metrics %}<h2>How each metric was computed</h2>{{ metrics }}{% endif %}
 </body></html>
 """, autoescape=True)
