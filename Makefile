@@ -17,7 +17,7 @@ QUICK_CARD    ?= reports/latest-demo-card
 export HF_HUB_OFFLINE := 1
 export NUMBA_CACHE_DIR ?= $(CURDIR)/reports/cache/numba
 
-.PHONY: install demo demo-full demo-codecs test clean listen-demo
+.PHONY: install demo demo-full demo-artifacts demo-codecs test clean listen-demo
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,22 @@ demo-full: $(STAMP)
 
 demo-codecs:
 	@echo $(DEMO_CODECS)
+
+# Every committed demo artefact from scratch (~40 min on 2 idle cores): the full demo (gate baseline
+# and reports/demo_report), a second run sweeping more Opus/Codec2 rates, bench speed on this
+# machine (run it with nothing else running), and the nemo-card report over both.
+DEMO_SWEEP  ?= original,opus@8,opus@16,opus@24,codec2@2.4,codec2@1.6,codec2@0.7
+SPEED_CODECS ?= opus@6,opus@8,opus@12,opus@16,opus@24,codec2@3.2,codec2@2.4,codec2@1.6,codec2@1.3,codec2@0.7,mp3@8,amrnb@12.2,lyra@3.2,lyra@6,lyra@9.2
+DEMO_RUNS   ?= reports/runs
+demo-artifacts: $(STAMP)
+	$(BIN)/bench run --codec $(DEMO_CODECS) --suite demo --out $(DEMO_RUNS)/demo-full --no-progress
+	$(BIN)/bench run --codec $(DEMO_SWEEP) --suite demo --out $(DEMO_RUNS)/demo-sweep --no-progress
+	$(BIN)/bench speed --codec $(SPEED_CODECS) --device cpu --out $(DEMO_RUNS)/demo-full/speed.csv
+	$(BIN)/bench baseline update $(DEMO_RUNS)/demo-full -o reports/baselines/demo.csv
+	$(BIN)/bench report $(DEMO_RUNS)/demo-full --out reports/demo_report
+	rm -rf reports/demo_card
+	$(BIN)/bench report $(DEMO_RUNS)/demo-full $(DEMO_RUNS)/demo-sweep --layout nemo-card --listen 2 --worst 2 \
+	  --out reports/demo_card
 
 # A MUSHRA listening test on the embedded demo (docs/listening-create.md); then `bench listen serve`.
 LISTEN_CODECS ?= opus@6,opus@12,codec2@3.2,lyra@3.2,lyra@6

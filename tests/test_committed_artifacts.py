@@ -11,7 +11,7 @@
   baseline; an artefact kept on purpose says ``historical`` in its first lines and is exempt from
   this last check only.
 
-Regenerate with ``make demo-full`` (see the Makefile) and ``bench baseline update``.
+Regenerate all of them with ``make demo-artifacts`` (see the Makefile).
 """
 
 from __future__ import annotations
@@ -119,5 +119,5 @@ def test_named_commits_exist_are_clean_and_recent():
             n = int(_git("rev-list", "--count", f"{full}..HEAD", "--", *VALUE_PATHS).stdout.strip() or 0)
             if n > MAX_VALUE_COMMITS:
                 problems.append(f"{rel}: made at {sha[:10]}; {n} commits since then change value-making code "
-                                f"(limit {MAX_VALUE_COMMITS}): regenerate it (make demo-full) or mark it historical")
+                                f"(limit {MAX_VALUE_COMMITS}): regenerate it (make demo-artifacts) or mark it historical")
     assert not problems, "\n".join(problems)
