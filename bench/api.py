@@ -245,7 +245,7 @@ def listing(what: str, checkpoints=()) -> pd.DataFrame:
 
 
 def _margin_text(margin) -> str:
-    """``abs 0.05`` / ``rel 1%`` / ``-`` (the gate config's default)."""
+    """``abs 0.05`` / ``rel 0.01`` / ``-`` (none: the gate config's default applies)."""
     if margin is None:
         return "-"
     parts = [f"abs {margin.abs:g}" if margin.abs is not None else "", f"rel {margin.rel:.3g}" if margin.rel is not None else ""]

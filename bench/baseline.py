@@ -22,15 +22,14 @@ import pandas as pd
 from bench.errors import BenchError
 from bench.gate import (ROW_COLUMNS, file_digest, item_rows, manifest_path, read_manifest_file, read_rows_file,
                         rows_digest, rows_path)
-from bench.pipeline.rundir import RunDir, read_rows
+from bench.pipeline.rundir import RunDir, merged_rows
 from bench.reporting.tables import summarize
 
 
 def _merged_rows(run_dirs: list[Path]) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    frames, manifests = [], []
+    rows, manifests = merged_rows(run_dirs), []
     for d in run_dirs:
         run = RunDir(Path(d))
-        frames.append(read_rows(d))
         try:
             manifest = run.read_manifest()
         except BenchError as exc:
@@ -39,7 +38,6 @@ def _merged_rows(run_dirs: list[Path]) -> tuple[pd.DataFrame, list[dict[str, Any
             raise BenchError(f"{d}: the run is unfinished (its manifest has no 'finished'); rerun the same "
                              "`bench run` command to complete it first")
         manifests.append({"run_dir": str(d), **manifest})
-    rows = pd.concat(frames, ignore_index=True).drop_duplicates(["suite", "item", "label", "metric"], keep="last")
     return rows, manifests
 
 
