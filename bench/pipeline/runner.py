@@ -30,7 +30,7 @@ from bench.pipeline.executors import Failed, Unit, create_executor, import_plugi
 from bench.envvars import run_start_notes
 from bench.pipeline.provenance import environment, git_state
 from bench.pipeline.rundir import WRITE_ERRNOS, RunDir, RunDirError, safe_name, write_error
-from bench.pipeline.unit import UnitResult, UnitSpec, failed_unit
+from bench.pipeline.unit import UnitResult, WorkUnit, failed_unit
 from bench.rows import KBPS, SET_ITEM, summarize, summary_markdown
 from bench import resources
 from bench.suites import Suite, load_suite, select_items
@@ -148,10 +148,10 @@ def _run(codecs, suite, metrics, config: RunConfig, executor, report=None) -> Ru
 
 def _settings(codecs, config: RunConfig) -> tuple[list, list[str]]:
     """Parsed codec settings and their labels; unknown names/bitrates and unusable codecs fail here."""
-    codec_specs = split_names(codecs)
-    if not codec_specs:
+    requests = split_names(codecs)
+    if not requests:
         raise BenchError("no codec given (e.g. --codec opus@6,codec2@3.2)")
-    settings = [parse_setting(c) for c in codec_specs]
+    settings = [parse_setting(r) for r in requests]
     for s in settings:
         reason = adapter_class(s.card.adapter).availability(s.card, config.checkpoints)
         if reason:
@@ -239,14 +239,14 @@ def _run_locked(rundir, cut, the_suite, suite_hash, items, selection, settings, 
                   "their units are redone")
     units = []
     for s in settings:
-        spec = UnitSpec(the_suite.name, s, metric_names, ctx, the_suite.policy, config, config.save_audio,
+        work = WorkUnit(the_suite.name, s, metric_names, ctx, the_suite.policy, config, config.save_audio,
                         config.align, delays[s.label])
         weights = (manifest["codecs"][s.label].get("weights") or {}).get("status", "")
         for group in batches(items, config.batch):  # formed over all items, so resuming keeps them
             coded = {it.id: have[(it.id, s.label)] for it in group if KBPS in have.get((it.id, s.label), ())}
             todo = tuple(it for it in group if it.id not in coded)
             if todo:
-                units.append(Unit(spec, todo))
+                units.append(Unit(work, todo))
             # items coded and scored before, lacking metrics the run gained since: those metrics only
             missing: dict[tuple[str, ...], list[Item]] = {}
             for it in group:
@@ -255,7 +255,7 @@ def _run_locked(rundir, cut, the_suite, suite_hash, items, selection, settings, 
                     if lacking:
                         missing.setdefault(lacking, []).append(it)
             for lacking, its in missing.items():
-                units.append(Unit(replace(spec, metrics=list(lacking), extend=True, weights=weights), tuple(its)))
+                units.append(Unit(replace(work, metrics=list(lacking), extend=True, weights=weights), tuple(its)))
     n_todo = sum(len(u.items) for u in units)
     _execute(units, rundir, executor, config.progress)
     manifest["executor"] = {"name": config.executor, **executor.info()}  # now with what it found (Ray's cluster)
@@ -384,11 +384,11 @@ def _execute(units: list[Unit], rundir: RunDir, executor, progress: bool) -> Non
             if unit.part:
                 got = parts[unit.key]
                 got[unit.part] = outcome
-                if len(got) < 2 + len(unit.spec.metrics_all):
+                if len(got) < 2 + len(unit.work.metrics_all):
                     continue
                 outcome = _assemble(unit, parts.pop(unit.key))
             if isinstance(outcome, Failed):
-                outcome = [failed_unit(unit.spec, unit.items[0], outcome.reason)]
+                outcome = [failed_unit(unit.work, unit.items[0], outcome.reason)]
             for result in outcome:
                 rundir.append(*result)
                 if warming:
@@ -404,16 +404,16 @@ CRASHED = "worker crashed"
 
 def _metric_parts(unit: Unit) -> list[Unit]:
     """The codec round trip alone, then one unit per metric, each in its own worker."""
-    whole = unit.spec
-    spec = lambda metrics: replace(whole, metrics=metrics, metrics_all=tuple(whole.metrics))  # noqa: E731
-    return [Unit(spec([]), unit.items, part="code"),
-            *(Unit(spec([m]), unit.items, part=f"metric:{m}") for m in whole.metrics)]
+    whole = unit.work
+    only = lambda metrics: replace(whole, metrics=metrics, metrics_all=tuple(whole.metrics))  # noqa: E731
+    return [Unit(only([]), unit.items, part="code"),
+            *(Unit(only([m]), unit.items, part=f"metric:{m}") for m in whole.metrics)]
 
 
 def _assemble(part: Unit, got: dict[str, list[UnitResult] | Failed]) -> list[UnitResult]:
     """One item's rows from its parts: kbps and the record from the round trip, each metric's row
     from its own part, or a failed row naming the metric whose worker crashed."""
-    whole = replace(part.spec, metrics=list(part.spec.metrics_all), metrics_all=())
+    whole = replace(part.work, metrics=list(part.work.metrics_all), metrics_all=())
     item, first = part.items[0], got[""]
     code = got["code"]
     if isinstance(code, Failed):  # the crash is in reading or coding the item: nothing to save

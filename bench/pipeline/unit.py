@@ -39,8 +39,10 @@ RunOptions = RunConfig
 
 
 @dataclass
-class UnitSpec:
-    """Everything a worker needs, picklable: no live models cross the process boundary."""
+class WorkUnit:
+    """What a worker needs to code and score items with one codec setting, all but the items
+    themselves (:class:`~bench.pipeline.executors.Unit` pairs it with them); picklable: no live
+    models cross the process boundary."""
 
     suite: str
     setting: CodecSetting  # parsed once by the runner: workers never re-read the cards
@@ -92,19 +94,19 @@ def _metric(name: str, ctx: MetricContext) -> Metric:
 _short_error = short_error
 
 
-def _base(spec: UnitSpec, item: Item) -> dict[str, Any]:
-    s = spec.setting
-    return {"suite": spec.suite, "item": item.id, "codec": s.card.name, "setting": s.setting, "label": s.label}
+def _base(work: WorkUnit, item: Item) -> dict[str, Any]:
+    s = work.setting
+    return {"suite": work.suite, "item": item.id, "codec": s.card.name, "setting": s.setting, "label": s.label}
 
 
-def failed_unit(spec: UnitSpec, item: Item, reason: str, base: dict[str, Any] | None = None) -> UnitResult:
+def failed_unit(work: WorkUnit, item: Item, reason: str, base: dict[str, Any] | None = None) -> UnitResult:
     """Rows for a unit that produced nothing: every metric (and kbps) NaN with the reason."""
     if base is None:
-        base = _base(spec, item)
+        base = _base(work, item)
     record = {**base, "error": reason}
-    metrics = spec.metrics if spec.extend else [KBPS, *spec.metrics]  # an extension's kbps row is on disk
+    metrics = work.metrics if work.extend else [KBPS, *work.metrics]  # an extension's kbps row is on disk
     rows = [{**base, "metric": m, "value": math.nan, "weight": 1.0, "error": reason} for m in metrics]
-    return rows, None if spec.extend else record
+    return rows, None if work.extend else record
 
 
 @dataclass
@@ -149,38 +151,38 @@ def _code(codec, audios: list[Audio]) -> list[_Coded | Exception]:
     return out
 
 
-def process_unit(spec: UnitSpec, items: Sequence[Item]) -> list[UnitResult]:
+def process_unit(work: WorkUnit, items: Sequence[Item]) -> list[UnitResult]:
     """Code the items with one codec and score each with every metric.
 
     Returns one (rows, record) per item, in the order given: rows are long-form metric values;
     record holds the item-level facts (alignment, lengths, timings, batch size, error) that
     explain them.
     """
-    setting = spec.setting
-    bases = [_base(spec, item) for item in items]
+    setting = work.setting
+    bases = [_base(work, item) for item in items]
     records: list[dict[str, Any]] = [{**base, "error": None} for base in bases]
     results: dict[int, UnitResult] = {}
 
     def fail(i: int, exc: BaseException) -> None:
         reason = _short_error(exc)
-        rows, _ = failed_unit(spec, items[i], reason, bases[i])
+        rows, _ = failed_unit(work, items[i], reason, bases[i])
         records[i]["error"] = reason
-        results[i] = (rows, None if spec.extend else records[i])
+        results[i] = (rows, None if work.extend else records[i])
 
     references: dict[int, Audio] = {}
     for i, item in enumerate(items):
         try:
-            references[i], facts = load_audio_facts(item.path, spec.policy)
+            references[i], facts = load_audio_facts(item.path, work.policy)
             records[i].update(facts.as_record())
         except Exception as exc:
             fail(i, exc)
     pairs: dict[int, Pair] = {}
-    if spec.extend:  # new metrics for coded items: the kept reconstruction, where it is exact
+    if work.extend:  # new metrics for coded items: the kept reconstruction, where it is exact
         for i in list(references):
-            if spec.weights:
-                bases[i]["weights"] = spec.weights
+            if work.weights:
+                bases[i]["weights"] = work.weights
             try:
-                kept = saved_reconstruction(spec.context.run_dir, setting.label, items[i].id, references[i])
+                kept = saved_reconstruction(work.context.run_dir, setting.label, items[i].id, references[i])
             except Exception as exc:  # an unreadable kept file: code the item again instead
                 kept = None
                 records[i]["kept_audio_error"] = _short_error(exc)
@@ -188,7 +190,7 @@ def process_unit(spec: UnitSpec, items: Sequence[Item]) -> list[UnitResult]:
                 pairs[i] = Pair(references.pop(i), kept, items[i])
     inputs: dict[int, Audio] = {}
     try:
-        codec = _codec(setting, spec.options.codec_options) if references else None
+        codec = _codec(setting, work.options.codec_options) if references else None
     except Exception as exc:
         for i in references:
             fail(i, exc)
@@ -208,14 +210,14 @@ def process_unit(spec: UnitSpec, items: Sequence[Item]) -> list[UnitResult]:
             fail(i, coded)
             continue
         try:
-            save_tokens(spec.context.run_dir, setting.label, item.id, coded.payload)
+            save_tokens(work.context.run_dir, setting.label, item.id, coded.payload)
             if len(coded.decoded) == 0:
                 raise BenchError(f"{item.path}: codec {setting.label} returned no samples")
             recon = resample(coded.decoded, reference.sample_rate)
-            delay = spec.delay.at(reference.sample_rate) if spec.delay is not None else None
-            estimate, alignment = align(reference, recon, delay=delay, per_item=spec.align == "item")
-            if spec.save_audio:
-                save_reconstruction(spec.context.run_dir, setting.label, item.id, estimate)
+            delay = work.delay.at(reference.sample_rate) if work.delay is not None else None
+            estimate, alignment = align(reference, recon, delay=delay, per_item=work.align == "item")
+            if work.save_audio:
+                save_reconstruction(work.context.run_dir, setting.label, item.id, estimate)
             records[i].update(alignment.as_dict(), setting_delay=delay, duration=reference.duration,
                               encode_s=coded.encode_s,
                               decode_s=coded.decode_s, kbps=coded.payload.kbps, batch=coded.batch)
@@ -224,13 +226,13 @@ def process_unit(spec: UnitSpec, items: Sequence[Item]) -> list[UnitResult]:
             continue
         pairs[i] = Pair(reference, estimate, item)
 
-    rows = {i: [] if spec.extend else [{**bases[i], "metric": KBPS, "value": records[i]["kbps"],
+    rows = {i: [] if work.extend else [{**bases[i], "metric": KBPS, "value": records[i]["kbps"],
                                          "weight": pairs[i].reference.duration, "error": None}] for i in pairs}
     order = sorted(pairs)  # item order, whichever way each pair was made
-    for name in spec.metrics:
-        for i, fields in zip(order, _score(name, spec.context, [pairs[i] for i in order])):
+    for name in work.metrics:
+        for i, fields in zip(order, _score(name, work.context, [pairs[i] for i in order])):
             rows[i].append({**bases[i], "metric": name, **fields})
-    results.update({i: (rows[i], None if spec.extend else records[i]) for i in pairs})
+    results.update({i: (rows[i], None if work.extend else records[i]) for i in pairs})
     return [results[i] for i in range(len(items))]
 
 
@@ -266,7 +268,7 @@ def saved_reconstruction(run_dir, label: str, item_id: str, reference: Audio) ->
     return Audio(samples, rate, str(path))
 
 
-def reconstruct(codec_spec: str, item: Item, policy: AudioPolicy | None = None,
+def reconstruct(label: str, item: Item, policy: AudioPolicy | None = None,
                 options: CodecOptions | None = None, manifest: dict[str, Any] | None = None) -> tuple[Audio, Audio]:
     """(reference, aligned reconstruction) of one item, by the same steps as :func:`process_unit`;
     for re-decoding a few items to listen to (``bench report --listen``) without a new run.
@@ -278,9 +280,9 @@ def reconstruct(codec_spec: str, item: Item, policy: AudioPolicy | None = None,
     """
     from bench.adapters import parse_setting
 
-    mode, delay = run_alignment(manifest or {}, codec_spec)
+    mode, delay = run_alignment(manifest or {}, label)
     reference = load_audio(item.path, policy or AudioPolicy())
-    codec = _codec(parse_setting(codec_spec), options if options is not None else run_codec_options(manifest or {}))
+    codec = _codec(parse_setting(label), options if options is not None else run_codec_options(manifest or {}))
     decoded = codec.decode(codec.encode(resample(reference, codec.sample_rate)))
     at = delay.at(reference.sample_rate) if delay is not None else None
     estimate, _ = align(reference, resample(decoded, reference.sample_rate), delay=at, per_item=mode == "item")
