@@ -191,7 +191,7 @@ def _run_locked(rundir, cut, the_suite, suite_hash, items, selection, settings, 
     cache_dir = config.cache_dir or default_cache_dir()
     ctx = MetricContext(suite=the_suite.name, suite_hash=suite_hash,
                         cache_dir=cache_dir.absolute() / f"{safe_name(the_suite.name)}-{suite_hash[:12]}", run_dir=path, items=items,
-                        suite_spec=the_suite.spec, suite_source=the_suite.source, device=config.device,
+                        suite_entry=the_suite.entry, suite_source=the_suite.source, device=config.device,
                         models=config.model_options)
     ctx.cache_dir.mkdir(parents=True, exist_ok=True)
 

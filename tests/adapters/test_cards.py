@@ -108,13 +108,13 @@ def test_same_name_card_is_reported_as_an_override(tmp_path, monkeypatch):
 
 
 def test_bench_datasets_adds_suites_like_bench_codecs(tmp_path, monkeypatch, demo_clip):
-    from bench.suites import load_suite, suite_overrides, suite_specs
+    from bench.suites import load_suite, suite_overrides, suite_entries
 
     (tmp_path / "m.csv").write_text(f"id,path\na,{demo_clip}\n")
     (tmp_path / "mine.yaml").write_text("suites:\n  mine: {manifest: m.csv, format: csv}\n"
                                         "  demo: {manifest: m.csv, format: csv}\n")
     use_env(monkeypatch, BENCH_DATASETS=str(tmp_path / "mine.yaml"))
-    specs = suite_specs()
-    assert "librispeech-test-clean" in specs and "mine" in specs  # added, stock suites kept
+    entries = suite_entries()
+    assert "librispeech-test-clean" in entries and "mine" in entries  # added, stock suites kept
     assert [i.id for i in load_suite("mine").items] == ["a"]  # relative to its own file
     assert [o["name"] for o in suite_overrides()] == ["demo"] and len(load_suite("demo").items) == 1

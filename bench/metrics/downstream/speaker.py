@@ -179,17 +179,17 @@ class EER(_SpeakerMetric):
         return src if src.is_dir() else src.parent
 
     def _trial_source(self) -> str:
-        spec = (self.context.suite_spec or {}).get("trials") if self.context else None
-        return str(self._source_dir() / spec) if spec else "built: all same-speaker pairs + equal seeded sample of different-speaker pairs"
+        trials = (self.context.suite_entry or {}).get("trials") if self.context else None
+        return str(self._source_dir() / trials) if trials else "built: all same-speaker pairs + equal seeded sample of different-speaker pairs"
 
     def trials(self) -> tuple[list[ver.Trial], str]:
         """The suite's trial list (VoxCeleb1-O format) if it names one, else a built balanced list
         saved to RUN/trials.txt. Names in a given list match item ids, an item's ``trial_path``
         (the voxceleb loader's) or audio paths relative to the list's folder."""
         ctx = self.context
-        spec = (ctx.suite_spec or {}).get("trials")
-        if spec:
-            path = self._source_dir() / spec
+        listed = (ctx.suite_entry or {}).get("trials")
+        if listed:
+            path = self._source_dir() / listed
             names: dict[str, str] = {}
             for it in ctx.items:
                 names[it.id] = it.id
