@@ -164,9 +164,9 @@ def _suite_of(sources: list[_Source]):
         listing = "; ".join(f"{p}: suite {k[0]!r} hash {str(k[1])[:12]}" for k, (_, p) in seen.items())
         raise ListeningCreateError(f"the chosen conditions come from different suites ({listing}); "
                                    "a trial compares one item, so make the test from runs of one suite")
-    (name, digest), (spec, run_path) = next(iter(seen.items()))
+    (name, digest), (recorded, run_path) = next(iter(seen.items()))
     errors = []
-    for ref in (name, spec.get("source")):
+    for ref in (name, recorded.get("source")):
         if not ref:
             continue
         try:

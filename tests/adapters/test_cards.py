@@ -38,10 +38,10 @@ def test_unsupported_bitrate_lists_supported_and_how_to_add_a_card():
 
 
 def test_any_supported_bitrate_is_accepted_sweep_points_unchanged():
-    for spec, kbps in (("opus@7", 7.0), ("opus@10", 10.0), ("opus@64", 64.0), ("mp3@40", 40.0),
+    for label, kbps in (("opus@7", 7.0), ("opus@10", 10.0), ("opus@64", 64.0), ("mp3@40", 40.0),
                        ("codec2@1.4", 1.4), ("codec2@1.2", 1.2), ("aac@48", 48.0)):
-        s = parse_setting(spec)
-        assert s.bitrate == kbps and s.label == spec
+        s = parse_setting(label)
+        assert s.bitrate == kbps and s.label == label
     cards = load_cards()  # the sweep points (and defaults) the committed baseline was made with
     assert cards["opus"].bitrates == (6, 8, 12, 16, 24) and cards["opus"].default_bitrate == 6
     assert cards["mp3"].bitrates == (8, 16, 24, 32) and cards["codec2"].bitrates == (3.2, 2.4, 1.6, 1.3, 0.7)
