@@ -96,7 +96,7 @@ _short_error = short_error
 
 def _base(work: WorkUnit, item: Item) -> dict[str, Any]:
     s = work.setting
-    return {"suite": work.suite, "item": item.id, "codec": s.card.name, "setting": s.setting, "label": s.label}
+    return {"suite": work.suite, "item": item.id, "codec": s.card.name, "setting": s.bitrate_text, "label": s.label}
 
 
 def failed_unit(work: WorkUnit, item: Item, reason: str, base: dict[str, Any] | None = None) -> UnitResult:
