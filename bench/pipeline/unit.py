@@ -24,7 +24,7 @@ from bench.config import RunConfig
 from bench.errors import BenchError
 from bench.metrics import MetricContext, metric_class
 from bench.metrics.base import Metric
-from bench.metrics.measure import Pair, measure, measure_batch, short_error
+from bench.metrics.measure import AlignedPair, measure, measure_batch, short_error
 from bench.pipeline import identity
 from bench.pipeline.align import align
 from bench.pipeline.delay import SettingDelay
@@ -176,7 +176,7 @@ def process_unit(work: WorkUnit, items: Sequence[Item]) -> list[UnitResult]:
             records[i].update(facts.as_record())
         except Exception as exc:
             fail(i, exc)
-    pairs: dict[int, Pair] = {}
+    pairs: dict[int, AlignedPair] = {}
     if work.extend:  # new metrics for coded items: the kept reconstruction, where it is exact
         for i in list(references):
             if work.weights:
@@ -187,7 +187,7 @@ def process_unit(work: WorkUnit, items: Sequence[Item]) -> list[UnitResult]:
                 kept = None
                 records[i]["kept_audio_error"] = _short_error(exc)
             if kept is not None:
-                pairs[i] = Pair(references.pop(i), kept, items[i])
+                pairs[i] = AlignedPair(references.pop(i), kept, items[i])
     inputs: dict[int, Audio] = {}
     try:
         codec = _codec(setting, work.options.codec_options) if references else None
@@ -224,7 +224,7 @@ def process_unit(work: WorkUnit, items: Sequence[Item]) -> list[UnitResult]:
         except Exception as exc:  # one item's failure must never abort the run
             fail(i, exc)
             continue
-        pairs[i] = Pair(reference, estimate, item)
+        pairs[i] = AlignedPair(reference, estimate, item)
 
     rows = {i: [] if work.extend else [{**bases[i], "metric": KBPS, "value": records[i]["kbps"],
                                          "weight": pairs[i].reference.duration, "error": None}] for i in pairs}
@@ -304,7 +304,7 @@ def run_alignment(manifest: dict[str, Any], label: str) -> tuple[str, SettingDel
     return mode, SettingDelay.from_dict(recorded) if recorded else None
 
 
-def _score(name: str, ctx: MetricContext, pairs: list[Pair]) -> list[dict[str, Any]]:
+def _score(name: str, ctx: MetricContext, pairs: list[AlignedPair]) -> list[dict[str, Any]]:
     """One metric's row fields for each pair: in one call where the metric batches, else one by one."""
     # ``seconds``: wall time of this metric on this item (resampling and first-call model loading
     # included), so benchmarks/pipeline_speed.py can say where a run's time goes; a batch's time is
