@@ -191,7 +191,7 @@ class _Visqol(Metric):
         """Where this item's reference-side features live in the suite cache (None: memory only)."""
         if self.context is None or item is None:
             return None
-        from bench.metrics.downstream.cache import safe_name
+        from bench.filenames import safe_name
 
         return (self.context.cache_dir / "visqol" / f"{self.name}-{self.backend_version()}"
                 / f"{safe_name(item.id)}.npz")

@@ -29,7 +29,8 @@ from bench.pipeline.mainguard import check_main_guard, exit_if_bootstrapping
 from bench.pipeline.executors import Failed, Unit, create_executor, import_plugins
 from bench.envvars import run_start_notes
 from bench.pipeline.provenance import environment, git_state
-from bench.pipeline.rundir import WRITE_ERRNOS, RunDir, RunDirError, safe_name, write_error
+from bench.filenames import safe_name
+from bench.pipeline.rundir import WRITE_ERRNOS, RunDir, RunDirError, write_error
 from bench.pipeline.unit import UnitResult, WorkUnit, failed_unit
 from bench.rows import KBPS, SET_ITEM, summarize, summary_markdown
 from bench import resources

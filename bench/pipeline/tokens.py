@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from bench.errors import BenchError
-from bench.pipeline.rundir import safe_name
+from bench.filenames import safe_name
 
 TOKENS_DIR = "tokens"
 

@@ -23,6 +23,7 @@ import numpy as np
 from bench.audio import Audio
 from bench.config import ModelOptions
 from bench.errors import BenchError, MetricInputError
+from bench.filenames import safe_name
 from bench.metrics import register_metric
 from bench.metrics.base import DerivedMetric, ItemScore, Margin, Metric, Score
 from bench.metrics.downstream import cache
@@ -98,7 +99,7 @@ class _SpeakerMetric(Metric):
             raise BenchError(f"{self.name} needs a run context (cache and run directories)")
         model = speaker_model(self.context.model_options)
         folder = self.context.cache_dir / "speaker" / model.key
-        orig_paths = [folder / f"{cache.safe_name(item.id)}.npy" for item in items]
+        orig_paths = [folder / f"{safe_name(item.id)}.npy" for item in items]
         originals = []
         for path, reference in zip(orig_paths, references):
             original = cache.read_npy(path)
