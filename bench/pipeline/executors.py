@@ -32,7 +32,7 @@ from multiprocessing.connection import wait
 from typing import Any, Callable, Iterable, Iterator, Protocol, TypeVar
 
 from bench import procenv
-from bench.errors import BenchError
+from bench.errors import AudioError, BenchError
 from bench.registry import Registry
 from bench.pipeline.mainguard import BOOTSTRAP_EXIT, MainGuardError
 from bench.pipeline.unit import UnitResult, WorkUnit, process_unit
@@ -70,11 +70,20 @@ class Unit:
         timeout = self.work.options.timeout
         if timeout is not None:
             return timeout * len(self.items) if timeout > 0 else None
-        return TIMEOUT_PER_AUDIO_SECOND * sum(item.seconds() for item in self.items) + TIMEOUT_CONSTANT_S
+        return TIMEOUT_PER_AUDIO_SECOND * sum(_seconds_or_zero(item) for item in self.items) + TIMEOUT_CONSTANT_S
 
     def split(self) -> list[Unit]:
         """One unit per item: how a batch whose worker crashed or timed out is run again."""
         return [Unit(self.work, (item,)) for item in self.items]
+
+
+def _seconds_or_zero(item: Item) -> float:
+    # an unreadable file counts 0 s here: its unit fails fast on reading it, with its own reason in
+    # the row, so it needs no time of its own and must not stop the unit from being handed out
+    try:
+        return item.seconds()
+    except AudioError:
+        return 0.0
 
 
 @dataclass(frozen=True)

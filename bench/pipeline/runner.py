@@ -21,7 +21,7 @@ import pandas as pd
 from bench.adapters import adapter_class, create_codec, parse_setting
 from bench.config import RunConfig
 from bench.devices import check_device, device_info
-from bench.errors import BenchError
+from bench.errors import AudioError, BenchError
 from bench.metrics import ItemScore, MetricContext, metric_class, resolve_metrics
 from bench.pipeline.align import ALIGN_MODES
 from bench.pipeline.delay import SettingDelay, setting_delay
@@ -344,8 +344,17 @@ def batches(items: list[Item], size: int) -> list[list[Item]]:
     keeps the run's order."""
     if size <= 1:
         return [[item] for item in items]
-    ordered = sorted(items, key=Item.seconds)
+    ordered = sorted(items, key=_sort_seconds)
     return [ordered[i:i + size] for i in range(0, len(ordered), size)]
+
+
+def _sort_seconds(item: Item) -> float:
+    # an unreadable file sorts as 0 s: grouping only needs a place for it, and its unit turns it
+    # into failed rows with the reason when it reads the file
+    try:
+        return item.seconds()
+    except AudioError:
+        return 0.0
 
 
 #: the progress bar's label: what it counts
