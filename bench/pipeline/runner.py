@@ -26,7 +26,7 @@ from bench.metrics import ItemScore, MetricContext, metric_class, resolve_metric
 from bench.pipeline.align import ALIGN_MODES
 from bench.pipeline.delay import SettingDelay, setting_delay
 from bench.pipeline.mainguard import check_main_guard, exit_if_bootstrapping
-from bench.pipeline.executors import Failed, Unit, create_executor, import_plugins
+from bench.pipeline.executors import Executor, Failed, Unit, create_executor, import_plugins
 from bench.envvars import run_start_notes
 from bench.pipeline.provenance import environment, git_state
 from bench.filenames import safe_name
@@ -122,7 +122,7 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
     return _run(codecs, suite, metrics, config, executor, report)
 
 
-def _run(codecs, suite, metrics, config: RunConfig, executor, report=None) -> RunResult:
+def _run(codecs, suite, metrics, config: RunConfig, executor: Executor, report=None) -> RunResult:
     """Validate, select items and metrics, then run locked in the run directory."""
     settings, labels = _settings(codecs, config)
     the_suite, items, selection = _items(suite, config)
@@ -186,7 +186,7 @@ def _metric_classes(metrics, the_suite: Suite, config: RunConfig) -> list:
 
 
 def _run_locked(rundir, cut, the_suite, suite_hash, items, selection, settings, labels, metric_classes,
-                metric_names, config: RunConfig, executor, report) -> RunResult:
+                metric_names, config: RunConfig, executor: Executor, report) -> RunResult:
     """Write the manifest, check a resume, make units, run them, finalise and write the outputs."""
     path = rundir.path
     cache_dir = config.cache_dir or default_cache_dir()
@@ -363,7 +363,7 @@ PROGRESS_DESC = "units (item × codec)"
 WARMUP_NOTE = "loading models…"
 
 
-def _execute(units: list[Unit], rundir: RunDir, executor, progress: bool) -> None:
+def _execute(units: list[Unit], rundir: RunDir, executor: Executor, progress: bool) -> None:
     """Hand the units to the executor and append each item's outcome as it arrives (so a stop
     loses little). A unit lost to its worker comes back as a failure: a batch is split and its
     items run again one by one; a single item whose worker crashed is run again in parts (the
