@@ -523,7 +523,6 @@ def _identity(manifest: dict[str, Any]) -> dict[str, Any]:
     env = manifest.get("environment") or {}
     return {"git sha": (manifest.get("git") or {}).get("sha"), "source": manifest.get("source_sha256"),
             "python": env.get("python"), "packages": env.get("packages"),
-            "suite": {k: (manifest.get("suite") or {}).get(k) for k in ("name", "hash")},
             "codecs": {k: {"card": {c: v for c, v in (d.get("card") or {}).items() if c != "source"},
                            "spec": d.get("spec")} for k, d in (manifest.get("codecs") or {}).items()},
             "metrics": manifest.get("metrics") or {}, "options": manifest.get("options")}
@@ -533,7 +532,9 @@ def resume_changes(previous: dict[str, Any], manifest: dict[str, Any]) -> list[s
     """How the code, packages or options of this run differ from those that wrote the directory
     (only what both manifests record: a setting or metric added to a run is not a change). With
     both source digests recorded, a new commit whose measuring code is unchanged (docs, reports,
-    the gate) is no change; the sessions list still records both shas."""
+    the gate) is no change; the sessions list still records both shas. The suite is not among
+    them: :func:`_check_same_suite` has refused another suite, or changed items, before this runs
+    (even with --force)."""
     if not previous:
         return []
     # through JSON, as the previous one was (tuples become lists)
@@ -548,9 +549,6 @@ def resume_changes(previous: dict[str, Any], manifest: dict[str, Any]) -> list[s
                       if before["packages"].get(k) != (now["packages"] or {}).get(k))
         out.append("packages " + ", ".join(f"{k} {before['packages'].get(k)} -> {(now['packages'] or {}).get(k)}"
                                            for k in diff))
-    if before["suite"]["name"] is not None and before["suite"] != now["suite"]:
-        out.append(f"suite {before['suite']['name']} ({str(before['suite']['hash'])[:12]}) -> "
-                   f"{now['suite']['name']} ({str(now['suite']['hash'])[:12]})")
     for part in ("codecs", "metrics"):
         for name in sorted(set(before[part]) & set(now[part])):
             if before[part][name] != now[part][name]:
