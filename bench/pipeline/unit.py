@@ -183,9 +183,8 @@ def process_unit(work: WorkUnit, items: Sequence[Item]) -> list[UnitResult]:
                 bases[i]["weights"] = work.weights
             try:
                 kept = saved_reconstruction(work.context.run_dir, setting.label, items[i].id, references[i])
-            except Exception as exc:  # an unreadable kept file: code the item again instead
+            except Exception:  # an unreadable kept file: code the item again instead
                 kept = None
-                records[i]["kept_audio_error"] = _short_error(exc)
             if kept is not None:
                 pairs[i] = AlignedPair(references.pop(i), kept, items[i])
     inputs: dict[int, Audio] = {}
@@ -210,7 +209,9 @@ def process_unit(work: WorkUnit, items: Sequence[Item]) -> list[UnitResult]:
             fail(i, coded)
             continue
         try:
-            save_tokens(work.context.run_dir, setting.label, item.id, coded.payload)
+            # an extension codes an item again only to score new metrics: the token file the run
+            # wrote with the item's kbps row stays the one token statistics read
+            save_tokens(work.context.run_dir, setting.label, item.id, coded.payload, keep_existing=work.extend)
             if len(coded.decoded) == 0:
                 raise BenchError(f"{item.path}: codec {setting.label} returned no samples")
             recon = resample(coded.decoded, reference.sample_rate)
