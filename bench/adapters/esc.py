@@ -145,7 +145,8 @@ _ESC_CLASS: dict[str, Any] = {}
 
 
 def _import_esc(repo: Path):
-    """ESC's model class from a checkout (layout ``esc/models/codecs.py``; older: module ``models``)."""
+    """ESC's model class from a checkout: layout ``esc/models/codecs.py``, or a checkout whose code
+    is the top-level module ``models``."""
     key = str(repo.resolve())
     if key in _ESC_CLASS:
         return _ESC_CLASS[key]

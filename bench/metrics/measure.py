@@ -1,8 +1,8 @@
 """The one path from a pair of Audio to a checked Score, shared by ``bench run`` and ``bench score``.
 
-Both used to resample, coerce to :class:`Score`, reject non-finite values and prefix extras on
-their own; now both call :func:`measure`, and the rules it applies are declared on the metric
-class (``sample_rate``, ``fixed_rate``, ``handles_unequal_lengths``), not probed with getattr:
+Both call :func:`measure`, so resampling, coercing to :class:`Score`, rejecting non-finite values
+and prefixing extras happen in one place, by rules declared on the metric class (``sample_rate``,
+``fixed_rate``, ``handles_unequal_lengths``), not probed with getattr:
 
 - rate: the pair is resampled to ``metric.sample_rate`` (None: left at the pair's rate). With
   ``native_rate=True`` (``bench score --native-rate``) it stays at the pair's rate unless the

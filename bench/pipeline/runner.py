@@ -72,8 +72,9 @@ def run_id(suite: Suite, suite_hash: str, codecs: list[str], metrics: list[str],
            selection: Selection | None = None, options: RunConfig | None = None, align: str = "setting") -> str:
     """Same command -> same directory, which is what makes a re-run resume. A device, batch size or
     downstream model setting other than the default makes other numbers, so it gets its own
-    directory; so does an alignment mode other than ``item`` (what every run did before ``--align``
-    existed, so those directories keep their names)."""
+    directory; so does an alignment mode other than ``item``: ``item`` adds nothing to the key, so
+    a directory whose manifest records no alignment mode (each item aligned by its own lag) keeps
+    its name and resumes."""
     picked = limit if selection is None or selection == Selection(limit=limit) else selection.as_dict()
     parts: list[Any] = [suite_hash, codecs, sorted(metrics), picked]
     execution = _execution_key(options or RunConfig())
@@ -562,7 +563,7 @@ def _sessions(previous: dict[str, Any], manifest: dict[str, Any], cut: dict[str,
               changes: list[str]) -> list[dict[str, Any]]:
     """Every invocation that wrote into the directory, in order; a unit's record names its session."""
     sessions = list(previous.get("sessions") or [])
-    if previous and not sessions:  # a directory written before sessions were recorded
+    if previous and not sessions:  # a manifest without sessions: its own start is the first one
         sessions.append({"started": previous.get("started"), "git": previous.get("git"),
                          "source_sha256": previous.get("source_sha256")})
     sessions.append({"started": manifest["started"], "git": manifest["git"],
@@ -587,8 +588,9 @@ def _check_same_weights(previous: dict[str, Any], manifest: dict[str, Any], path
 def _check_same_execution(previous: dict[str, Any], manifest: dict[str, Any], path: Path) -> None:
     """Nor rows made on another device, with another batch size (their last bits differ) or
     another alignment mode (other values)."""
-    before = {"device": "cpu", "batch": 1, **(previous.get("execution") or {})}  # runs from before --batch
-    before.setdefault("align", "item")  # runs from before --align aligned each item by its own lag
+    # a manifest without device or batch: cpu, one item at a time
+    before = {"device": "cpu", "batch": 1, **(previous.get("execution") or {})}
+    before.setdefault("align", "item")  # a manifest without align: each item was aligned by its own lag
     now = manifest["execution"]
     keys = ("device", "batch", "align")
     if previous.get("codecs") and any(before.get(k) != now[k] for k in keys):

@@ -7,8 +7,8 @@ N``) is coded in one call where the codec batches in runs (neural codecs on CUDA
 forward pass) and scored in one call where the metric batches (GE2E, Whisper); everything else
 runs item by item inside it.
 An item that fails fails alone, with its own reason: a batch call that raises is redone item by
-item. A batch of one is exactly the unbatched code, so ``--batch 1`` (the default) gives the
-rows it always gave.
+item. A batch of one runs exactly the item-by-item code, so ``--batch 1`` (the default) gives
+the item-by-item values.
 """
 
 from __future__ import annotations
@@ -34,7 +34,8 @@ from bench.suites.items import Item
 
 
 
-#: a unit's options are its run's config (every worker gets the whole record); the old name stays
+#: a unit's options are its run's config (every worker gets the whole record); tests and scripts
+#: import it under this name
 RunOptions = RunConfig
 
 
@@ -252,8 +253,8 @@ def save_reconstruction(run_dir, label: str, item_id: str, audio: Audio) -> None
 
 def saved_reconstruction(run_dir, label: str, item_id: str, reference: Audio) -> Audio | None:
     """The reconstruction :func:`save_reconstruction` kept for this item, or None where there is
-    none that is exactly what was scored: absent, 16-bit (kept by older versions: rounded), or
-    not at the reference's rate and length."""
+    none that is exactly what was scored: absent, 16-bit (rounded, so not the float samples that
+    were scored), or not at the reference's rate and length."""
     import soundfile as sf
 
     from bench.pipeline.rundir import audio_path
@@ -291,15 +292,16 @@ def reconstruct(label: str, item: Item, policy: AudioPolicy | None = None,
 
 
 def run_codec_options(manifest: dict[str, Any]) -> CodecOptions:
-    """How a run built its codecs, from its manifest (``config``; older runs: ``execution``'s device)."""
+    """How a run built its codecs, from its manifest (``config``; a manifest without ``config``:
+    ``execution``'s device, every other option at its default)."""
     if manifest.get("config"):
         return RunConfig.from_dict(manifest["config"]).codec_options
     return CodecOptions(device=(manifest.get("execution") or {}).get("device", "cpu"))
 
 
 def run_alignment(manifest: dict[str, Any], label: str) -> tuple[str, SettingDelay | None]:
-    """(alignment mode, setting delay) a run manifest records for one codec setting; runs made
-    before either was recorded aligned each item by its own lag: ``("item", None)``."""
+    """(alignment mode, setting delay) a run manifest records for one codec setting; a manifest
+    that records neither is of a run that aligned each item by its own lag: ``("item", None)``."""
     mode = (manifest.get("execution") or {}).get("align", "item")
     recorded = ((manifest.get("codecs") or {}).get(label) or {}).get("delay")
     return mode, SettingDelay.from_dict(recorded) if recorded else None

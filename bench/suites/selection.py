@@ -17,7 +17,7 @@ from bench.suites.items import Item
 
 @dataclass(frozen=True)
 class Selection:
-    limit: int | None = None  # N items in sha1(id) order (the historical --limit)
+    limit: int | None = None  # N items in sha1(id) order (what --limit picks)
     subset: int | None = None  # N items in sha1(seed:id) order
     seed: int = 0
     min_duration: float | None = None  # seconds

@@ -36,7 +36,7 @@ def register(app: typer.Typer) -> None:
                                              "recorded in the run manifest"),
         batch: int = typer.Option(1, "--batch", min=1, help="items of one codec setting scored together (GE2E, "
                                   "Whisper) and, on CUDA, coded together (neural codecs: one padded forward "
-                                  "pass); 1: one at a time, values as always; N>1 changes some last bits, see "
+                                  "pass); 1: one at a time (the item-by-item values); N>1 changes some last bits, see "
                                   "docs/performance.md"),
         executor_name: str = typer.Option("local", "--executor", help="where units run: local (worker processes that "
                                      "survive crashes and hangs), ray (Ray tasks: a local instance, or a cluster "
