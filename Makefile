@@ -75,8 +75,10 @@ listen-demo: $(STAMP)
 	$(BIN)/bench listen create $(LISTEN_RUN) --out $(LISTEN_TEST) --items 8 --excerpt 5 --seed 0 --force
 	@echo "start the test: $(BIN)/bench listen serve $(LISTEN_TEST)"
 
+# Two pytest-xdist processes (2 cores), whole files per process (--dist loadfile): a module's
+# shared fixtures (a demo run, a loaded model, the Ray instance) are built once, in one process.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 clean:
 	rm -rf $(VENV) reports/runs reports/cache
