@@ -5,8 +5,11 @@ from typing import Optional
 
 import typer
 
+from bench.cli.commands import COMMANDS
 
-def register(app: typer.Typer) -> None:
+
+@COMMANDS.register("report")
+def add(app: typer.Typer) -> None:
     @app.command()
     def report(
         runs: list[Path] = typer.Argument(..., help="run directories to merge"),
