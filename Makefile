@@ -60,7 +60,7 @@ demo-artifacts: $(STAMP)
 	$(BIN)/bench run --codec $(DEMO_SWEEP) --suite demo --out $(DEMO_RUNS)/demo-sweep --no-progress
 	$(BIN)/bench speed --codec $(SPEED_CODECS) --device cpu --out $(DEMO_RUNS)/demo-full/speed.csv
 	$(BIN)/bench baseline update $(DEMO_RUNS)/demo-full -o reports/baselines/demo.csv
-	rm -rf reports/demo_report
+	rm -rf reports/demo_report reports/demo_report.md reports/demo_report.csv reports/demo_report.html
 	$(BIN)/bench report $(DEMO_RUNS)/demo-full --out reports/demo_report
 	rm -rf reports/demo_card
 	$(BIN)/bench report $(DEMO_RUNS)/demo-full $(DEMO_RUNS)/demo-sweep --layout nemo-card --listen 2 --worst 2 \
