@@ -42,7 +42,7 @@ demo: $(STAMP)
 	@echo "card: $(QUICK_CARD)/index.html (open it in a browser; card.md beside it)"
 
 # The full demo (10 settings x 96 clips x every default metric; ~35 min on 2 cores): the source of
-# reports/baselines/demo.csv and reports/demo_report.md.
+# reports/baselines/demo.csv and reports/demo_report/.
 demo-full: $(STAMP)
 	$(BIN)/bench run --codec $(DEMO_CODECS) --suite demo
 
@@ -60,6 +60,7 @@ demo-artifacts: $(STAMP)
 	$(BIN)/bench run --codec $(DEMO_SWEEP) --suite demo --out $(DEMO_RUNS)/demo-sweep --no-progress
 	$(BIN)/bench speed --codec $(SPEED_CODECS) --device cpu --out $(DEMO_RUNS)/demo-full/speed.csv
 	$(BIN)/bench baseline update $(DEMO_RUNS)/demo-full -o reports/baselines/demo.csv
+	rm -rf reports/demo_report reports/demo_report.md reports/demo_report.csv reports/demo_report.html
 	$(BIN)/bench report $(DEMO_RUNS)/demo-full --out reports/demo_report
 	rm -rf reports/demo_card
 	$(BIN)/bench report $(DEMO_RUNS)/demo-full $(DEMO_RUNS)/demo-sweep --layout nemo-card --listen 2 --worst 2 \
@@ -75,8 +76,10 @@ listen-demo: $(STAMP)
 	$(BIN)/bench listen create $(LISTEN_RUN) --out $(LISTEN_TEST) --items 8 --excerpt 5 --seed 0 --force
 	@echo "start the test: $(BIN)/bench listen serve $(LISTEN_TEST)"
 
+# Two pytest-xdist processes (2 cores), whole files per process (--dist loadfile): a module's
+# shared fixtures (a demo run, a loaded model, the Ray instance) are built once, in one process.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 clean:
 	rm -rf $(VENV) reports/runs reports/cache

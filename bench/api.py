@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -13,22 +12,21 @@ from bench.errors import BenchError
 from bench.gate import GateResult
 from bench.gate import default_margins  # noqa: F401  (bench gate: the margins file used by default)
 from bench.gate import gate as _gate
-from bench.pipeline.rundir import RunDir, merged_rows
+from bench.pipeline.rundir import atomic_write
 from bench.pipeline.runner import RunResult
 from bench.pipeline.runner import run as _run
 from bench.pipeline.perf import ESC_PAPER
 from bench.pipeline.runner import split_names
-from bench.reporting.render import render_html, render_markdown
-from bench.reporting.tables import interval_text, summarize, summary_markdown  # noqa: F401  (interval_text: cells)
+from bench.reporting.tables import interval_text, summarize  # noqa: F401  (interval_text: cells)
 from bench.scoring import score, score_summary  # noqa: F401  (bench score: score existing files)
 from bench.stats import Interval, mean_ci, paired_diff_ci  # noqa: F401  (CIs for your own comparisons)
 from bench.stats import summary_ci
 from bench.suites.selection import Selection
 
-__all__ = ["run", "RunConfig", "score", "score_summary", "report", "compare", "summary_text", "terminal_width",
-           "interval_text", "card", "card_markdown", "gate", "listing", "info", "speed", "tokens", "data_check", "data_fetch",
+__all__ = ["run", "RunConfig", "score", "score_summary", "report", "report_markdown", "compare", "terminal_width",
+           "interval_text", "gate", "listing", "info", "speed", "tokens", "data_check", "data_fetch",
            "split_names", "Selection", "ESC_PAPER", "baseline_create", "baseline_update", "baseline_show",
-           "summary_ci", "RunResult", "GateResult", "Report"]
+           "summary_ci", "RunResult", "GateResult"]
 
 
 def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = None,
@@ -42,50 +40,48 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
     selection, output directory, ...; None: its defaults, which no environment variable changes);
     ``options``: RunConfig fields that replace the config's, e.g.
     ``run("opus@6", "demo", limit=24, device="cuda")``. An unknown option is an error.
-    The config is stored in the run manifest (``config``). Writes RUN/summary.md, the report
-    (table with its provenance header), next to the pipeline's rows and summary.csv.
+    The config is stored in the run manifest (``config``). Writes RUN/summary.md, the plain report
+    (:func:`report` with the ``summary`` layout), next to the pipeline's rows and summary.csv.
 
     From a script, call it under ``if __name__ == "__main__":`` (the default ``local`` executor's
     spawned workers re-run the script; without the guard the call fails at once, see
     :mod:`bench.pipeline.mainguard`) or pass ``executor="inline"``; notebooks need neither.
     """
-    return _run(codecs, suite, metrics, config, report=_summary_report, **options)
+    result = _run(codecs, suite, metrics, config, **options)
+    atomic_write(Path(result.path) / "summary.md", report_markdown(report([result.path])) + "\n")
+    return result
 
 
-def _summary_report(summary: pd.DataFrame, manifest: dict) -> str:
-    """RUN/summary.md: the table with its provenance header (written by the run with its outputs)."""
-    return render_markdown(summary, [manifest])
+#: what ``bench report --out`` writes by default
+REPORT_FORMATS = ("md", "csv", "latex", "html")
 
 
-@dataclass
-class Report:
-    summary: pd.DataFrame
-    files: list[Path] = field(default_factory=list)
-    manifests: list[dict] = field(default_factory=list)
+def report(run_dirs: list[Path], layout: str | Path = "summary", out: Path | None = None, *,
+           formats: tuple[str, ...] = REPORT_FORMATS, speed: list[Path] | None = None, worst: int = 3,
+           listen: int = 0, listen_metric: str | None = None, bd_method: str = "akima",
+           listening: Path | None = None, listening_screening: str = "bs1534"):
+    """Merge run directories into a report: the tables of ``layout`` (``summary``: every metric per
+    codec setting; ``nemo-card``, ``paper``: a model card's tables, or a layout YAML file), with the
+    BD table and rate-quality plots the layout asks for. With ``out``, writes the report folder in
+    ``formats`` (md, csv, latex, html: ``card.md``, ``card.csv``, ``card.tex``, ``index.html`` with
+    plots/ and listening audio). ``listen`` > 0 re-decodes that many worst items per codec when the
+    run kept no audio; ``listening``: a MUSHRA test folder (adds a MUSHRA column). Returns the
+    :class:`~bench.reporting.formats.Card` (``.tables`` hold DataFrames; see
+    :func:`bench.reporting.card.build_card`)."""
+    from bench.pipeline.redecode import ListeningAudio
+    from bench.reporting.card import build_card
 
-    @property
-    def markdown(self) -> str:
-        return render_markdown(self.summary, self.manifests)
-
-    def text(self, width: int | None = None) -> str:
-        """The report for a terminal: the table narrowed to ``width`` columns (None: every column)."""
-        return render_markdown(self.summary, self.manifests, width=width)
+    return build_card(run_dirs, layout, out, formats=formats, speed=speed, worst=worst, listen=listen,
+                      listen_metric=listen_metric, bd_method=bd_method, listening=listening,
+                      listening_screening=listening_screening, audio=ListeningAudio(redecode=listen > 0))
 
 
-def report(run_dirs: list[Path], out: Path | None = None) -> Report:
-    rows = merged_rows(run_dirs)
-    manifests = [RunDir(Path(d)).read_manifest() for d in run_dirs]
-    summary = summarize(rows, order=list(dict.fromkeys(rows["label"])))
-    rep = Report(summary, manifests=manifests)
-    if out:
-        out = Path(out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        md, csv, html = out.with_suffix(".md"), out.with_suffix(".csv"), out.with_suffix(".html")
-        md.write_text(render_markdown(summary, manifests) + "\n")
-        summary.to_csv(csv, index=False)
-        html.write_text(render_html(summary, manifests))
-        rep.files = [md, csv, html]
-    return rep
+def report_markdown(card, width: int | None = None, *, tables_only: bool = False) -> str:
+    """A report (from :func:`report`) as markdown; ``width``: narrow its tables to a terminal's
+    width (None: every column); ``tables_only``: without the provenance header (``bench run``)."""
+    from bench.reporting.formats import markdown, tables_markdown
+
+    return tables_markdown(card, width) if tables_only else markdown(card, width)
 
 
 #: the width tables printed for a terminal get when stdout is not one and $COLUMNS is unset
@@ -97,33 +93,6 @@ def terminal_width() -> int:
     import shutil
 
     return shutil.get_terminal_size(fallback=(FALLBACK_WIDTH, 24)).columns
-
-
-def summary_text(summary: pd.DataFrame, width: int | None = None) -> str:
-    """A summary as the markdown table a person reads, narrowed to ``width`` columns (None: all);
-    see :func:`bench.reporting.tables.summary_markdown`."""
-    return summary_markdown(summary, width=width)
-
-
-def card(run_dirs: list[Path], layout: str | Path = "nemo-card", out: Path | None = None, *,
-         formats: tuple[str, ...] = ("md", "csv", "latex", "html"), speed: list[Path] | None = None,
-         worst: int = 3, listen: int = 0, listen_metric: str | None = None, bd_method: str = "akima",
-         listening: Path | None = None, listening_screening: str = "bs1534"):
-    """Card-layout report (tables as DataFrames, BD table, rate-quality plots, HTML with audio);
-    see :func:`bench.reporting.card.build_card`. Returns the :class:`~bench.reporting.formats.Card`."""
-    from bench.pipeline.redecode import ListeningAudio
-    from bench.reporting.card import build_card
-
-    return build_card(run_dirs, layout, out, formats=formats, speed=speed, worst=worst, listen=listen,
-                      listen_metric=listen_metric, bd_method=bd_method, listening=listening,
-                      listening_screening=listening_screening, audio=ListeningAudio(redecode=listen > 0))
-
-
-def card_markdown(card) -> str:
-    """A card report (from :func:`card`) as markdown text."""
-    from bench.reporting.formats import markdown
-
-    return markdown(card)
 
 
 def compare(sources, a: str, b: str, *, metrics=None, config: Path | None = None, suite: str | None = None):

@@ -231,7 +231,9 @@ def _column_format(cells: list) -> str:
 
 
 def summary_markdown(summary: pd.DataFrame, floatfmt: str = ".3f", width: int | None = None) -> str:
-    """The table a person reads: ``mean ± half`` or ``mean [low, high]`` per cell (95 % CI), a
+    """Only for :attr:`bench.pipeline.runner.RunResult.markdown` (the pipeline cannot import reporting);
+    every report, RUN/summary.md included, is the ``summary`` layout (bench.reporting.layouts).
+    The table a person reads: ``mean ± half`` or ``mean [low, high]`` per cell (95 % CI), a
     suite column when several suites are present, and notes on set-level values. ``width``: drop
     metric columns from the right (the least central by card order) until the table fits that
     many characters, and name the ones left out (the files keep every column)."""

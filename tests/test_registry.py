@@ -48,3 +48,24 @@ def test_the_package_registries_use_it():
 
     assert all(isinstance(r, Registry) for r in (_ADAPTERS, _METRICS, _EXECUTORS, _FORMATS, _LOADERS))
     assert {"local", "inline", "ray"} <= set(_EXECUTORS.names()) and "snr" in _METRICS.names()
+
+
+def test_cli_commands_are_registry_entries_one_per_module():
+    """Every module under bench/cli/commands (and listen_commands) adds its command through the
+    registry, so a new command is one file and a module reusing a taken name is refused."""
+    import pkgutil
+
+    import typer
+
+    import bench.cli.commands as commands
+    import bench.cli.listen_commands as listen_commands
+    from bench.cli import app
+
+    for package, reg in ((commands, commands.COMMANDS), (listen_commands, listen_commands.LISTEN_COMMANDS)):
+        assert isinstance(reg, Registry)
+        assert sorted(reg.names()) == sorted(m.name for m in pkgutil.iter_modules(package.__path__))
+    shown = {c.name or c.callback.__name__ for c in app.registered_commands} | {g.name for g in app.registered_groups}
+    assert {"run", "report", "gate", "score", "listen", "baseline"} <= shown
+    with pytest.raises(ConfigError, match="command 'run' is registered twice"):
+        commands.COMMANDS.add("run", lambda app: None)
+    assert callable(commands.COMMANDS.get("run")) and not isinstance(commands.COMMANDS.get("run"), typer.Typer)

@@ -1,13 +1,12 @@
 """The ``bench`` command: a thin typer layer over :mod:`bench.api`.
 
-Each command lives in its own module under ``bench.cli.commands`` and exposes ``register(app)``;
+Each command lives in its own module under ``bench.cli.commands`` and registers itself in
+:data:`bench.cli.commands.COMMANDS` (the registry every plug-in point uses, :mod:`bench.registry`);
 modules are discovered, so a new command is one new file.
 """
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 import sys
 
 import typer
@@ -55,15 +54,14 @@ def _root(version: bool = typer.Option(False, "--version", "-V", callback=_versi
     apply_locations()  # before every command: where data, cards and caches are, from the environment
 
 
-def _register_commands() -> None:
-    from bench.cli import commands
+def _add_commands() -> None:
+    from bench.cli.commands import COMMANDS
 
-    for mod in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{commands.__name__}.{mod.name}")
-        module.register(app)
+    for name in sorted(COMMANDS.names()):
+        COMMANDS.get(name)(app)
 
 
-_register_commands()
+_add_commands()
 
 
 def main() -> None:

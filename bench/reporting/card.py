@@ -42,7 +42,7 @@ def build_card(run_dirs: list[Path], layout: str | Path = "nemo-card", out: Path
     ``worst``: items shown per codec in the listening section; ``listen`` > 0 shows that many (the
     caller's ``audio`` source re-decodes them when the run did not save audio, ``bench run
     --save-audio``). ``audio``: where the listening section's files come from (see
-    :data:`~bench.reporting.listen.AudioSource`; :func:`bench.api.card` passes the pipeline's).
+    :data:`~bench.reporting.listen.AudioSource`; :func:`bench.api.report` passes the pipeline's).
     ``listening``: a MUSHRA test folder; adds a MUSHRA column and a rate–MUSHRA curve
     (:mod:`bench.reporting.mushra`).
     """

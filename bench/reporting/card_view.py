@@ -34,7 +34,7 @@ def layout_metrics(layout: Layout) -> set[str]:
 
 def extra_metric_tables(layout: Layout, summary: pd.DataFrame) -> list[CardTable]:
     """One table per run suite: codec settings x the run metrics no layout table shows, with CIs."""
-    if summary.empty:
+    if summary.empty or any(t.get("kind") == "summary" for t in layout.tables):  # it shows every metric
         return []
     named = layout_metrics(layout)
     tables = []

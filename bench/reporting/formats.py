@@ -72,12 +72,48 @@ def bd_display(bd: pd.DataFrame) -> pd.DataFrame:
 
 
 def _md_table(df: pd.DataFrame) -> str:
-    return md_table(df, disable_numparse=True, index=True,
-                          colalign=["left"] + ["right"] * (len(df.columns) - 1) + ["left"])
+    # the index as a column, so its name ("codec") heads it (md_table escapes it like any cell)
+    return md_table(df.reset_index(), disable_numparse=True, index=False,
+                    colalign=["left"] + ["right"] * (len(df.columns) - 1) + ["left"])
 
 
-def markdown(card: Card) -> str:
-    from bench.reporting.render import _metrics_table, provenance_lines
+def table_markdown(t: CardTable, width: int | None = None) -> str:
+    """One table as markdown. ``width``: leave columns out (``t.drop_order`` first, then from the
+    right) until its lines fit that many characters (a terminal), and say which (None: all)."""
+    frame = t.text_frame()
+    text = _md_table(frame)
+    if width is None:
+        return text
+    order = [t.headers.get(c, c) for c in t.drop_order if c in t.values.columns]
+    order += [t.headers.get(c, c) for c in list(reversed(t.values.columns))[:-1] if t.headers.get(c, c) not in order]
+    left_out = []
+    while max(map(len, text.splitlines())) > width and order:
+        col = order.pop(0)
+        if col in frame.columns:
+            frame = frame.drop(columns=col)
+            left_out.append(col)
+            text = _md_table(frame)
+    if left_out:
+        text += (f"\n\n_{len(left_out)} more column(s) in the report files / `--wide`: "
+                 f"{md_escape(', '.join(left_out))}_")
+    return text
+
+
+def tables_markdown(card: Card, width: int | None = None) -> str:
+    """The card's tables, each under its heading and note (see :func:`table_markdown` for ``width``)."""
+    lines = []
+    for t in card.tables:
+        lines += [f"## {md_escape(card.heading(t))}", ""]
+        if t.note:
+            lines += [f"_{t.note}_", ""]
+        lines += [table_markdown(t, width), ""]
+    return "\n".join(lines)
+
+
+def markdown(card: Card, width: int | None = None) -> str:
+    """The whole report as markdown: header (runs, provenance), tables (narrowed to ``width``
+    characters when given), BD table, plots, and how each metric was computed."""
+    from bench.reporting.render import metrics_table, provenance_lines
 
     p = card.provenance
     lines = [f"# {card.layout.title}", ""]
@@ -92,11 +128,7 @@ def markdown(card: Card) -> str:
     lines += ["", "Cells: `missing` = that suite or metric was not run; `failed` = run, but no item gave a "
               "value; `-` = not applicable. The `run` column names the run directory each row's cells come from "
               "(per cell in `card.csv`).", ""]
-    for t in card.tables:
-        lines += [f"## {md_escape(card.heading(t))}", ""]
-        if t.note:
-            lines += [f"_{t.note}_", ""]
-        lines += [_md_table(t.text_frame()), ""]
+    lines.append(tables_markdown(card, width))
     if not card.bd.empty:
         method = card.bd["method"].iloc[0]
         lines += ["## Bitrate saving of B vs A at equal quality (Bjøntegaard delta)", "",
@@ -106,7 +138,7 @@ def markdown(card: Card) -> str:
     pngs = [pl for pl in card.plots if pl.suffix == ".png"]
     if pngs:
         lines += ["## Rate–quality curves", ""] + [f"![{pl.stem}](plots/{pl.name})" for pl in pngs] + [""]
-    mt = _metrics_table(p)
+    mt = metrics_table(p)
     if not mt.empty:
         lines += ["## How each metric was computed", "", md_table(mt, index=False), ""]
     return "\n".join(lines)

@@ -95,7 +95,7 @@ def _table_ctx(card: Card) -> tuple[list[dict[str, Any]], list[str]]:
             rows.append({"name": r, "cells": [{"text": t.cell_text(r, c), "status": t.status.at[r, c],
                                                "run": t.runs.at[r, c]} for c in cols]})
         out.append({"heading": card.heading(t), "note": t.note, "index_name": t.values.index.name or "",
-                    "columns": list(cols), "rows": rows})
+                    "columns": [t.headers.get(c, c) for c in cols], "rows": rows})
     return out, not_run
 
 
@@ -115,7 +115,7 @@ def _items_ctx(items: pd.DataFrame) -> dict[str, Any] | None:
 
 
 def render_html(card: Card) -> str:
-    from bench.reporting.render import _metrics_table
+    from bench.reporting.render import metrics_table
 
     runs = []
     for run in card.runs:
@@ -127,7 +127,7 @@ def render_html(card: Card) -> str:
         shown = bd_display(card.bd)
         bd = {"columns": list(shown.columns), "rows": shown.astype(str).values.tolist(),
               "caveats": int(shown["note"].astype(str).str.contains(CAVEAT).sum())}
-    mt = _metrics_table(card.provenance)
+    mt = metrics_table(card.provenance)
     metrics = {"columns": list(mt.columns), "rows": mt.astype(str).values.tolist()} if not mt.empty else None
     plots = [f"plots/{p.name}" for p in card.plots if p.suffix == ".svg"]
     tables, not_run = _table_ctx(card)

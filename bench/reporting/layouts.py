@@ -23,6 +23,10 @@ Table kinds (``kind:``):
              manifests' codec spec.
 ``speed``    rows = codec x device, from ``bench speed --out FILE.csv`` tables (``RUN/speed.csv``
              is picked up; ``bench report --speed FILE`` adds more); missing when never timed.
+``summary``  rows = codec settings, one column per metric the runs hold (in card order), one
+             section per suite, mean with its 95 % CI: every number of the runs, nothing named in
+             advance. The plain report (``bench report RUN``, ``RUN/summary.md``) is the stock
+             layout ``summary.yaml`` holding one such table.
 
 ``aliases:`` maps a suite named in the layout to the run suites that count as it, first found wins
 (``librispeech-test-clean: [librispeech-test-clean, librispeech]``). ``ci: true`` on a table shows
@@ -35,6 +39,7 @@ the run given last on the command line wins, and its name is what the cell recor
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -46,10 +51,10 @@ from bench.errors import BenchError
 from bench.metrics import metric_meta
 from bench.pipeline.rundir import RunDir, read_rows
 from bench.reporting.tables import summarize
-from bench.rows import marked_label, untrained_labels
+from bench.rows import card_order, display_name, interval_text, marked_label, set_level_notes, untrained_labels
 from bench import resources
 
-KINDS = ("metrics", "suites", "spec", "speed")
+KINDS = ("metrics", "suites", "spec", "speed", "summary")
 
 #: spec columns in the order and wording of the model card's spec table (what ``bench info`` shows):
 #: (manifest spec field, column title, format, scale); the card gives the sampling rate in kHz
@@ -108,6 +113,13 @@ class CardTable:
     ci_low: pd.DataFrame | None = None
     ci_high: pd.DataFrame | None = None
     formats: dict[str, str] = field(default_factory=dict)  # column or row -> format spec
+    #: column -> the heading a person reads, where it differs from the key (a metric's name in
+    #: ``values`` and ``card.csv``, "ViSQOL speech (MOS) ↑" on the page)
+    headers: dict[str, str] = field(default_factory=dict)
+    #: (row, column) cells marked "†": a set-level value over too few trials (the note says why)
+    marks: set[tuple[str, str]] = field(default_factory=set)
+    #: columns a narrow rendering (a terminal) leaves out first; default: from the right
+    drop_order: list[str] = field(default_factory=list)
 
     def cell_text(self, row: Any, col: Any, with_ci: bool = True) -> str:
         status = self.status.at[row, col]
@@ -121,16 +133,21 @@ class CardTable:
         if isinstance(v, str):
             return v
         fmt = self.formats.get(col) or self.formats.get(row) or "{:.2f}"
-        text = fmt.format(int(v) if fmt.endswith("d}") else v)
+        mark = "†" if (row, col) in self.marks else ""
+        if fmt.endswith("d}"):
+            return fmt.format(int(v)) + mark
+        lo = hi = math.nan
         if with_ci and self.ci_low is not None and self.ci_high is not None:
             lo, hi = self.ci_low.at[row, col], self.ci_high.at[row, col]
-            if pd.notna(lo) and pd.notna(hi):
-                text += f" [{fmt.format(lo)}, {fmt.format(hi)}]"
-        return text
+        spec = re.fullmatch(r"\{:([^{}]*)\}", fmt)
+        if spec is None:  # a format with text around the number: no interval shorthand
+            text = fmt.format(v)
+            return text + (f" [{fmt.format(lo)}, {fmt.format(hi)}]" if pd.notna(lo) and pd.notna(hi) else "") + mark
+        return interval_text(v, lo, hi, spec.group(1)) + mark
 
     def text_frame(self, with_ci: bool = True) -> pd.DataFrame:
-        """The table as a person reads it (strings), plus a 'run' column naming the source runs."""
-        shown = pd.DataFrame({c: [self.cell_text(r, c, with_ci) for r in self.values.index]
+        """The table as a person reads it (strings, headings), plus a 'run' column naming the source runs."""
+        shown = pd.DataFrame({self.headers.get(c, c): [self.cell_text(r, c, with_ci) for r in self.values.index]
                               for c in self.values.columns}, index=self.values.index)
         shown["run"] = [", ".join(sorted({str(x) for x in self.runs.loc[r] if x})) or "-" for r in self.values.index]
         shown.index.name = self.values.index.name
@@ -356,6 +373,65 @@ def _spec_table(spec: dict, runs_data: list[RunData], summary: pd.DataFrame) -> 
                      formats={t: fmt for _, t, fmt, _ in fields})
 
 
+#: the metrics a narrow (terminal) summary keeps longest; the files always hold every column
+TERMINAL_METRICS = ("kbps", "visqol-speech", "pesq-wb", "stoi", "wer", "eer")
+
+
+def _heading(metric: str) -> str:
+    """'ViSQOL speech (MOS) ↑': the display name, unit and direction from the metric's record."""
+    meta = metric_meta(metric)
+    arrow = "↑" if meta.higher_is_better else "↓"
+    shown = display_name(metric)
+    return f"{shown} ({meta.unit}) {arrow}" if meta.unit and meta.unit != shown else f"{shown} {arrow}"
+
+
+def summary_tables(summary: pd.DataFrame, spec: dict | None = None) -> list[CardTable]:
+    """Every metric of the runs, per codec setting, one section per suite (the plain report).
+
+    Item counts are a column only where they differ between rows (else the note says them once);
+    set-level values over too few trials are marked † and the note says what each was computed over.
+    ``spec``: the layout's table entry (id, title).
+    """
+    spec = spec or {"id": "summary", "title": "Summary"}
+    if summary.empty:
+        values, status, runs, ci = _frames(["(no runs)"], ["kbps"], True)
+        return [CardTable(spec.get("id", "summary"), spec.get("title", ""), values, status, runs, note="no rows",
+                          ci_low=ci[0], ci_high=ci[1])]
+    tables = []
+    for suite in sorted(dict.fromkeys(summary["suite"]), key=str):
+        s = summary[summary["suite"] == suite]
+        metrics = card_order(list(dict.fromkeys(s["metric"])))
+        labels = _labels(s)
+        index = [shown_label(summary, lab) for lab in labels]
+        values, status, runs, ci = _frames(index, ["items", *metrics, "failed"], True)
+        for lab, r in zip(labels, index):
+            for m in metrics:
+                _fill(_lookup(summary, suite, lab, m), r, m, values, status, runs, ci)
+            mine = s[s["label"] == lab]
+            for col, counts in (("items", mine["n"]), ("failed", mine["n_failed"])):
+                values.at[r, col], status.at[r, col] = int(counts.max()), "ok"
+        notes, marked = set_level_notes(s)
+        counts = values[["items", "failed"]].astype(int)
+        if counts["items"].nunique() == 1 and (counts["failed"] == 0).all():
+            notes.insert(0, f"{int(counts['items'].iloc[0])} items per row, none failed")
+            values, status, runs = (f.drop(columns=["items", "failed"]) for f in (values, status, runs))
+            ci = tuple(f.drop(columns=["items", "failed"]) for f in ci)
+        values.index.name = "codec"
+        derived = [m for m in reversed(metrics) if metric_meta(m).parent]
+        other = [m for m in reversed(metrics) if m not in derived and m not in TERMINAL_METRICS]
+        tables.append(CardTable(
+            spec.get("id", "summary"), spec.get("title", ""), values, status, runs, section=str(suite),
+            note="; ".join(notes), ci_low=ci[0], ci_high=ci[1],
+            formats={"items": "{:d}", "failed": "{:d}", **{m: _precision(m) for m in metrics}},
+            headers={m: _heading(m) for m in metrics},
+            marks={(shown_label(summary, lab), m) for su, lab, m in marked},
+            # derived companions first (WER original is the same for every codec), then the metrics a
+            # terminal reader needs least, then the rest from the right; kbps stays
+            drop_order=["failed", "items", *derived, *other,
+                        *(m for m in reversed(metrics) if m in TERMINAL_METRICS and m != "kbps")]))
+    return tables
+
+
 SPEED_COLUMNS = [("encode_s", "Encode (s)", "{:.3f}"), ("decode_s", "Decode (s)", "{:.3f}"),
                  ("rtf", "RTF", "{:.4f}"), ("kbps", "kbps", "{:.2f}")]
 
@@ -396,6 +472,8 @@ def build_tables(layout: Layout, runs_data: list[RunData],
             out.append(_suites_table(spec, layout, summary, present, others))
         elif kind == "spec":
             out.append(_spec_table(spec, runs_data, summary))
+        elif kind == "summary":
+            out += summary_tables(summary, spec)
         else:
             out.append(_speed_table(spec, runs_data, summary, speed or []))
     return out

@@ -37,9 +37,10 @@ def add_mushra(card, test_dir: Path, screening: str = "bs1534") -> Results:
     res = results(Path(test_dir), screening=screening, agreement=False).results
     test = res.test
     suites = list(dict.fromkeys(t.suite for t in test.trials))
-    main = next((s.get("id", "table") for s in card.layout.tables if s["kind"] == "metrics"), None)
+    main = next((s.get("id", "table") for s in card.layout.tables if s["kind"] in ("metrics", "summary")), None)
     if main is None:
-        raise BenchError(f"--listening: layout {card.layout.source} has no 'metrics' table to put MUSHRA in")
+        raise BenchError(f"--listening: layout {card.layout.source} has no 'metrics' or 'summary' table to put "
+                         "MUSHRA in")
     summary = card.summary
     present = set(summary["suite"]) if not summary.empty else set()
     targets = [t for t in card.tables if t.id == main and _run_suite(card, t.section, present) in suites]

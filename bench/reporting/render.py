@@ -1,20 +1,18 @@
-"""Reports people publish: the card table plus a header saying how every number was made.
+"""The header every report carries (every layout, every format): how each number was made.
 
 A number without its backend, version, mode and sample rate is how peers ended up disagreeing,
-so the header is part of the report, not an appendix.
+so the header is part of the report, not an appendix. The tables themselves are
+:mod:`bench.reporting.layouts`; the writers :mod:`bench.reporting.formats`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-import jinja2
-import markupsafe
 import pandas as pd
 
 from bench.reporting.paths import portable_path
-from bench.reporting.tables import summary_markdown, wide_table
-from bench.markdown import md_escape, md_table
+from bench.markdown import md_escape
 
 
 def provenance(manifests: list[dict[str, Any]]) -> dict[str, Any]:
@@ -89,7 +87,7 @@ def provenance_lines(prov: dict[str, Any]) -> list[str]:
     return lines
 
 
-def _metrics_table(prov: dict[str, Any]) -> pd.DataFrame:
+def metrics_table(prov: dict[str, Any]) -> pd.DataFrame:
     rows = []
     for name, info in sorted(prov["metrics"].items()):
         rows.append({"metric": name, "unit": info.get("unit", ""),
@@ -101,49 +99,9 @@ def _metrics_table(prov: dict[str, Any]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def render_markdown(summary: pd.DataFrame, manifests: list[dict[str, Any]], width: int | None = None) -> str:
-    """The report; ``width``: a terminal's width, to which the table is narrowed (see
-    :func:`bench.reporting.tables.summary_markdown`)."""
-    prov = provenance(manifests)
-    lines = ["# codecbench report", ""]
-    for name, s in prov["suites"].items():
-        lines.append(f"- suite **{md_escape(name)}**: {s['items']} items ({md_escape(s['subset'])}), "
-                     f"content hash `{md_escape(s['hash'])}`")
-    lines += provenance_lines(prov)
-    lines += ["", summary_markdown(summary, width=width), "",
-              "Cells are mean ± half the 95 % bootstrap confidence interval where it is symmetric at the shown "
-              "precision, else mean [low, high] (over items; corpus WER/CER over utterances, EER over speakers); "
-              "`summary.csv` has the exact bounds (`ci_low`, `ci_high`).", ""]
-    mt = _metrics_table(prov)
-    if not mt.empty:
-        lines += ["## How each metric was computed", "", md_table(mt, index=False), ""]
-    return "\n".join(lines)
-
-
 #: the HTML header items every report shares (plain table and card layouts), as :func:`provenance_lines`
 PROVENANCE_HTML = """{% if prov.git %}<li>code: git {{ prov.git|join(', ') }}</li>{% endif %}
 {% if prov.resampler %}<li>resampler: {{ prov.resampler|join(', ') }}</li>{% endif %}
 {% for line in prov.alignment %}<li>alignment: {{ line|e }}</li>{% endfor %}
 {% if prov.untrained %}<li class="warn">UNTRAINED weights (not a quality claim): {{ prov.untrained|join(', ') }}</li>{% endif %}
 """
-
-_HTML = jinja2.Template("""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>codecbench report</title>
-<style>body{font-family:system-ui,sans-serif;margin:2rem}table{border-collapse:collapse}
-td,th{border:1px solid #ccc;padding:.3rem .6rem;text-align:right}th:first-child,td:first-child{text-align:left}
-.warn{color:#a00;font-weight:bold}</style></head><body>
-<h1>codecbench report</h1><ul>
-{% for name, s in prov.suites.items() %}<li>suite <b>{{ name }}</b>: {{ s['items'] }} items ({{ s['subset'] }}), content hash <code>{{ s['hash'] }}</code></li>{% endfor %}
-""" + PROVENANCE_HTML + """</ul>{{ table }}
-{% if metrics %}<h2>How each metric was computed</h2>{{ metrics }}{% endif %}
-</body></html>
-""", autoescape=True)
-
-
-def render_html(summary: pd.DataFrame, manifests: list[dict[str, Any]]) -> str:
-    prov = provenance(manifests)
-    table = wide_table(summary).to_html(float_format=lambda v: f"{v:.3f}", border=0, na_rep="n/a")
-    mt = _metrics_table(prov)
-    # to_html escapes the cells itself (escape=True); autoescape covers everything else in the template
-    metrics = markupsafe.Markup(mt.to_html(index=False, border=0)) if not mt.empty else ""
-    return _HTML.render(prov=prov, table=markupsafe.Markup(table), metrics=metrics)

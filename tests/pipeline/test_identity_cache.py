@@ -11,9 +11,9 @@ from bench.pipeline import executors
 from bench.pipeline.runner import run
 
 
-@pytest.mark.workers
 def test_original_row_scored_once_per_suite(tmp_path, monkeypatch):
-    args = dict(limit=2, jobs=1, progress=False, cache_dir=tmp_path / "cache")
+    # inline: the guard patched below must reach the code that scores (a spawned worker would not see it)
+    args = dict(limit=2, jobs=1, progress=False, cache_dir=tmp_path / "cache", executor="inline")
     first = run(["original", "opus@6"], "demo", ["si-sdr", "stoi"], out=tmp_path / "a", **args)
 
     def must_not_run(self, **kw):

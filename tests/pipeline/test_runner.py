@@ -10,7 +10,9 @@ from bench.errors import BenchError, UnknownNameError
 from bench.pipeline.runner import run
 from helpers.data import DEMO, write_wav
 
-pytestmark = [pytest.mark.workers]
+# Tests about the driver (run directory, resume, naming, failure rows) use the inline executor: no worker
+# process start per run (4-6 s each on 2 cores). test_inline_executor_equals_worker_processes pins inline to
+# the worker pool; the tests marked ``workers`` keep real worker processes.
 
 CLIPS = [
     DEMO / "LibriSpeech/test-other/1688/142285/1688-142285-0002.flac",
@@ -29,6 +31,7 @@ def mixed_manifest(tmp_path, make_manifest):
     return make_manifest([(i, p if not isinstance(p, str) else tmp_path / p) for i, p in rows])
 
 
+@pytest.mark.workers
 def test_failed_items_are_recorded_with_reasons_not_lost(tmp_path, mixed_manifest):
     res = run(["opus@6"], str(mixed_manifest), ["si-sdr", "snr"], out=tmp_path / "run", jobs=1, progress=False)
     rows = res.rows
@@ -46,7 +49,7 @@ def test_failed_items_are_recorded_with_reasons_not_lost(tmp_path, mixed_manifes
 
 def test_run_dir_contents_and_resume(tmp_path):
     out = tmp_path / "run"
-    args = dict(out=out, limit=3, jobs=1, progress=False)
+    args = dict(out=out, limit=3, jobs=1, progress=False, executor="inline")
     first = run(["opus@6", "codec2@3.2"], "demo", ["si-sdr"], **args)
     assert first.n_units == 6 and first.n_skipped == 0
     for f in ["rows.jsonl", "rows.csv", "items.csv", "summary.csv", "manifest.json"]:  # summary.md: bench.api
@@ -82,6 +85,7 @@ def test_run_dir_contents_and_resume(tmp_path):
         run(["opus@6"], "demo", ["si-sdr"], **args, devcie="cuda")
 
 
+@pytest.mark.workers
 def test_parallel_equals_serial(tmp_path):
     serial = run(["mp3@8"], "demo", ["snr"], out=tmp_path / "a", limit=4, jobs=1, progress=False)
     parallel = run(["mp3@8"], "demo", ["snr"], out=tmp_path / "b", limit=4, jobs=2, progress=False)
@@ -92,9 +96,9 @@ def test_same_command_same_run_dir(tmp_path, monkeypatch):
     import bench.pipeline.runner as runner
 
     monkeypatch.setattr(runner, "RUNS_DIR", tmp_path)
-    a = run(["opus@6"], "demo", ["snr"], limit=1, jobs=1, progress=False)
-    b = run(["opus@6"], "demo", ["snr"], limit=1, jobs=1, progress=False)
-    c = run(["opus@8"], "demo", ["snr"], limit=1, jobs=1, progress=False)
+    a = run(["opus@6"], "demo", ["snr"], limit=1, jobs=1, progress=False, executor="inline")
+    b = run(["opus@6"], "demo", ["snr"], limit=1, jobs=1, progress=False, executor="inline")
+    c = run(["opus@8"], "demo", ["snr"], limit=1, jobs=1, progress=False, executor="inline")
     assert a.path == b.path != c.path and b.n_skipped == 1
 
 
@@ -111,12 +115,14 @@ def test_bad_names_fail_before_any_work(tmp_path):
 def test_metric_failure_is_a_nan_row_not_a_crash(tmp_path, make_manifest):
     # a constant (DC) clip: loads fine, but zero-mean SI-SDR has no signal to score
     p = write_wav(tmp_path / "dc.wav", np.full(16000, 0.2))
-    res = run(["original"], str(make_manifest([("dc", p)])), ["si-sdr", "snr"], out=tmp_path / "r", jobs=1, progress=False)
+    res = run(["original"], str(make_manifest([("dc", p)])), ["si-sdr", "snr"], out=tmp_path / "r", jobs=1, progress=False,
+              executor="inline")
     row = res.rows.set_index("metric")
     assert math.isfinite(row.loc["snr", "value"])
     assert math.isnan(row.loc["si-sdr", "value"]) and row.loc["si-sdr", "error"]
 
 
+@pytest.mark.workers
 def test_inline_executor_equals_worker_processes(tmp_path):
     local = run(["opus@6"], "demo", ["snr"], out=tmp_path / "a", limit=2, jobs=1, progress=False)
     inline = run(["opus@6"], "demo", ["snr"], out=tmp_path / "b", limit=2, jobs=1, progress=False, executor="inline")

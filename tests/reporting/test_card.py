@@ -111,7 +111,9 @@ def test_paper_layout_shows_confidence_intervals_when_summaries_have_them(tmp_pa
     assert "[" not in plain.cell_text("opus@6", "ViSQOL speech")
     s["ci_low"], s["ci_high"] = s["mean"] - 0.25, s["mean"] + 0.25
     ci = build_tables(lay, runs)[0]
-    assert ci.cell_text("opus@6", "ViSQOL speech") == "2.00 [1.75, 2.25]"
+    assert ci.cell_text("opus@6", "ViSQOL speech") == "2.00 ± 0.25"  # symmetric at the shown precision
+    s["ci_high"] = s["mean"] + 0.5
+    assert build_tables(lay, runs)[0].cell_text("opus@6", "ViSQOL speech") == "2.00 [1.75, 2.50]"
     assert ci.cell_text("opus@6", "Mel distance") == "missing"
 
 
@@ -130,7 +132,7 @@ def test_bad_layout_files_are_refused_with_the_file_name(tmp_path):
 
 
 def test_every_format_renders_the_card(tmp_path):
-    from bench.api import card
+    from bench.api import report as card
 
     run = make_run(tmp_path)
     out = tmp_path / "report"
@@ -151,7 +153,7 @@ def test_every_format_renders_the_card(tmp_path):
 
 
 def test_html_escapes_labels_and_item_ids_and_opens_offline(tmp_path):
-    from bench.api import card
+    from bench.api import report as card
 
     out = tmp_path / "report"
     card([make_run(tmp_path)], "nemo-card", out, worst=2, listen_metric="visqol-speech")
@@ -164,7 +166,7 @@ def test_html_escapes_labels_and_item_ids_and_opens_offline(tmp_path):
 
 
 def test_reports_carry_no_absolute_paths_of_the_machine(tmp_path):
-    from bench.api import card, report
+    from bench.api import report as card, report
 
     run = make_run(tmp_path)
     out = tmp_path / "report"
@@ -173,7 +175,9 @@ def test_reports_carry_no_absolute_paths_of_the_machine(tmp_path):
         text = (out / name).read_text()
         assert "/opt/x" not in text and "site-packages" not in text and str(tmp_path) not in text, name
     assert "pkg:m.bin" in (out / "card.md").read_text()
-    assert "pkg:m.bin" in report([run]).markdown
+    from bench.api import report_markdown
+
+    assert "pkg:m.bin" in report_markdown(report([run]))
 
 
 def test_portable_path():
@@ -323,7 +327,7 @@ def test_speed_table_reads_bench_speed_csv(tmp_path):
 @pytest.mark.browser
 def test_html_report_in_headless_chromium(tmp_path):
     """The page opens from its folder, its script runs, nothing is logged to the console."""
-    from bench.api import card
+    from bench.api import report as card
     from bench.reporting.browser import check_page, chromium
 
     if chromium() is None:
@@ -347,7 +351,7 @@ def test_saved_and_redecoded_audio_reach_the_listening_section(tmp_path):
     instead; both give the same samples, and the page plays original and reconstruction."""
     import soundfile as sf
 
-    from bench.api import card, run
+    from bench.api import report as card, run
     from bench.pipeline.rundir import audio_path
 
     saved = run(["opus@6"], "demo", ["snr"], out=tmp_path / "saved", limit=2, jobs=1, progress=False,
@@ -382,7 +386,7 @@ def test_untrained_codecs_are_labelled_in_curves_and_bd_table(tmp_path):
 
 
 def test_python_api_gives_dataframes(tmp_path):
-    from bench.api import card
+    from bench.api import report as card
 
     c = card([make_run(tmp_path)], "paper")  # no out: nothing written, tables only
     frames = c.dataframes()
@@ -394,7 +398,7 @@ def test_python_api_gives_dataframes(tmp_path):
 
 
 def test_listen_on_a_suite_that_is_not_here_says_why(tmp_path):
-    from bench.api import card
+    from bench.api import report as card
 
     c = card([make_run(tmp_path, suite="no-such-suite")], "nemo-card", tmp_path / "r", listen=1,
              listen_metric="wer")
@@ -404,7 +408,7 @@ def test_listen_on_a_suite_that_is_not_here_says_why(tmp_path):
 
 
 def test_untrained_label_in_tables_and_listening(tmp_path):
-    from bench.api import card
+    from bench.api import report as card
 
     run = make_run(tmp_path)
     rows = [json.loads(x) for x in (run / "rows.jsonl").read_text().splitlines()]

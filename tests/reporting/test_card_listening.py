@@ -48,23 +48,23 @@ def _test(root, suite="demo"):
 
 def test_card_gets_a_mushra_column_with_intervals_and_a_rate_mushra_curve(tmp_path):
     run, test = _run(tmp_path), _test(tmp_path)
-    card = api.card([run], "nemo-card", tmp_path / "card", listening=test, formats=("md", "csv", "html"))
+    card = api.report([run], "nemo-card", tmp_path / "card", listening=test, formats=("md", "csv", "html"))
     demo = next(t for t in card.tables if t.id == "librispeech" and t.section == "demo")
     assert demo.values.at["opus@6", "MUSHRA"] == pytest.approx(41.0)
     assert demo.values.at["opus@12", "MUSHRA"] == pytest.approx(72.0)
     assert demo.values.at["original", "MUSHRA"] == pytest.approx(100.0)  # the hidden reference
     assert demo.status.at["codec2@3.2", "MUSHRA"] == "missing"  # run, never listened to
     text = demo.cell_text("opus@6", "MUSHRA")
-    assert text.startswith("41.0 [") and text.endswith("]")
+    assert text.startswith("41.0 ± ")  # a t interval over raters: symmetric
     lo, hi = demo.ci_low.at["opus@6", "MUSHRA"], demo.ci_high.at["opus@6", "MUSHRA"]
-    assert lo < 41.0 < hi and text == f"41.0 [{lo:.1f}, {hi:.1f}]"
+    assert lo < 41.0 < hi and text == f"41.0 ± {hi - 41.0:.1f}"
     assert "SI-SDR (dB)" in demo.values.columns and "3 of 3 raters kept by bs1534" in demo.note
     other = [t for t in card.tables if t.id == "librispeech" and t.section != "demo"]
     assert other and all("MUSHRA" not in t.values.columns for t in other)  # only the test's suite
     names = {p.name for p in card.plots}
     assert {"rq-mushra.png", "rq-mushra.svg"} <= names
     html = (tmp_path / "card" / "index.html").read_text()
-    assert "plots/rq-mushra.svg" in html and "41.0 [" in html
+    assert "plots/rq-mushra.svg" in html and "41.0 ± " in html
     md = (tmp_path / "card" / "card.md").read_text()
     assert "| MUSHRA" in md or "MUSHRA |" in md
     csv = (tmp_path / "card" / "card.csv").read_text()
@@ -74,4 +74,4 @@ def test_card_gets_a_mushra_column_with_intervals_and_a_rate_mushra_curve(tmp_pa
 def test_a_test_on_another_suite_is_an_error_naming_it(tmp_path):
     run, test = _run(tmp_path), _test(tmp_path, suite="other-suite")
     with pytest.raises(BenchError, match="other-suite"):
-        api.card([run], "nemo-card", None, listening=test)
+        api.report([run], "nemo-card", None, listening=test)

@@ -29,7 +29,7 @@ def _run_with_pesq(tmp_path):
 
 
 def _html(tmp_path, run) -> str:
-    from bench.api import card
+    from bench.api import report as card
 
     card([run], "nemo-card", tmp_path / "card", formats=("html",), worst=0)
     return (tmp_path / "card" / "index.html").read_text()
@@ -83,7 +83,7 @@ def test_caveat_is_visible_in_the_html(tmp_path):
 
 @pytest.mark.parametrize("layout", ["nemo-card", "paper"])
 def test_every_run_metric_is_in_some_table(tmp_path, layout):
-    from bench.api import card
+    from bench.api import report as card
     from bench.reporting.card_view import collapse
 
     c = card([_run_with_pesq(tmp_path)], layout)

@@ -5,7 +5,9 @@ import os
 import pandas as pd
 import pytest
 
-from bench.reporting.tables import summarize, summary_markdown
+from bench.reporting.formats import table_markdown
+from bench.reporting.layouts import summary_tables
+from bench.reporting.tables import summarize
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -19,7 +21,7 @@ def test_untrained_rows_are_labelled_in_summary_and_markdown():
     ])
     summary = summarize(rows)
     assert summary.set_index("label")["weights"].to_dict()["enc@6"] == "untrained"
-    md = summary_markdown(summary)
+    md = table_markdown(summary_tables(summary)[0])
     assert "enc@6 (untrained)" in md and "opus@6 (untrained)" not in md and "opus@6" in md
 
 

@@ -63,10 +63,12 @@ def _no_raw_markup(text: str) -> None:
 
 def test_plain_report_markdown_html_csv(hostile_run, tmp_path):
     rep = api.report([hostile_run], out=tmp_path / "r")
-    md, csv_, html = (tmp_path / "r.md").read_text(), (tmp_path / "r.csv").read_text(), (tmp_path / "r.html").read_text()
+    out = tmp_path / "r"
+    md, csv_, html = (out / "card.md").read_text(), (out / "card.csv").read_text(), (out / "index.html").read_text()
     _no_raw_markup(md)
     _tables_keep_their_columns(md)
     _no_raw_markup(html)
+    _no_raw_markup((out / "card.tex").read_text())
     assert "&lt;img src=x onerror=alert(1)&gt;" in html  # shown, as text
     assert HOSTILE_LABEL in csv_  # CSV keeps the data exactly (quoted), it is not markup
     assert rep.summary["label"].isin([HOSTILE_LABEL]).any()
@@ -79,8 +81,8 @@ def test_summary_md_written_by_the_run(hostile_run):
 
 
 def test_card_markdown_html_latex(hostile_run, tmp_path):
-    card = api.card([hostile_run], "nemo-card", tmp_path / "card", formats=("md", "latex", "html"), worst=2)
-    md = api.card_markdown(card)
+    card = api.report([hostile_run], "nemo-card", tmp_path / "card", formats=("md", "latex", "html"), worst=2)
+    md = api.report_markdown(card)
     _no_raw_markup(md)
     _tables_keep_their_columns(md)
     html = (tmp_path / "card" / "index.html").read_text()

@@ -1,7 +1,15 @@
 import numpy as np
 import pandas as pd
 
-from bench.reporting.tables import summarize, summary_markdown
+from bench.metrics import metric_meta
+from bench.reporting.formats import table_markdown
+from bench.reporting.layouts import summary_tables
+from bench.reporting.tables import summarize
+
+
+def summary_markdown(summary, width=None):
+    """The plain report's tables (the summary layout), as `bench report RUN` prints them."""
+    return "\n\n".join(f"{t.section}\n{t.note}\n{table_markdown(t, width)}" for t in summary_tables(summary))
 
 
 def _rows(seed=0):
@@ -42,12 +50,14 @@ def test_markdown_shows_plus_minus_only_for_symmetric_intervals():
     for row in s.itertuples():
         if row.metric == "eer":
             continue  # [2.5, 6.0] around 4.0
-        below, above = f"{row.mean - row.ci_low:.3f}", f"{row.ci_high - row.mean:.3f}"
+        f = metric_meta(row.metric).precision  # the metric's own display precision
+        below, above = f.format(row.mean - row.ci_low), f.format(row.ci_high - row.mean)
         if below == above:
-            assert f"{row.mean:.3f} ± {above}" in md
+            assert f"{f.format(row.mean)} ± {above}" in md
         else:
-            assert f"{row.mean:.3f} [{row.ci_low:.3f}, {row.ci_high:.3f}]" in md
-    assert "4.000 [2.500, 6.000]" in md and "± 1.750" not in md
+            assert f"{f.format(row.mean)} [{f.format(row.ci_low)}, {f.format(row.ci_high)}]" in md
+    f = metric_meta("eer").precision
+    assert f"{f.format(4.0)} [{f.format(2.5)}, {f.format(6.0)}]" in md and "± 1.75" not in md
 
 
 def test_interval_text_cases_from_the_issue():
@@ -72,31 +82,29 @@ def test_set_level_metrics_show_their_n_and_a_caveat_below_the_minimum():
     s = summarize(few)
     assert (s.iloc[0]["n_trials"], s.iloc[0]["n_speakers"]) == (6, 3)
     md = summary_markdown(s)
-    assert "33.300 [0.000, 50.000]†" in md
+    f = metric_meta("eer").precision
+    assert f"{f.format(33.3)} [{f.format(0.0)}, {f.format(50.0)}]†" in md
     assert f"† EER over 6 trials, 3 speakers (opus@6): fewer than {MIN_TRIALS} trials or {MIN_SPEAKERS}" in md
     many = summary_markdown(summarize(pd.DataFrame([_eer_row("demo", "opus@6", 510, 16)])))
     assert "EER over 510 trials, 16 speakers (opus@6)" in many and "†" not in many
 
 
-def test_two_suites_get_a_suite_column_and_never_share_a_row():
+def test_two_suites_get_a_section_each_and_never_share_a_row():
     rows = pd.concat([_rows().assign(suite="demo"), _rows(seed=1).assign(suite="other")], ignore_index=True)
     s = summarize(rows)
-    md = summary_markdown(s)
-    lines = [ln for ln in md.splitlines() if ln.startswith("| opus@6")]
-    assert len(lines) == 2 and "| demo " in lines[0] and "| other " in lines[1]
-    for suite, line in zip(("demo", "other"), lines):
-        mean = s[(s.suite == suite) & (s.label == "opus@6") & (s.metric == "pesq-wb")]["mean"].iloc[0]
-        assert f"{mean:.3f}" in line
-    assert "suite" in md.splitlines()[0]
-    assert "suite" not in summary_markdown(summarize(_rows())).splitlines()[0]  # one suite: no column
+    tables = summary_tables(s)
+    assert [t.section for t in tables] == ["demo", "other"]
+    for t in tables:
+        mean = s[(s.suite == t.section) & (s.label == "opus@6") & (s.metric == "pesq-wb")]["mean"].iloc[0]
+        assert t.values.at["opus@6", "pesq-wb"] == mean
+    assert [t.section for t in summary_tables(summarize(_rows()))] == ["demo"]  # one suite: one section
 
 
 def test_width_narrows_to_key_metrics_and_names_the_rest():
     s = summarize(_rows())
     full = summary_markdown(s)
-    narrow = summary_markdown(s, width=45)
+    narrow = summary_markdown(s, width=60)
     table = [ln for ln in narrow.splitlines() if ln.startswith("|")]
-    assert max(map(len, table)) <= 45 < max(len(ln) for ln in full.splitlines() if ln.startswith("|"))
-    assert table[0].startswith("| codec ") and "pesq-wb ↑" in table[0] and "EER ↓" not in table[0]
-    assert full.startswith("| codec ")
-    assert "more column(s) in the run's summary.md / `bench report RUN --wide`" in narrow and "EER ↓" in narrow
+    assert max(map(len, table)) <= 60 < max(len(ln) for ln in full.splitlines() if ln.startswith("|"))
+    assert "pesq-wb" in table[0] and "EER" not in table[0]  # the rightmost key metric goes first
+    assert "more column(s) in the report files / `--wide`" in narrow and "EER" in narrow.split("more column(s)")[1]

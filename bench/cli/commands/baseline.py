@@ -7,8 +7,11 @@ from pathlib import Path
 
 import typer
 
+from bench.cli.commands import COMMANDS
 
-def register(app: typer.Typer) -> None:
+
+@COMMANDS.register("baseline")
+def add(app: typer.Typer) -> None:
     sub = typer.Typer(help="Create, update or inspect a gate baseline (summary + item rows + manifest).",
                       no_args_is_help=True)
 

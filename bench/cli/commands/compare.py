@@ -7,7 +7,10 @@ from typing import Optional
 
 import typer
 
-def register(app: typer.Typer) -> None:
+from bench.cli.commands import COMMANDS
+
+@COMMANDS.register("compare")
+def add(app: typer.Typer) -> None:
     @app.command()
     def compare(
         runs: list[Path] = typer.Argument(..., help="run directories (or baseline CSVs) holding both settings"),

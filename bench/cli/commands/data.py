@@ -6,8 +6,11 @@ from typing import Optional
 
 import typer
 
+from bench.cli.commands import COMMANDS
 
-def register(app: typer.Typer) -> None:
+
+@COMMANDS.register("data")
+def add(app: typer.Typer) -> None:
     data = typer.Typer(help="Evaluation corpora: what is on disk, and fetching the public ones.", no_args_is_help=True)
     app.add_typer(data, name="data")
 

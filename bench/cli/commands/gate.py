@@ -5,8 +5,11 @@ from typing import Optional
 
 import typer
 
+from bench.cli.commands import COMMANDS
 
-def register(app: typer.Typer) -> None:
+
+@COMMANDS.register("gate")
+def add(app: typer.Typer) -> None:
     @app.command()
     def gate(
         baseline: Path = typer.Option(..., "--baseline", "-b", help="baseline summary CSV (or run directory)"),

@@ -2,8 +2,11 @@ from __future__ import annotations
 
 import typer
 
+from bench.cli.commands import COMMANDS
 
-def register(app: typer.Typer) -> None:
+
+@COMMANDS.register("info")
+def add(app: typer.Typer) -> None:
     @app.command()
     def info(
         codec: list[str] = typer.Option(..., "--codec", "-c", help="codec setting(s): ours, encodec@6, comma lists"),

@@ -2,8 +2,11 @@ from __future__ import annotations
 
 import typer
 
+from bench.cli.commands import COMMANDS
 
-def register(app: typer.Typer) -> None:
+
+@COMMANDS.register("list")
+def add(app: typer.Typer) -> None:
     @app.command("list")
     def list_(what: str = typer.Argument(..., help="codecs, suites or metrics")) -> None:
         """Show what exists and whether it is usable here (and why not)."""

@@ -5,16 +5,20 @@ from typing import Optional
 
 import typer
 
+from bench.cli.commands import COMMANDS
 
-def register(app: typer.Typer) -> None:
+
+@COMMANDS.register("report")
+def add(app: typer.Typer) -> None:
     @app.command()
     def report(
         runs: list[Path] = typer.Argument(..., help="run directories to merge"),
-        out: Optional[Path] = typer.Option(None, "--out", "-o", help="without --layout: write OUT.md, OUT.csv and "
-                                                                     "OUT.html; with --layout: the report folder"),
-        layout: Optional[str] = typer.Option(None, "--layout", "-l", help="card layout: a name in reports/layouts/ "
-                                                                          "(nemo-card, paper) or a YAML file"),
-        fmt: str = typer.Option("md,csv,latex,html", "--format", "-f", help="formats to write with --layout"),
+        out: Optional[Path] = typer.Option(None, "--out", "-o", help="the report folder (card.md, card.csv, card.tex, "
+                                                                     "index.html, plots/); without it, print markdown"),
+        layout: str = typer.Option("summary", "--layout", "-l", help="report layout: a name in reports/layouts/ "
+                                                                     "(summary: every metric; nemo-card, paper) or a "
+                                                                     "YAML file"),
+        fmt: str = typer.Option("md,csv,latex,html", "--format", "-f", help="formats to write with --out"),
         speed: Optional[list[Path]] = typer.Option(None, "--speed", help="`bench speed --out` CSV(s) for the speed "
                                                                          "table (RUN/speed.csv is found by itself)"),
         worst: int = typer.Option(3, "--worst", help="worst items per codec shown in the HTML listening section"),
@@ -25,29 +29,23 @@ def register(app: typer.Typer) -> None:
         bd_method: str = typer.Option("akima", "--bd-method", help="BD interpolation: akima, pchip or cubic"),
         listening: Optional[Path] = typer.Option(None, "--listening", help="a MUSHRA test folder: adds a MUSHRA "
                                                                            "column (mean [95 % CI]) and a rate-MUSHRA "
-                                                                           "curve (with --layout)"),
+                                                                           "curve"),
         listening_screening: str = typer.Option("bs1534", "--listening-screening", help="screening for --listening: "
                                                                                       "bs1534, encodec or none"),
         wide: bool = typer.Option(False, "--wide", help="print every metric column (default: what fits the "
                                                         "terminal; the files always have all)"),
     ) -> None:
-        """Merge runs into tables: one wide table, or a card layout (--layout) with plots, BD-rate and HTML."""
+        """Merge runs into a report: every metric per codec setting (the summary layout), or a model card's
+        tables (--layout nemo-card) with plots, BD-rate, listening material and HTML."""
         from bench import api
 
-        if layout is None:
-            if listening is not None:
-                raise typer.BadParameter("--listening needs --layout (the MUSHRA column goes into a card table)")
-            rep = api.report(runs, out=out)
-            typer.echo(rep.text(None if wide else api.terminal_width()))
-            if out:
-                typer.echo(f"\nwrote {', '.join(str(p) for p in rep.files)}")
-            return
         formats = tuple(f.strip() for f in fmt.split(",") if f.strip())
-        card = api.card(runs, layout, out, formats=formats, speed=speed, worst=worst, listen=listen,
-                        listen_metric=listen_metric, bd_method=bd_method, listening=listening,
-                        listening_screening=listening_screening)
+        card = api.report(runs, layout, out, formats=formats, speed=speed, worst=worst, listen=listen,
+                          listen_metric=listen_metric, bd_method=bd_method, listening=listening,
+                          listening_screening=listening_screening)
         if out is None:
-            typer.echo(api.card_markdown(card))
+            typer.echo(api.report_markdown(card, None if wide else api.terminal_width()))
         else:
             typer.echo(f"wrote {len(card.files)} files to {out} "
-                       f"({', '.join(p.name for p in card.files if p.parent == Path(out))}, plots/)")
+                       f"({', '.join(p.name for p in card.files if p.parent == Path(out))}"
+                       f"{', plots/' if card.plots else ''})")

@@ -5,8 +5,11 @@ from typing import Optional
 
 import typer
 
+from bench.cli.commands import COMMANDS
 
-def register(app: typer.Typer) -> None:
+
+@COMMANDS.register("run")
+def add(app: typer.Typer) -> None:
     @app.command()
     def run(
         codec: list[str] = typer.Option(..., "--codec", "-c", help="codec setting(s): opus@6, comma lists or repeated"),
@@ -83,7 +86,9 @@ def register(app: typer.Typer) -> None:
         if device is not None:
             given["device"] = device
         result = api.run(codec, suite, metric, config=default_config(**given))
-        typer.echo(api.summary_text(result.summary, width=None if wide else api.terminal_width()))
+        # the run's report (RUN/summary.md, `bench report RUN`) without its header, narrowed to the terminal
+        typer.echo(api.report_markdown(api.report([result.path]), None if wide else api.terminal_width(),
+                                       tables_only=True))
         failed = int(result.summary["n_failed"].max()) if not result.summary.empty else 0
         typer.echo(f"\nrun directory: {result.path}  ({result.n_units} units, {result.n_skipped} resumed"
                    f"{f', {failed} failed items: see rows.csv error column' if failed else ''})")

@@ -7,8 +7,11 @@ from typing import Optional
 
 import typer
 
+from bench.cli.commands import COMMANDS
 
-def register(app: typer.Typer) -> None:
+
+@COMMANDS.register("score")
+def add(app: typer.Typer) -> None:
     @app.command()
     def score(
         reference: Optional[Path] = typer.Option(None, "--reference", "-r", help="reference file or folder"),

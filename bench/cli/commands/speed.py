@@ -5,8 +5,11 @@ from typing import Optional
 
 import typer
 
+from bench.cli.commands import COMMANDS
 
-def register(app: typer.Typer) -> None:
+
+@COMMANDS.register("speed")
+def add(app: typer.Typer) -> None:
     @app.command()
     def speed(
         codec: list[str] = typer.Option(..., "--codec", "-c", help="codec setting(s), comma lists or repeated"),

@@ -4,8 +4,11 @@ from pathlib import Path
 
 import typer
 
+from bench.cli.commands import COMMANDS
 
-def register(app: typer.Typer) -> None:
+
+@COMMANDS.register("tokens")
+def add(app: typer.Typer) -> None:
     @app.command()
     def tokens(
         run_dir: Path = typer.Argument(..., help="a run directory made by `bench run` with a neural codec"),

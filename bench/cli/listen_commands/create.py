@@ -7,8 +7,11 @@ from typing import Optional
 
 import typer
 
+from bench.cli.listen_commands import LISTEN_COMMANDS
 
-def register(app: typer.Typer) -> None:
+
+@LISTEN_COMMANDS.register("create")
+def add(app: typer.Typer) -> None:
     @app.command()
     def create(
         runs: list[Path] = typer.Argument(..., help="run directories (bench run, ideally with --save-audio)"),

@@ -7,8 +7,11 @@ from typing import Optional
 
 import typer
 
+from bench.cli.listen_commands import LISTEN_COMMANDS
 
-def register(app: typer.Typer) -> None:
+
+@LISTEN_COMMANDS.register("results")
+def add(app: typer.Typer) -> None:
     @app.command("results")
     def results(
         test: Path = typer.Argument(..., help="the test folder (with test.json and ratings.sqlite)"),

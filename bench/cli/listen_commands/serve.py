@@ -5,6 +5,8 @@ from pathlib import Path
 
 import typer
 
+from bench.cli.listen_commands import LISTEN_COMMANDS
+
 
 def is_loopback(host: str) -> bool:
     if host == "localhost":
@@ -15,7 +17,8 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def register(listen_app: typer.Typer) -> None:
+@LISTEN_COMMANDS.register("serve")
+def add(listen_app: typer.Typer) -> None:
     @listen_app.command()
     def serve(
         test_dir: Path = typer.Argument(..., help="a test folder made by `bench listen create`"),

@@ -7,8 +7,11 @@ from pathlib import Path
 
 import typer
 
+from bench.cli.listen_commands import LISTEN_COMMANDS
 
-def register(app: typer.Typer) -> None:
+
+@LISTEN_COMMANDS.register("webmushra")
+def add(app: typer.Typer) -> None:
     @app.command()
     def export(
         test: Path = typer.Argument(..., help="a test folder made by `bench listen create`"),
