@@ -14,7 +14,7 @@ import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 
@@ -32,7 +32,7 @@ from bench.pipeline.provenance import environment, git_state
 from bench.filenames import safe_name
 from bench.pipeline.rundir import WRITE_ERRNOS, RunDir, RunDirError, write_error
 from bench.pipeline.unit import UnitResult, WorkUnit, failed_unit
-from bench.rows import KBPS, SET_ITEM, summarize, summary_markdown
+from bench.rows import KBPS, SET_ITEM, summarize
 from bench import resources
 from bench.suites import Suite, load_suite, select_items
 from bench.suites.items import Item
@@ -54,10 +54,6 @@ class RunResult:
     summary: pd.DataFrame
     n_units: int
     n_skipped: int
-
-    @property
-    def markdown(self) -> str:
-        return summary_markdown(self.summary)
 
 
 def split_names(values: list[str] | str | None) -> list[str]:
@@ -97,17 +93,15 @@ def _execution_key(options: RunConfig) -> dict[str, Any]:
 
 
 def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = None,
-        config: RunConfig | None = None, *, report: Callable[[pd.DataFrame, dict[str, Any]], str] | None = None,
-        **options: Any) -> RunResult:
+        config: RunConfig | None = None, **options: Any) -> RunResult:
     """Code ``suite`` with each codec setting and score it with ``metrics`` (None: every default
     metric the suite's fields allow).
 
     ``config``: every other option (:class:`~bench.config.RunConfig`; None: its defaults, which
     read no environment variable); ``options``: RunConfig fields that replace the config's
     (``run(codecs, suite, limit=24, device="cuda")``). The whole config travels to the workers
-    inside each unit and is stored in the run manifest (``config``). ``report``: renders
-    RUN/summary.md from (summary, manifest), written with the other outputs (reporting sits
-    above the pipeline, so :func:`bench.api.run` passes it; None: no summary.md).
+    inside each unit and is stored in the run manifest (``config``). The report a person reads
+    (RUN/summary.md) is rendered above the pipeline, by :func:`bench.api.run`.
     """
     config = (config or RunConfig()).replace(**options) if options else (config or RunConfig())
     exit_if_bootstrapping()  # a spawned worker re-running an unguarded script: quietly, see mainguard
@@ -120,10 +114,10 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
     if config.align not in ALIGN_MODES:
         raise BenchError(f"--align {config.align}: expected one of {', '.join(ALIGN_MODES)}")
     import_plugins(config.plugins)
-    return _run(codecs, suite, metrics, config, executor, report)
+    return _run(codecs, suite, metrics, config, executor)
 
 
-def _run(codecs, suite, metrics, config: RunConfig, executor: Executor, report=None) -> RunResult:
+def _run(codecs, suite, metrics, config: RunConfig, executor: Executor) -> RunResult:
     """Validate, select items and metrics, then run locked in the run directory."""
     settings, labels = _settings(codecs, config)
     the_suite, items, selection = _items(suite, config)
@@ -138,7 +132,7 @@ def _run(codecs, suite, metrics, config: RunConfig, executor: Executor, report=N
     cut = rundir.open_for_append()  # one writer at a time; a torn last line is cut, never appended onto
     try:
         return _run_locked(rundir, cut, the_suite, suite_hash, items, selection, settings, labels, metric_classes,
-                           metric_names, config, executor, report)
+                           metric_names, config, executor)
     except OSError as exc:
         mine = exc.filename is None or str(exc.filename).startswith(str(path))
         if exc.errno in WRITE_ERRNOS and (mine or exc.errno not in (errno.EACCES, errno.EPERM)):
@@ -187,7 +181,7 @@ def _metric_classes(metrics, the_suite: Suite, config: RunConfig) -> list:
 
 
 def _run_locked(rundir, cut, the_suite, suite_hash, items, selection, settings, labels, metric_classes,
-                metric_names, config: RunConfig, executor: Executor, report) -> RunResult:
+                metric_names, config: RunConfig, executor: Executor) -> RunResult:
     """Write the manifest, check a resume, make units, run them, finalise and write the outputs."""
     path = rundir.path
     cache_dir = config.cache_dir or default_cache_dir()
@@ -276,7 +270,7 @@ def _run_locked(rundir, cut, the_suite, suite_hash, items, selection, settings, 
     summary = summarize(rows, order=labels)
     manifest["alignment"] = _alignment_counts(rundir, labels, {it.id for it in items})
     manifest["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    _write_outputs(rundir, rows, summary, manifest, report)
+    _write_outputs(rundir, rows, summary)
     rundir.write_manifest(manifest)  # last: a manifest with ``finished`` means every output is whole
     return RunResult(path, rows, summary, len(settings) * len(items), len(settings) * len(items) - n_todo)
 
@@ -622,14 +616,10 @@ def _check_same_config(previous: dict[str, Any], config: RunConfig, path: Path) 
         raise BenchError(f"{path}: this run directory holds results made with {said}; pass a new --out directory")
 
 
-def _write_outputs(rundir: RunDir, rows: pd.DataFrame, summary: pd.DataFrame, manifest: dict[str, Any],
-                   report: Callable[[pd.DataFrame, dict[str, Any]], str] | None = None) -> None:
-    """rows.csv, items.csv, summary.csv and, with a ``report`` renderer, summary.md (the table a
-    person reads, rendered by reporting, which the pipeline does not import)."""
+def _write_outputs(rundir: RunDir, rows: pd.DataFrame, summary: pd.DataFrame) -> None:
+    """rows.csv, items.csv and summary.csv (the tables a program reads)."""
     rows.to_csv(rundir.path / "rows.csv", index=False)
     items = rundir.items()
     if not items.empty:
         items.to_csv(rundir.path / "items.csv", index=False)
     summary.to_csv(rundir.path / "summary.csv", index=False)
-    if report is not None:
-        (rundir.path / "summary.md").write_text(report(summary, manifest) + "\n")
