@@ -185,16 +185,16 @@ def listing(what: str, checkpoints=()) -> pd.DataFrame:
                          "usable": "yes" if reason is None else f"no: {reason}"})
         return pd.DataFrame(rows)
     if what == "suites":
-        from bench.suites import load_suite, suite_specs
+        from bench.suites import load_suite, suite_entries
 
         rows = []
-        for name, spec in suite_specs().items():
+        for name, entry in suite_entries().items():
             try:
                 n = len(load_suite(name).items)
                 status = f"yes ({n} items)"
             except BenchError as exc:
                 status = f"no: {exc}"
-            rows.append({"suite": name, "description": " ".join(str(spec.get("description", "")).split())[:80],
+            rows.append({"suite": name, "description": " ".join(str(entry.get("description", "")).split())[:80],
                          "usable": status})
         return pd.DataFrame(rows)
     if what == "metrics":
@@ -258,17 +258,17 @@ def data_fetch(suite: str, dest: Path | None = None, progress=None, keep_archive
     """Download and extract a public suite into ``dest`` (default ``$BENCH_DATA``)."""
     from bench import locations
     from bench.errors import UnknownNameError
-    from bench.suites import resolve_alias, suite_specs
+    from bench.suites import resolve_alias, suite_entries
     from bench.suites.fetch import fetch_suite
 
-    specs = suite_specs()
-    if suite not in specs:
-        raise UnknownNameError("suite", suite, specs)
-    spec, _ = resolve_alias(suite, specs)
+    entries = suite_entries()
+    if suite not in entries:
+        raise UnknownNameError("suite", suite, entries)
+    entry, _ = resolve_alias(suite, entries)
     target = dest or locations.current().data
     if target is None:
         raise BenchError("no destination: pass --dest DIR or set BENCH_DATA to the folder that holds your corpora")
-    return fetch_suite(suite, spec, Path(target).expanduser(), progress=progress, keep_archives=keep_archives)
+    return fetch_suite(suite, entry, Path(target).expanduser(), progress=progress, keep_archives=keep_archives)
 
 
 def listen_app(test: Path):

@@ -1,6 +1,6 @@
 """Gate baselines: a summary CSV plus the item-level rows and the manifest of the run(s) it came from.
 
-``NAME.csv`` (summary with CIs, readable by people and by the unpaired gate of old),
+``NAME.csv`` (summary with CIs, readable by people and by the gate's unpaired comparison of means),
 ``NAME.rows.csv.gz`` (long-form item values: label, metric, item, value, weight, ... so the gate
 compares each item with itself), ``NAME.manifest.json`` (how it was made: git sha, CPU, packages,
 ASR compute type, date; the source runs' manifests; the sha256 of the summary and of the rows'

@@ -279,8 +279,8 @@ def check_checksums(base: Side) -> tuple[list[str], list[str]]:
     if not base.manifest:
         return [], [f"baseline {base.source} has no manifest: its suite, item set and content cannot be verified"]
     if not isinstance(sums, dict):
-        return [], [f"baseline {base.source}: no checksum recorded (a run's summary, or a baseline made before "
-                    "`bench baseline create` recorded one), so an edit cannot be detected; regenerate it with "
+        return [], [f"baseline {base.source}: no checksum recorded (a run's summary, or a baseline whose "
+                    "manifest has no checksums), so an edit cannot be detected; regenerate it with "
                     "`bench baseline update`"]
     problems = []
     rp = rows_path(base.source)

@@ -14,7 +14,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from bench.markdown import md_escape, md_table
+from bench.markdown import md_escape
 from bench.stats import summary_ci
 
 #: item id of set-level rows (EER over trials, corpus statistics) produced by Metric.finalize
@@ -126,32 +126,6 @@ def _row_keys(summary: pd.DataFrame) -> list[tuple[str, str]]:
     return sorted(keys, key=lambda k: str(k[0]))
 
 
-def wide_table(summary: pd.DataFrame) -> pd.DataFrame:
-    """Card layout: one row per codec setting, one column per metric (plus measured kbps). With
-    more than one suite, one row per (suite, setting) and a ``suite`` column: a row never mixes
-    values from two suites."""
-    if summary.empty:
-        return pd.DataFrame()
-    metrics = card_order(list(dict.fromkeys(summary["metric"])))
-    keys = ["suite", "label"]
-    s = summary.assign(suite=summary["suite"].fillna("") if "suite" in summary else "")
-    index = _row_keys(s)
-    table = s.pivot_table(index=keys, columns="metric", values="mean", aggfunc="first", sort=False, dropna=False)
-    table = table.reindex(index=pd.MultiIndex.from_tuples(index, names=keys), columns=metrics)
-    n = s.groupby(keys, sort=False)["n"].max().reindex(table.index)
-    failed = s.groupby(keys, sort=False)["n_failed"].max().reindex(table.index)
-    table.insert(0, "items", n.astype(int))
-    table["failed"] = failed.astype(int)
-    labels = [lab for _, lab in table.index]
-    untrained = untrained_labels(summary)  # marked in every table a person reads
-    labels = [marked_label(lab, "untrained" if lab in untrained else None) for lab in labels]
-    suites = [su for su, _ in table.index]
-    table.index = pd.Index(labels, name="codec")
-    if len(set(suites)) > 1:
-        table.insert(0, "suite", suites)
-    return table
-
-
 def card_order(metrics: list[str]) -> list[str]:
     """Columns by the rank each metric declares (bitrate, perceptual quality, intelligibility,
     signal, spectral, downstream); set-level metrics right after the metric that derives them;
@@ -159,16 +133,6 @@ def card_order(metrics: list[str]) -> list[str]:
     from bench.metrics import metric_meta
 
     return sorted(metrics, key=lambda m: metric_meta(m).rank)
-
-
-def _header(metric: str, summary: pd.DataFrame) -> str:
-    sub = summary[summary["metric"] == metric]
-    if sub.empty:
-        return display_name(metric)
-    unit, hib = sub["unit"].iloc[0], bool(sub["higher_is_better"].iloc[0])
-    arrow = "↑" if hib else "↓"
-    shown = display_name(metric)
-    return f"{shown} ({unit}) {arrow}" if unit and isinstance(unit, str) else f"{shown} {arrow}"
 
 
 def interval_text(mean: float, low: float, high: float, floatfmt: str = ".3f") -> str:
@@ -213,90 +177,3 @@ def set_level_notes(summary: pd.DataFrame) -> tuple[list[str], set[tuple[str, st
                     "codecs (one trial moves EER by 100/target-trials %)")
         lines.append(line)
     return lines, marked
-
-
-#: the metrics a terminal-width table keeps longest (the rest are in summary.md / --wide)
-TERMINAL_METRICS = ("kbps", "visqol-speech", "pesq-wb", "stoi", "wer", "eer")
-
-
-def _column_format(cells: list) -> str:
-    """Decimals for a terminal table's column: one significant digit of the column's median CI
-    half-width (0.04 -> 2 decimals, 15 -> 0), so a cell shows what its interval can support."""
-    halves = [(hi - lo) / 2 for c in cells if c is not None for _, lo, hi in [c]
-              if pd.notna(lo) and pd.notna(hi) and hi > lo]
-    if not halves:
-        return ".3f"
-    decimals = int(min(4, max(0, -math.floor(math.log10(float(np.median(halves)))))))
-    return f".{decimals}f"
-
-
-def summary_markdown(summary: pd.DataFrame, floatfmt: str = ".3f", width: int | None = None) -> str:
-    """Only for :attr:`bench.pipeline.runner.RunResult.markdown` (the pipeline cannot import reporting);
-    every report, RUN/summary.md included, is the ``summary`` layout (bench.reporting.layouts).
-    The table a person reads: ``mean ± half`` or ``mean [low, high]`` per cell (95 % CI), a
-    suite column when several suites are present, and notes on set-level values. ``width``: drop
-    metric columns from the right (the least central by card order) until the table fits that
-    many characters, and name the ones left out (the files keep every column)."""
-    from bench.metrics import metric_meta
-
-    table = wide_table(summary)
-    if table.empty:
-        return "(no results)"
-    notes, marked = set_level_notes(summary)
-    s = summary.assign(suite=summary["suite"].fillna("").astype(str) if "suite" in summary else "")
-    nan = pd.Series(np.nan, index=s.index)
-    cis = {(su, lab, m): (mean, lo, hi) for su, lab, m, mean, lo, hi in
-           zip(s["suite"], s["label"], s["metric"], s["mean"], s.get("ci_low", nan), s.get("ci_high", nan))}
-    index = _row_keys(s)
-    shown = pd.DataFrame(index=table.index)
-    for col in table.columns:
-        if col == "suite":
-            shown[col] = table[col].astype(str).to_list()
-            continue
-        if col in ("items", "failed"):
-            shown[col] = [str(int(v)) for v in table[col]]
-            continue
-        cells = []
-        fmt = _column_format([cis.get((su, lab, col)) for su, lab in index]) if width else floatfmt
-        for (su, lab), v in zip(index, table[col]):
-            mean, lo, hi = cis.get((su, lab, col), (v, np.nan, np.nan))
-            cell = interval_text(mean, lo, hi, fmt)
-            cells.append(cell + ("†" if (su, lab, col) in marked else ""))
-        shown[col] = cells
-    header = (lambda m: f"{display_name(m)} {'↑' if metric_meta(m).higher_is_better else '↓'}") if width else \
-        (lambda m: _header(m, summary))
-    if width and table["items"].nunique() == 1 and (table["failed"] == 0).all():  # say it once, below
-        notes.insert(0, f"{int(table['items'].iloc[0])} items per row, none failed")
-        shown = shown.drop(columns=["items", "failed"])
-    if width:
-        units = {}
-        for m in table.columns:
-            if m not in ("items", "failed", "suite") and metric_meta(m).unit:
-                units.setdefault(metric_meta(m).unit, []).append(display_name(m))
-        notes.append("units: " + "; ".join(f"{', '.join(ms)} in {u}" for u, ms in units.items()))
-    shown = shown.rename(columns={m: header(m) for m in table.columns if m not in ("items", "failed", "suite")})
-    align = ["left"] + ["left" if c == "suite" else "right" for c in shown.columns]
-
-    def render(frame: pd.DataFrame) -> str:
-        # the index as a column: md_table escapes index labels and drops the index's name ("codec")
-        return md_table(frame.reset_index(), index=False, disable_numparse=True,
-                        colalign=align[:len(frame.columns) + 1])
-
-    text = render(shown)
-    left_out: list[str] = []
-    # narrowing: derived companions go first (WER original is the same for every codec), then the
-    # metrics outside TERMINAL_METRICS, then those from the right; kbps stays
-    metrics = [m for m in table.columns if m not in ("items", "failed", "suite")]
-    derived = [m for m in reversed(metrics) if metric_meta(m).parent]
-    other = [m for m in reversed(metrics) if m not in derived and m not in TERMINAL_METRICS]
-    drop_order = derived + other + [m for m in reversed(metrics) if m in TERMINAL_METRICS and m != "kbps"]
-    while width and max(map(len, text.splitlines())) > width and drop_order:
-        col = header(drop_order.pop(0))
-        left_out.append(col)
-        shown = shown.drop(columns=col)
-        text = render(shown)
-    if left_out:
-        notes = notes + [
-            f"{len(left_out)} more column(s) in the run's summary.md / `bench report RUN --wide`: "
-            + md_escape(", ".join(left_out))]
-    return text + ("\n\n" + "\n".join(f"- {n}" for n in notes) if notes else "")

@@ -39,14 +39,17 @@ SCORE_POLICY = AudioPolicy(downmix=True, min_duration=0.0, max_clipped_fraction=
 
 
 @dataclass(frozen=True)
-class Pair:
+class FilePair:
+    """Two audio files to score (``bench score``) and the name their rows carry; a side is None
+    where a file has no partner (its row fails with that reason)."""
+
     reference: Path | None
     estimate: Path | None
     name: str
 
 
 def pairs_from(reference: Path | None, estimate: Path | None, listing: Path | None = None, *,
-               suffix: str = "") -> list[Pair]:
+               suffix: str = "") -> list[FilePair]:
     """Expand the user's arguments into pairs; a file missing its partner is a pair with a None side."""
     if listing is not None:
         return _pairs_from_list(Path(listing))
@@ -57,13 +60,13 @@ def pairs_from(reference: Path | None, estimate: Path | None, listing: Path | No
         if not p.exists():
             raise BenchError(f"{p}: no such file or folder")
     if reference.is_file() and estimate.is_file():
-        return [Pair(reference, estimate, estimate.name)]
+        return [FilePair(reference, estimate, estimate.name)]
     if reference.is_dir() and estimate.is_dir():
         refs, ests = _audio_files(reference), _audio_files(estimate, suffix)
         if not refs:
             raise BenchError(f"{reference}: no audio files ({', '.join(sorted(AUDIO_SUFFIXES))})")
         keys = sorted(set(refs) | set(ests))
-        return [Pair(refs.get(k), ests.get(k), _pair_name(k, refs, ests, reference, estimate)) for k in keys]
+        return [FilePair(refs.get(k), ests.get(k), _pair_name(k, refs, ests, reference, estimate)) for k in keys]
     raise BenchError(f"--reference {reference} and --estimate {estimate} must both be files or both folders")
 
 
@@ -92,11 +95,11 @@ def _pair_name(key: str, refs: dict[str, Path], ests: dict[str, Path], ref_dir: 
     return ests[key].relative_to(est_dir).as_posix()
 
 
-def _pairs_from_list(listing: Path) -> list[Pair]:
+def _pairs_from_list(listing: Path) -> list[FilePair]:
     if not listing.is_file():
         raise BenchError(f"{listing}: list file not found")
     base = listing.parent
-    out: list[Pair] = []
+    out: list[FilePair] = []
     text = listing.read_text().splitlines()
     dialect = "excel-tab" if any("\t" in line for line in text) else "excel"
     for lineno, row in enumerate(csv.reader(text, dialect=dialect), 1):
@@ -108,7 +111,7 @@ def _pairs_from_list(listing: Path) -> list[Pair]:
         if lineno == 1 and cells[0].lower() in {"reference", "ref"}:
             continue  # header
         ref, est = (Path(c) if Path(c).is_absolute() else base / c for c in cells)
-        out.append(Pair(ref, est, f"{lineno}:{est.name}"))
+        out.append(FilePair(ref, est, f"{lineno}:{est.name}"))
     if not out:
         raise BenchError(f"{listing}: no pairs listed")
     return out

@@ -83,15 +83,15 @@ def whisper(groups) -> None:
     _line("Whisper", ta, tb, f"transcripts equal {sum(x == y for x, y in zip(a, b))}/{len(a)}")
 
 
-def codecs(specs: list[str], clips, size: int, seconds: float) -> None:
+def codecs(labels: list[str], clips, size: int, seconds: float) -> None:
     import numpy as np
 
     from bench.adapters import create_codec
     from bench.adapters.base import CodecOptions
     from bench.audio import resample
 
-    for spec in specs:
-        codec = create_codec(spec, CodecOptions(allow_untrained=True))
+    for label in labels:
+        codec = create_codec(label, CodecOptions(allow_untrained=True))
         xs = [resample(c, codec.sample_rate) for c in clips]
         xs = [x.with_samples(x.samples[: int(seconds * x.sample_rate)]) for x in xs]
         order = sorted(range(len(xs)), key=lambda i: len(xs[i]))  # as bench run groups them
@@ -111,11 +111,11 @@ def codecs(specs: list[str], clips, size: int, seconds: float) -> None:
         tail = int(0.2 * codec.sample_rate)
         body = max(float(np.max(np.abs(da.samples[:-tail] - db.samples[:-tail])) if len(da) > tail else 0.0)
                    for (_, da), (_, db) in zip(a, b))
-        _line(spec, ta, tb, f"tokens equal {tokens:.2f} %, max |sample diff| {diff:.2g} "
+        _line(label, ta, tb, f"tokens equal {tokens:.2f} %, max |sample diff| {diff:.2g} "
                             f"({body:.2g} before each item's last 0.2 s)  [random weights]")
 
 
-def runs(specs: list[str], limit: int, size: int, coded_batches: bool) -> None:
+def runs(labels: list[str], limit: int, size: int, coded_batches: bool) -> None:
     import pandas as pd
 
     from bench.adapters.neural import NeuralCodec
@@ -128,11 +128,11 @@ def runs(specs: list[str], limit: int, size: int, coded_batches: bool) -> None:
         common = dict(limit=limit, jobs=1, progress=False, allow_untrained=True, executor="inline",
                       cache_dir=Path(tmp) / "cache")
         # suite cache, models and first calls warm for both timed runs
-        run(["opus@6", *specs], "demo", RUN_METRICS, out=Path(tmp) / "warm", **{**common, "limit": 2})
+        run(["opus@6", *labels], "demo", RUN_METRICS, out=Path(tmp) / "warm", **{**common, "limit": 2})
         rows, wall = {}, {}
         for b in (1, size):
             t0 = time.perf_counter()
-            result = run(["opus@6", *specs], "demo", RUN_METRICS, out=Path(tmp) / f"b{b}", batch=b, **common)
+            result = run(["opus@6", *labels], "demo", RUN_METRICS, out=Path(tmp) / f"b{b}", batch=b, **common)
             wall[b] = time.perf_counter() - t0
             rows[b] = result.rows.set_index(["label", "item", "metric"])["value"].sort_index()
         diff = (rows[1] - rows[size]).abs().groupby(level=["label", "metric"]).max()
@@ -168,15 +168,15 @@ def main(argv: list[str] | None = None) -> int:
     total = sum(a.duration for a in audio.values())
     print(f"{len(items)} demo clips ({total:.0f} s), batches of {args.batch}, 1 thread; load average "
           f"{' '.join(f'{v:.2f}' for v in os.getloadavg())} at start", flush=True)
-    specs = [s for s in args.codec.split(",") if s]
+    labels = [s for s in args.codec.split(",") if s]
     if "ge2e" in parts:
         ge2e(groups)
     if "whisper" in parts:
         whisper(groups)
     if "codecs" in parts:
-        codecs(specs, list(audio.values())[: args.codec_limit], args.batch, args.codec_seconds)
+        codecs(labels, list(audio.values())[: args.codec_limit], args.batch, args.codec_seconds)
     if "run" in parts:
-        runs(specs, args.limit, args.batch, args.coded_batches)
+        runs(labels, args.limit, args.batch, args.coded_batches)
     print(f"load average {' '.join(f'{v:.2f}' for v in os.getloadavg())} at the end", file=sys.stdout)
     return 0
 

@@ -21,7 +21,7 @@ BENCH_DIR = Path(bench.__file__).parent
 LAYERS = {
     "bench": 0, "bench.errors": 0, "bench.procenv": 0, "bench.checksums": 0, "bench.locations": 0,
     "bench.devices": 0, "bench.audio": 0, "bench.stats": 0, "bench.markdown": 0, "bench.resources": 0,
-    "bench.figures": 0, "bench.registry": 0,
+    "bench.figures": 0, "bench.registry": 0, "bench.filenames": 0,
     "bench.config": 1, "bench.suites": 1,
     "bench.adapters": 2, "bench.models": 2, "bench.envvars": 2,
     "bench.metrics": 3,

@@ -155,10 +155,10 @@ def card_overrides() -> list[dict[str, str]]:
     return out
 
 
-def parse_setting(spec: str, cards: dict[str, CodecCard] | None = None) -> CodecSetting:
+def parse_setting(request: str, cards: dict[str, CodecCard] | None = None) -> CodecSetting:
     """``opus@6`` -> CodecSetting(opus card, 6.0); ``opus`` -> its default bitrate."""
     cards = load_cards() if cards is None else cards
-    name, _, rate = spec.strip().partition("@")
+    name, _, rate = request.strip().partition("@")
     if name not in cards:
         err = UnknownNameError("codec", name, cards)
         err.args = (f"{err}; {ADD_CARD_HINT}",)
@@ -169,7 +169,7 @@ def parse_setting(spec: str, cards: dict[str, CodecCard] | None = None) -> Codec
     try:
         kbps = float(rate)
     except ValueError as exc:
-        raise BenchError(f"codec {spec!r}: bitrate {rate!r} is not a number") from exc
+        raise BenchError(f"codec {request!r}: bitrate {rate!r} is not a number") from exc
     if not card.bitrates and not card.supported and card.supported_range is None:
         raise BenchError(f"codec {name!r} has no bitrate settings; use plain {name!r}")
     if not card.accepts(kbps):
@@ -180,9 +180,10 @@ def parse_setting(spec: str, cards: dict[str, CodecCard] | None = None) -> Codec
     return CodecSetting(card, kbps)
 
 
-def create_codec(spec: str | CodecSetting, options: CodecOptions | None = None) -> Codec:
-    """Build a codec; ``options`` (untrained allowed, device): None is ``CodecOptions()`` (cpu, trained weights only)."""
-    setting = parse_setting(spec) if isinstance(spec, str) else spec
+def create_codec(setting: str | CodecSetting, options: CodecOptions | None = None) -> Codec:
+    """Build a codec for a setting (or its text, ``opus@6``); ``options`` (untrained allowed, device):
+    None is ``CodecOptions()`` (cpu, trained weights only)."""
+    setting = parse_setting(setting) if isinstance(setting, str) else setting
     cls = adapter_class(setting.card.adapter)
     reason = cls.availability(setting.card, options.checkpoints if options is not None else ())
     if reason:

@@ -105,12 +105,14 @@ class CodecSetting:
     bitrate: float | None
 
     @property
-    def setting(self) -> str:
+    def bitrate_text(self) -> str:
+        """The bitrate as rows and labels write it (``"6"``, ``"3.2"``; ``""`` for none): the rows'
+        ``setting`` column."""
         return "" if self.bitrate is None else format_kbps(self.bitrate)
 
     @property
     def label(self) -> str:
-        return self.card.name if self.bitrate is None else f"{self.card.name}@{self.setting}"
+        return self.card.name if self.bitrate is None else f"{self.card.name}@{self.bitrate_text}"
 
 
 def format_kbps(value: float) -> str:

@@ -20,7 +20,7 @@ from bench.errors import BenchError
 
 # The original encodec package names layers differently from transformers. These rewrites map
 # its state-dict keys onto transformers' (same tensors, other names); written by hand because
-# transformers 5 no longer ships its conversion script and the encodec package needs torchaudio.
+# transformers 5 ships no conversion script and the encodec package needs torchaudio.
 _ORIGINAL_KEYS = [
     (re.compile(r"^(encoder|decoder)\.model\."), r"\1.layers."),
     (re.compile(r"\.(conv\.conv|convtr\.convtr)\."), ".conv."),

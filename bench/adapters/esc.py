@@ -78,13 +78,13 @@ def _torchaudio_standin() -> dict[str, types.ModuleType]:
 
         def forward(self, waveform):
             shape = waveform.size()
-            spec = torch.stft(waveform.reshape(-1, shape[-1]), n_fft=self.n_fft, hop_length=self.hop_length,
+            stft = torch.stft(waveform.reshape(-1, shape[-1]), n_fft=self.n_fft, hop_length=self.hop_length,
                               win_length=self.win_length, window=self.window, center=self.center,
                               pad_mode=self.pad_mode, normalized=False, onesided=self.onesided, return_complex=True)
-            spec = spec.reshape(shape[:-1] + spec.shape[-2:])
+            stft = stft.reshape(shape[:-1] + stft.shape[-2:])
             if self.power is None:
-                return spec
-            return spec.abs() if self.power == 1.0 else spec.abs().pow(self.power)
+                return stft
+            return stft.abs() if self.power == 1.0 else stft.abs().pow(self.power)
 
     class InverseSpectrogram(torch.nn.Module):
         def __init__(self, n_fft: int = 400, win_length: int | None = None, hop_length: int | None = None,
@@ -145,7 +145,8 @@ _ESC_CLASS: dict[str, Any] = {}
 
 
 def _import_esc(repo: Path):
-    """ESC's model class from a checkout (layout ``esc/models/codecs.py``; older: module ``models``)."""
+    """ESC's model class from a checkout: layout ``esc/models/codecs.py``, or a checkout whose code
+    is the top-level module ``models``."""
     key = str(repo.resolve())
     if key in _ESC_CLASS:
         return _ESC_CLASS[key]

@@ -45,7 +45,7 @@ from typing import Any
 import numpy as np
 
 from bench.audio import Audio, AudioPolicy, load_audio, resample
-from bench.errors import BenchError
+from bench.errors import AudioError, BenchError
 from bench.listening.testdef import AUDIO_DIR, RATINGS_FILE, Condition, ListeningTest, Stimulus, Trial
 from bench.pipeline.rundir import RunDir, audio_path
 
@@ -164,9 +164,9 @@ def _suite_of(sources: list[_Source]):
         listing = "; ".join(f"{p}: suite {k[0]!r} hash {str(k[1])[:12]}" for k, (_, p) in seen.items())
         raise ListeningCreateError(f"the chosen conditions come from different suites ({listing}); "
                                    "a trial compares one item, so make the test from runs of one suite")
-    (name, digest), (spec, run_path) = next(iter(seen.items()))
+    (name, digest), (recorded, run_path) = next(iter(seen.items()))
     errors = []
-    for ref in (name, spec.get("source")):
+    for ref in (name, recorded.get("source")):
         if not ref:
             continue
         try:
@@ -363,6 +363,15 @@ def _candidates(sources: list[_Source], items: dict[str, Any], suite_name: str) 
 _Loaded = tuple[Audio, dict[str, Audio], dict[str, str]]  # reference, reconstructions, where each came from
 
 
+def _long_enough(item, excerpt: float) -> bool:
+    # an unreadable original is not long enough: it is left out of the long items (the shorter
+    # pool still holds it, and loading it then says why it cannot be used)
+    try:
+        return item.seconds() >= excerpt
+    except AudioError:
+        return False
+
+
 def _choose_and_load(pool, items, suite, sources, options, quality, skipped, say) -> tuple[list[str], dict[str, _Loaded]]:
     """Choose the items and read their audio; an item that cannot be read is skipped, said, and
     the choice is made again without it (deterministic: the same pool gives the same choice)."""
@@ -458,7 +467,7 @@ def create_test(runs: list[Path], out: Path, options: CreateOptions = CreateOpti
     candidates, skipped = _candidates(sources, items, suite.name)
     for s in skipped:
         say(f"skipped item {s['item']}: {s['reason']}")
-    long_enough = [i for i in candidates if items[i].seconds() >= options.excerpt]
+    long_enough = [i for i in candidates if _long_enough(items[i], options.excerpt)]
     pool = long_enough if len(long_enough) >= options.items else candidates
     if len(pool) > len(long_enough):
         say(f"only {len(long_enough)} items are at least {options.excerpt:g} s long; shorter items are used whole")

@@ -196,8 +196,8 @@ def import_results(test: ListeningTest, results: Path, *, store: RatingStore | N
                 elif questionnaire:
                     session = "q-" + hashlib.sha256(repr(sorted(answers.items())).encode()).hexdigest()[:16]
                 else:
-                    raise WebMushraError(f"{results}:{line}: no session_uuid (older webMUSHRA) and no questionnaire "
-                                         "fields: the raters cannot be told apart")
+                    raise WebMushraError(f"{results}:{line}: no session_uuid (not every webMUSHRA version writes "
+                                         "one) and no questionnaire fields: the raters cannot be told apart")
                 trial = get("trial_id")
                 if trial not in trials:
                     raise WebMushraError(f"{results}:{line}: unknown trial {trial!r}; this test has "

@@ -141,7 +141,7 @@ class MetricContext:
     run_dir: Path | None = None
     items: list[Item] = field(default_factory=list)
     #: the suite's datasets.yaml entry (e.g. a ``trials:`` file for speaker verification)
-    suite_spec: dict[str, Any] = field(default_factory=dict)
+    suite_entry: dict[str, Any] = field(default_factory=dict)
     #: where the suite's items came from (manifest file or corpus root), to resolve relative paths
     suite_source: str = ""
     #: the run's torch device (``--device``): model-based metrics (Whisper, the speaker model) run on it

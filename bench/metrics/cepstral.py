@@ -66,8 +66,8 @@ def _mel_basis(sample_rate: int) -> np.ndarray:
 def _power(x: np.ndarray, hop: int) -> np.ndarray:
     import librosa
 
-    spec = librosa.stft(np.asarray(x, dtype=np.float64), n_fft=N_FFT, hop_length=hop, window="hann", center=True)
-    return np.abs(spec) ** 2  # (freq, frames)
+    stft = librosa.stft(np.asarray(x, dtype=np.float64), n_fft=N_FFT, hop_length=hop, window="hann", center=True)
+    return np.abs(stft) ** 2  # (freq, frames)
 
 
 def mel_cepstrum(x: np.ndarray, sample_rate: int) -> np.ndarray:

@@ -42,8 +42,8 @@ WEIGHTS = "weights/distill_mos_v7.pt"
 
 
 def _package_dir() -> str:
-    spec = importlib.util.find_spec("distillmos")
-    return os.path.dirname(spec.origin) if spec and spec.origin else ""
+    found = importlib.util.find_spec("distillmos")
+    return os.path.dirname(found.origin) if found and found.origin else ""
 
 
 @lru_cache(maxsize=1)

@@ -31,8 +31,8 @@ MODELS = ("dnsmos_models/sig_bak_ovr.onnx", "dnsmos_models/model_v8.onnx")
 
 
 def _model_dir() -> str:
-    spec = importlib.util.find_spec("speechmos")
-    return os.path.dirname(spec.origin) if spec and spec.origin else ""
+    found = importlib.util.find_spec("speechmos")
+    return os.path.dirname(found.origin) if found and found.origin else ""
 
 
 @register_metric

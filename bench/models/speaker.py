@@ -71,8 +71,8 @@ class Resemblyzer:
             warnings.simplefilter("ignore")
             from resemblyzer import VoiceEncoder, preprocess_wav
         if weights is None:
-            spec = importlib.util.find_spec("resemblyzer")
-            weights = Path(next(iter(spec.submodule_search_locations))) / "pretrained.pt"
+            found = importlib.util.find_spec("resemblyzer")
+            weights = Path(next(iter(found.submodule_search_locations))) / "pretrained.pt"
         weights = Path(weights)
         if not weights.is_file():
             raise UnavailableError(f"{weights}: speaker model file not found; {HOW_TO}")
@@ -156,22 +156,23 @@ class NemoSpeaker:
                 "speaker_model": self.path.name, "model_file": str(self.path), "model_sha256": self.sha256}
 
 
-def model_spec(model: str | None = None) -> str:
+def model_ref(model: str | None = None) -> str:
+    """The speaker model a run names: :data:`DEFAULT` or a path (a .pt or a .nemo file)."""
     return model or DEFAULT
 
 
 def describe(model: str | None = None) -> dict[str, Any]:
     """What :func:`load_speaker` would load (file, sha256), without loading it: for run manifests."""
-    spec = model_spec(model)
-    if spec == DEFAULT:
+    ref = model_ref(model)
+    if ref == DEFAULT:
         found = importlib.util.find_spec("resemblyzer")
         if found is None:
             raise UnavailableError(f"missing Python package 'resemblyzer': {HOW_TO}")
         path = Path(next(iter(found.submodule_search_locations))) / "pretrained.pt"
     else:
-        path = Path(os.path.expanduser(spec))
+        path = Path(os.path.expanduser(ref))
     if not path.is_file():
-        raise UnavailableError(f"speaker model {spec!r} not found; {HOW_TO}")
+        raise UnavailableError(f"speaker model {ref!r} not found; {HOW_TO}")
     nemo = path.suffix == ".nemo"
     return {"speaker_backend": "nemo" if nemo else "resemblyzer",
             "speaker_backend_version": dist_version("nemo-toolkit" if nemo else "resemblyzer"),
@@ -179,12 +180,12 @@ def describe(model: str | None = None) -> dict[str, Any]:
 
 
 def load_speaker(model: str | None = None, device: str = "cpu") -> SpeakerBackend:
-    spec = model_spec(model)
-    if spec == DEFAULT:
+    ref = model_ref(model)
+    if ref == DEFAULT:
         return Resemblyzer(device=device)
-    path = Path(os.path.expanduser(spec))
+    path = Path(os.path.expanduser(ref))
     if path.suffix == ".nemo":
         return NemoSpeaker(path, device)
     if path.suffix == ".pt":
         return Resemblyzer(path, device)
-    raise UnavailableError(f"speaker model {spec!r} not understood (expected {DEFAULT!r}, a .pt or a .nemo file); {HOW_TO}")
+    raise UnavailableError(f"speaker model {ref!r} not understood (expected {DEFAULT!r}, a .pt or a .nemo file); {HOW_TO}")

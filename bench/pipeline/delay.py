@@ -120,7 +120,7 @@ def setting_delay(codec, policy_rate: int | None, cache_dir: Path | None = None)
     _clip_paths()
     path = None
     if cache_dir is not None:
-        from bench.pipeline.rundir import safe_name
+        from bench.filenames import safe_name
 
         path = Path(cache_dir) / "delays" / f"{safe_name(codec.setting.label)}-{_cache_key(codec, rate)[:16]}.json"
         if path.exists():

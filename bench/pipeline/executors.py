@@ -32,10 +32,10 @@ from multiprocessing.connection import wait
 from typing import Any, Callable, Iterable, Iterator, Protocol, TypeVar
 
 from bench import procenv
-from bench.errors import BenchError
+from bench.errors import AudioError, BenchError
 from bench.registry import Registry
 from bench.pipeline.mainguard import BOOTSTRAP_EXIT, MainGuardError
-from bench.pipeline.unit import UnitResult, UnitSpec, process_unit
+from bench.pipeline.unit import UnitResult, WorkUnit, process_unit
 from bench.suites.items import Item
 
 #: default per-unit time limit: generous, so only a unit that truly hangs is cut off. The constant
@@ -46,9 +46,10 @@ TIMEOUT_CONSTANT_S = 300.0
 
 @dataclass(frozen=True)
 class Unit:
-    """Items (one, or a batch of one codec setting) to code and score, with everything a worker needs."""
+    """Items (one, or a batch of one codec setting) to code and score, with the :class:`WorkUnit`
+    (everything else a worker needs) they share."""
 
-    spec: UnitSpec
+    work: WorkUnit
     items: tuple[Item, ...]
     #: "" for a whole unit; "code" or "metric:NAME" for the parts a crashed one-item unit is run
     #: again as (see ``bench.pipeline.runner._execute``)
@@ -57,23 +58,32 @@ class Unit:
     @property
     def key(self) -> tuple[tuple[str, ...], str]:
         """(item ids, codec label): what the unit covers in the run directory."""
-        return (tuple(item.id for item in self.items), self.spec.setting.label)
+        return (tuple(item.id for item in self.items), self.work.setting.label)
 
     def describe(self) -> str:
-        return f"{', '.join(item.id for item in self.items)} with {self.spec.setting.label}"
+        return f"{', '.join(item.id for item in self.items)} with {self.work.setting.label}"
 
     def deadline_s(self) -> float | None:
         """Seconds this unit may take: the run's ``timeout`` per item if set (0 or less: no
         limit), else 20 x the items' duration + 300 s (the constant once: a worker loads its
         models once per unit at most)."""
-        timeout = self.spec.options.timeout
+        timeout = self.work.options.timeout
         if timeout is not None:
             return timeout * len(self.items) if timeout > 0 else None
-        return TIMEOUT_PER_AUDIO_SECOND * sum(item.seconds() for item in self.items) + TIMEOUT_CONSTANT_S
+        return TIMEOUT_PER_AUDIO_SECOND * sum(_seconds_or_zero(item) for item in self.items) + TIMEOUT_CONSTANT_S
 
     def split(self) -> list[Unit]:
         """One unit per item: how a batch whose worker crashed or timed out is run again."""
-        return [Unit(self.spec, (item,)) for item in self.items]
+        return [Unit(self.work, (item,)) for item in self.items]
+
+
+def _seconds_or_zero(item: Item) -> float:
+    # an unreadable file counts 0 s here: its unit fails fast on reading it, with its own reason in
+    # the row, so it needs no time of its own and must not stop the unit from being handed out
+    try:
+        return item.seconds()
+    except AudioError:
+        return 0.0
 
 
 @dataclass(frozen=True)
@@ -109,12 +119,12 @@ def timed_out(unit: Unit) -> Failed:
 class Executor(Protocol):
     """Runs units; yields ``(unit, list[UnitResult] | Failed)`` exactly once per unit, in
     completion order: the list holds one result per ``unit.items``, from
-    ``process_unit(unit.spec, unit.items)``.
+    ``process_unit(unit.work, unit.items)``.
 
     A new backend implements this, registers with ``@register_executor(name)`` and is constructed
     as ``cls(jobs=N or None, **options)`` (options: its own keyword arguments, e.g. Ray's
     ``address``). It must call :func:`init_worker` and :func:`import_plugins`
-    (``unit.spec.options.plugins``) wherever :func:`process_unit` runs, and report a unit lost to
+    (``unit.work.options.plugins``) wherever :func:`process_unit` runs, and report a unit lost to
     its worker as ``Failed(reason)`` (:func:`retry_or_fail`, :func:`timed_out`) instead of raising.
     ``info()`` is what the run manifest records about where the units ran.
     """
@@ -188,21 +198,21 @@ class InlineExecutor:
     def run(self, units: Iterable[Unit]) -> Iterator[tuple[Unit, list[UnitResult] | Failed]]:
         init_worker()
         for unit in units:
-            import_plugins(unit.spec.options.plugins)
-            yield unit, process_unit(unit.spec, unit.items)
+            import_plugins(unit.work.options.plugins)
+            yield unit, process_unit(unit.work, unit.items)
 
     def info(self) -> dict[str, Any]:
         return {"in_process": True}
 
 
 def _worker_main(conn, plugins: tuple[str, ...], env: tuple[tuple[str, str], ...] = ()) -> None:
-    """Worker loop: receive ``(spec key, spec or None, items)``, send back the unit's results;
-    ``None`` means stop. A spec (which holds the suite's whole item list) crosses the pipe once
+    """Worker loop: receive ``(work key, work unit or None, items)``, send back the unit's results;
+    ``None`` means stop. A work unit (which holds the suite's whole item list) crosses the pipe once
     per worker, not once per unit. ``env``: the run's ``worker_env``, set before anything loads."""
     procenv.apply(dict(env))
     init_worker()
     import_plugins(plugins)
-    specs: dict[int, UnitSpec] = {}
+    held: dict[int, WorkUnit] = {}
     while True:
         try:
             task = conn.recv()
@@ -210,11 +220,11 @@ def _worker_main(conn, plugins: tuple[str, ...], env: tuple[tuple[str, str], ...
             return
         if task is None:
             return
-        key, spec, items = task
-        if spec is not None:
-            specs[key] = spec
+        key, work, items = task
+        if work is not None:
+            held[key] = work
         conn.send("started")  # the deadline counts from here, not from the worker's start-up
-        conn.send(process_unit(specs[key], items))
+        conn.send(process_unit(held[key], items))
 
 
 @dataclass
@@ -225,8 +235,8 @@ class _Slot:
     unit: Unit | None = None
     attempt: int = 0
     deadline: float | None = None
-    #: ids of the specs this worker already holds
-    specs: set[int] = field(default_factory=set)
+    #: ids of the work units this worker already holds
+    held: set[int] = field(default_factory=set)
 
 
 def _signal_name(code: int | None) -> str:
@@ -278,7 +288,7 @@ class LocalExecutor:
         queue: deque[tuple[Unit, int]] = deque((u, 1) for u in units)
         if not queue:
             return
-        plugins, env = queue[0][0].spec.options.plugins, queue[0][0].spec.options.worker_env
+        plugins, env = queue[0][0].work.options.plugins, queue[0][0].work.options.worker_env
         import_plugins(plugins)
         slots = [self._start(plugins, env) for _ in range(min(self.jobs, len(queue)))]
         try:
@@ -290,9 +300,9 @@ class LocalExecutor:
                         unit, attempt = queue.popleft()
                         slot.unit, slot.attempt, slot.deadline = unit, attempt, None
                         try:
-                            key = id(unit.spec)  # the runner shares one spec per codec setting
-                            slot.conn.send((key, None if key in slot.specs else unit.spec, unit.items))
-                            slot.specs.add(key)
+                            key = id(unit.work)  # the runner shares one work unit per codec setting
+                            slot.conn.send((key, None if key in slot.held else unit.work, unit.items))
+                            slot.held.add(key)
                         except (BrokenPipeError, OSError):
                             pass  # the worker died idle; found below as a crash and retried
                 busy = [s for s in slots if s.unit is not None]

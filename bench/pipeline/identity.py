@@ -37,7 +37,8 @@ def score(metric: Metric, *, reference: Audio, estimate: Audio, item: Any) -> Sc
             or len(reference) != len(estimate) or not np.array_equal(reference.samples, estimate.samples)):
         result = metric.score(reference=reference, estimate=estimate, item=item)
         return result if isinstance(result, Score) else Score(float(result))
-    from bench.metrics.downstream.cache import read_json, safe_name, write_json
+    from bench.filenames import safe_name
+    from bench.metrics.downstream.cache import read_json, write_json
 
     info = metric.info()
     key = f"{metric.name}-{info.get('version', '')}-{hashlib.sha1(str(info.get('mode', '')).encode()).hexdigest()[:8]}"

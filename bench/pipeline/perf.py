@@ -68,7 +68,7 @@ def _sync_for(codec):
     return lambda: None
 
 
-def codec_specs(settings: list[str], allow_untrained: bool = False, checkpoints=(),
+def codec_specs(requests: list[str], allow_untrained: bool = False, checkpoints=(),
                 cache_dir: Path | None = None) -> list[tuple[str, Any, dict, Any]]:
     """``bench info``: (column label, spec, weights info, setting delay) of each codec setting, read
     off the loaded model (:func:`bench.reporting.codec_tables.spec_table` lays them out); measured
@@ -78,12 +78,12 @@ def codec_specs(settings: list[str], allow_untrained: bool = False, checkpoints=
     from bench.pipeline.runner import default_cache_dir
 
     options = CodecOptions(allow_untrained=allow_untrained, checkpoints=checkpoints)
-    codecs = [create_codec(spec, options) for spec in settings]
+    codecs = [create_codec(request, options) for request in requests]
     where = cache_dir or default_cache_dir()
     return [(c.table_label, c.spec, c.weights_info, setting_delay(c, None, where)) for c in codecs]
 
 
-def speed_table(codec_specs: list[str], devices: list[str], seconds: float = 10.0, repeats: int = 3,
+def speed_table(requests: list[str], devices: list[str], seconds: float = 10.0, repeats: int = 3,
                 allow_untrained: bool = False, checkpoints=()) -> pd.DataFrame:
     import torch
 
@@ -96,8 +96,8 @@ def speed_table(codec_specs: list[str], devices: list[str], seconds: float = 10.
     clip = speech_clip(seconds)
     rows = []
     for device in devices:
-        for spec in codec_specs:
-            codec = create_codec(spec, CodecOptions(allow_untrained=allow_untrained, device=device,
+        for request in requests:
+            codec = create_codec(request, CodecOptions(allow_untrained=allow_untrained, device=device,
                                                     checkpoints=checkpoints))
             r = time_codec(codec, clip, repeats)
             paper = ESC_PAPER.get(device, (math.nan, math.nan))

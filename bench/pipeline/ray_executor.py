@@ -8,8 +8,8 @@ does), so a run whose driver is killed resumes exactly as a local one does.
 
 How the local executor's mechanisms map onto Ray:
 
-* a spec (which holds the suite's whole item list) goes into the object store once per codec
-  setting (``ray.put``); each task carries its item and the spec's reference;
+* a work unit (which holds the suite's whole item list) goes into the object store once per codec
+  setting (``ray.put``); each task carries its item and the work unit's reference;
 * at most ``in_flight`` tasks are submitted at a time (:attr:`RayExecutor.tasks_per_cpu` per CPU,
   so a CPU that finishes a unit finds the next one queued), which keeps the driver's and the
   object store's memory bounded on a suite of any size;
@@ -50,7 +50,7 @@ from bench.config import RunConfig
 from bench.errors import BenchError, UnavailableError
 from bench.pipeline.executors import (Failed, Unit, import_plugins, init_worker, register_executor, retry_or_fail,
                                       timed_out)
-from bench.pipeline.unit import UnitResult, UnitSpec, failed_unit, process_unit
+from bench.pipeline.unit import UnitResult, WorkUnit, failed_unit, process_unit
 from bench.suites.items import Item
 
 INSTALL_HINT = "pip install 'codecbench[ray]'"
@@ -93,7 +93,7 @@ def plugin_roots(plugins: Iterable[str]) -> tuple[str, ...]:
 _worker_ready = False
 
 
-def _unit_task(spec: UnitSpec, items: tuple[Item, ...], roots: tuple[str, ...]) -> Iterator[str | list[UnitResult]]:
+def _unit_task(work: WorkUnit, items: tuple[Item, ...], roots: tuple[str, ...]) -> Iterator[str | list[UnitResult]]:
     """Runs in a Ray worker: yields where it runs (the unit's deadline starts), then one result per item."""
     global _worker_ready
     import ray
@@ -102,22 +102,22 @@ def _unit_task(spec: UnitSpec, items: tuple[Item, ...], roots: tuple[str, ...]) 
         init_worker()
         _worker_ready = True
     sys.path.extend(r for r in roots if r not in sys.path)
-    import_plugins(spec.options.plugins)
+    import_plugins(work.options.plugins)
     where = f"host {socket.gethostname()}, Ray node {ray.util.get_node_ip_address()}"
     yield where
-    yield _process(spec, items, where)
+    yield _process(work, items, where)
 
 
-def _process(spec: UnitSpec, items: tuple[Item, ...], where: str) -> list[UnitResult]:
+def _process(work: WorkUnit, items: tuple[Item, ...], where: str) -> list[UnitResult]:
     """:func:`process_unit`, with the host named when this node lacks the driver's paths."""
-    run_dir = spec.context.run_dir
+    run_dir = work.context.run_dir
     if run_dir is not None and not Path(run_dir).is_dir():
-        return [failed_unit(spec, item, f"{run_dir}: run directory not found on {where}; {SHARED_PATHS}")
+        return [failed_unit(work, item, f"{run_dir}: run directory not found on {where}; {SHARED_PATHS}")
                 for item in items]
-    results = process_unit(spec, items)
+    results = process_unit(work, items)
     for i, (item, (_, record)) in enumerate(zip(items, results)):
         if record["error"] is not None and not os.access(item.path, os.R_OK):
-            results[i] = failed_unit(spec, item, f"{record['error']} (on {where}; {SHARED_PATHS})")
+            results[i] = failed_unit(work, item, f"{record['error']} (on {where}; {SHARED_PATHS})")
     return results
 
 
@@ -169,19 +169,19 @@ class RayExecutor:
         if not queue:
             return
         ray = self.ray
-        owned = self._connect(queue[0][0].spec.options)
+        owned = self._connect(queue[0][0].work.options)
         tasks: dict[Any, _Task] = {}
         try:
             in_flight = self._describe_cluster(owned)
             remote = ray.remote(num_cpus=1, max_retries=0)(_unit_task)
-            roots = plugin_roots(queue[0][0].spec.options.plugins)
-            specs: dict[int, Any] = {}
+            roots = plugin_roots(queue[0][0].work.options.plugins)
+            stored: dict[int, Any] = {}
             while queue or tasks:
                 while queue and len(tasks) < in_flight:
                     unit, attempt = queue.popleft()
-                    if id(unit.spec) not in specs:  # the runner shares one spec per codec setting
-                        specs[id(unit.spec)] = ray.put(unit.spec)
-                    tasks[remote.remote(specs[id(unit.spec)], unit.items, roots)] = _Task(unit, attempt)
+                    if id(unit.work) not in stored:  # the runner shares one work unit per codec setting
+                        stored[id(unit.work)] = ray.put(unit.work)
+                    tasks[remote.remote(stored[id(unit.work)], unit.items, roots)] = _Task(unit, attempt)
                 deadlines = [t.deadline for t in tasks.values() if t.deadline is not None]
                 timeout = max(0.0, min(deadlines) - time.monotonic()) if deadlines else None
                 ready, _ = ray.wait(list(tasks), num_returns=1, timeout=timeout)

@@ -20,11 +20,9 @@ its holder dies (kill -9 included), so a crash never leaves a stale lock behind.
 from __future__ import annotations
 
 import errno
-import hashlib
 import json
 import math
 import os
-import re
 import time
 from pathlib import Path
 from typing import Any
@@ -32,6 +30,7 @@ from typing import Any
 import pandas as pd
 
 from bench.errors import BenchError
+from bench.filenames import safe_name  # also what reporting imports from here
 
 ROWS, ITEMS, MANIFEST, LOCK = "rows.jsonl", "items.jsonl", "manifest.json", ".lock"
 AUDIO = "audio"
@@ -41,13 +40,6 @@ WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPE
 
 class RunDirError(BenchError):
     """The run directory cannot be used: not writable, disk full, or held by another process."""
-
-
-def safe_name(text: str) -> str:
-    """A file name for a codec label or item id from user data (no slashes, no markup); a name
-    that had to be changed gets a hash suffix so two ids never share a file."""
-    clean = re.sub(r"[^A-Za-z0-9._@-]+", "_", str(text)).strip("._")[:60] or "x"
-    return clean if clean == str(text) else f"{clean}-{hashlib.sha256(str(text).encode()).hexdigest()[:8]}"
 
 
 def audio_path(run_dir: Path, label: str, item_id: str) -> Path:

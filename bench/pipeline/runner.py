@@ -14,24 +14,25 @@ import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pandas as pd
 
 from bench.adapters import adapter_class, create_codec, parse_setting
 from bench.config import RunConfig
 from bench.devices import check_device, device_info
-from bench.errors import BenchError
+from bench.errors import AudioError, BenchError
 from bench.metrics import ItemScore, MetricContext, metric_class, resolve_metrics
 from bench.pipeline.align import ALIGN_MODES
 from bench.pipeline.delay import SettingDelay, setting_delay
 from bench.pipeline.mainguard import check_main_guard, exit_if_bootstrapping
-from bench.pipeline.executors import Failed, Unit, create_executor, import_plugins
+from bench.pipeline.executors import Executor, Failed, Unit, create_executor, import_plugins
 from bench.envvars import run_start_notes
 from bench.pipeline.provenance import environment, git_state
-from bench.pipeline.rundir import WRITE_ERRNOS, RunDir, RunDirError, safe_name, write_error
-from bench.pipeline.unit import UnitResult, UnitSpec, failed_unit
-from bench.rows import KBPS, SET_ITEM, summarize, summary_markdown
+from bench.filenames import safe_name
+from bench.pipeline.rundir import WRITE_ERRNOS, RunDir, RunDirError, write_error
+from bench.pipeline.unit import UnitResult, WorkUnit, failed_unit
+from bench.rows import KBPS, SET_ITEM, summarize
 from bench import resources
 from bench.suites import Suite, load_suite, select_items
 from bench.suites.items import Item
@@ -54,10 +55,6 @@ class RunResult:
     n_units: int
     n_skipped: int
 
-    @property
-    def markdown(self) -> str:
-        return summary_markdown(self.summary)
-
 
 def split_names(values: list[str] | str | None) -> list[str]:
     """``["opus@6,codec2@3.2", "mp3@8"]`` -> ``["opus@6", "codec2@3.2", "mp3@8"]`` (CLI lists)."""
@@ -71,8 +68,9 @@ def run_id(suite: Suite, suite_hash: str, codecs: list[str], metrics: list[str],
            selection: Selection | None = None, options: RunConfig | None = None, align: str = "setting") -> str:
     """Same command -> same directory, which is what makes a re-run resume. A device, batch size or
     downstream model setting other than the default makes other numbers, so it gets its own
-    directory; so does an alignment mode other than ``item`` (what every run did before ``--align``
-    existed, so those directories keep their names)."""
+    directory; so does an alignment mode other than ``item``: ``item`` adds nothing to the key, so
+    a directory whose manifest records no alignment mode (each item aligned by its own lag) keeps
+    its name and resumes."""
     picked = limit if selection is None or selection == Selection(limit=limit) else selection.as_dict()
     parts: list[Any] = [suite_hash, codecs, sorted(metrics), picked]
     execution = _execution_key(options or RunConfig())
@@ -95,17 +93,15 @@ def _execution_key(options: RunConfig) -> dict[str, Any]:
 
 
 def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = None,
-        config: RunConfig | None = None, *, report: Callable[[pd.DataFrame, dict[str, Any]], str] | None = None,
-        **options: Any) -> RunResult:
+        config: RunConfig | None = None, **options: Any) -> RunResult:
     """Code ``suite`` with each codec setting and score it with ``metrics`` (None: every default
     metric the suite's fields allow).
 
     ``config``: every other option (:class:`~bench.config.RunConfig`; None: its defaults, which
     read no environment variable); ``options``: RunConfig fields that replace the config's
     (``run(codecs, suite, limit=24, device="cuda")``). The whole config travels to the workers
-    inside each unit and is stored in the run manifest (``config``). ``report``: renders
-    RUN/summary.md from (summary, manifest), written with the other outputs (reporting sits
-    above the pipeline, so :func:`bench.api.run` passes it; None: no summary.md).
+    inside each unit and is stored in the run manifest (``config``). The report a person reads
+    (RUN/summary.md) is rendered above the pipeline, by :func:`bench.api.run`.
     """
     config = (config or RunConfig()).replace(**options) if options else (config or RunConfig())
     exit_if_bootstrapping()  # a spawned worker re-running an unguarded script: quietly, see mainguard
@@ -118,10 +114,10 @@ def run(codecs: list[str] | str, suite: str, metrics: list[str] | str | None = N
     if config.align not in ALIGN_MODES:
         raise BenchError(f"--align {config.align}: expected one of {', '.join(ALIGN_MODES)}")
     import_plugins(config.plugins)
-    return _run(codecs, suite, metrics, config, executor, report)
+    return _run(codecs, suite, metrics, config, executor)
 
 
-def _run(codecs, suite, metrics, config: RunConfig, executor, report=None) -> RunResult:
+def _run(codecs, suite, metrics, config: RunConfig, executor: Executor) -> RunResult:
     """Validate, select items and metrics, then run locked in the run directory."""
     settings, labels = _settings(codecs, config)
     the_suite, items, selection = _items(suite, config)
@@ -136,7 +132,7 @@ def _run(codecs, suite, metrics, config: RunConfig, executor, report=None) -> Ru
     cut = rundir.open_for_append()  # one writer at a time; a torn last line is cut, never appended onto
     try:
         return _run_locked(rundir, cut, the_suite, suite_hash, items, selection, settings, labels, metric_classes,
-                           metric_names, config, executor, report)
+                           metric_names, config, executor)
     except OSError as exc:
         mine = exc.filename is None or str(exc.filename).startswith(str(path))
         if exc.errno in WRITE_ERRNOS and (mine or exc.errno not in (errno.EACCES, errno.EPERM)):
@@ -148,10 +144,10 @@ def _run(codecs, suite, metrics, config: RunConfig, executor, report=None) -> Ru
 
 def _settings(codecs, config: RunConfig) -> tuple[list, list[str]]:
     """Parsed codec settings and their labels; unknown names/bitrates and unusable codecs fail here."""
-    codec_specs = split_names(codecs)
-    if not codec_specs:
+    requests = split_names(codecs)
+    if not requests:
         raise BenchError("no codec given (e.g. --codec opus@6,codec2@3.2)")
-    settings = [parse_setting(c) for c in codec_specs]
+    settings = [parse_setting(r) for r in requests]
     for s in settings:
         reason = adapter_class(s.card.adapter).availability(s.card, config.checkpoints)
         if reason:
@@ -185,13 +181,13 @@ def _metric_classes(metrics, the_suite: Suite, config: RunConfig) -> list:
 
 
 def _run_locked(rundir, cut, the_suite, suite_hash, items, selection, settings, labels, metric_classes,
-                metric_names, config: RunConfig, executor, report) -> RunResult:
+                metric_names, config: RunConfig, executor: Executor) -> RunResult:
     """Write the manifest, check a resume, make units, run them, finalise and write the outputs."""
     path = rundir.path
     cache_dir = config.cache_dir or default_cache_dir()
     ctx = MetricContext(suite=the_suite.name, suite_hash=suite_hash,
                         cache_dir=cache_dir.absolute() / f"{safe_name(the_suite.name)}-{suite_hash[:12]}", run_dir=path, items=items,
-                        suite_spec=the_suite.spec, suite_source=the_suite.source, device=config.device,
+                        suite_entry=the_suite.entry, suite_source=the_suite.source, device=config.device,
                         models=config.model_options)
     ctx.cache_dir.mkdir(parents=True, exist_ok=True)
 
@@ -239,14 +235,14 @@ def _run_locked(rundir, cut, the_suite, suite_hash, items, selection, settings, 
                   "their units are redone")
     units = []
     for s in settings:
-        spec = UnitSpec(the_suite.name, s, metric_names, ctx, the_suite.policy, config, config.save_audio,
+        work = WorkUnit(the_suite.name, s, metric_names, ctx, the_suite.policy, config, config.save_audio,
                         config.align, delays[s.label])
         weights = (manifest["codecs"][s.label].get("weights") or {}).get("status", "")
         for group in batches(items, config.batch):  # formed over all items, so resuming keeps them
             coded = {it.id: have[(it.id, s.label)] for it in group if KBPS in have.get((it.id, s.label), ())}
             todo = tuple(it for it in group if it.id not in coded)
             if todo:
-                units.append(Unit(spec, todo))
+                units.append(Unit(work, todo))
             # items coded and scored before, lacking metrics the run gained since: those metrics only
             missing: dict[tuple[str, ...], list[Item]] = {}
             for it in group:
@@ -255,7 +251,7 @@ def _run_locked(rundir, cut, the_suite, suite_hash, items, selection, settings, 
                     if lacking:
                         missing.setdefault(lacking, []).append(it)
             for lacking, its in missing.items():
-                units.append(Unit(replace(spec, metrics=list(lacking), extend=True, weights=weights), tuple(its)))
+                units.append(Unit(replace(work, metrics=list(lacking), extend=True, weights=weights), tuple(its)))
     n_todo = sum(len(u.items) for u in units)
     _execute(units, rundir, executor, config.progress)
     manifest["executor"] = {"name": config.executor, **executor.info()}  # now with what it found (Ray's cluster)
@@ -274,7 +270,7 @@ def _run_locked(rundir, cut, the_suite, suite_hash, items, selection, settings, 
     summary = summarize(rows, order=labels)
     manifest["alignment"] = _alignment_counts(rundir, labels, {it.id for it in items})
     manifest["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
-    _write_outputs(rundir, rows, summary, manifest, report)
+    _write_outputs(rundir, rows, summary)
     rundir.write_manifest(manifest)  # last: a manifest with ``finished`` means every output is whole
     return RunResult(path, rows, summary, len(settings) * len(items), len(settings) * len(items) - n_todo)
 
@@ -343,8 +339,17 @@ def batches(items: list[Item], size: int) -> list[list[Item]]:
     keeps the run's order."""
     if size <= 1:
         return [[item] for item in items]
-    ordered = sorted(items, key=Item.seconds)
+    ordered = sorted(items, key=_sort_seconds)
     return [ordered[i:i + size] for i in range(0, len(ordered), size)]
+
+
+def _sort_seconds(item: Item) -> float:
+    # an unreadable file sorts as 0 s: grouping only needs a place for it, and its unit turns it
+    # into failed rows with the reason when it reads the file
+    try:
+        return item.seconds()
+    except AudioError:
+        return 0.0
 
 
 #: the progress bar's label: what it counts
@@ -353,7 +358,7 @@ PROGRESS_DESC = "units (item × codec)"
 WARMUP_NOTE = "loading models…"
 
 
-def _execute(units: list[Unit], rundir: RunDir, executor, progress: bool) -> None:
+def _execute(units: list[Unit], rundir: RunDir, executor: Executor, progress: bool) -> None:
     """Hand the units to the executor and append each item's outcome as it arrives (so a stop
     loses little). A unit lost to its worker comes back as a failure: a batch is split and its
     items run again one by one; a single item whose worker crashed is run again in parts (the
@@ -384,11 +389,11 @@ def _execute(units: list[Unit], rundir: RunDir, executor, progress: bool) -> Non
             if unit.part:
                 got = parts[unit.key]
                 got[unit.part] = outcome
-                if len(got) < 2 + len(unit.spec.metrics_all):
+                if len(got) < 2 + len(unit.work.metrics_all):
                     continue
                 outcome = _assemble(unit, parts.pop(unit.key))
             if isinstance(outcome, Failed):
-                outcome = [failed_unit(unit.spec, unit.items[0], outcome.reason)]
+                outcome = [failed_unit(unit.work, unit.items[0], outcome.reason)]
             for result in outcome:
                 rundir.append(*result)
                 if warming:
@@ -404,16 +409,16 @@ CRASHED = "worker crashed"
 
 def _metric_parts(unit: Unit) -> list[Unit]:
     """The codec round trip alone, then one unit per metric, each in its own worker."""
-    whole = unit.spec
-    spec = lambda metrics: replace(whole, metrics=metrics, metrics_all=tuple(whole.metrics))  # noqa: E731
-    return [Unit(spec([]), unit.items, part="code"),
-            *(Unit(spec([m]), unit.items, part=f"metric:{m}") for m in whole.metrics)]
+    whole = unit.work
+    only = lambda metrics: replace(whole, metrics=metrics, metrics_all=tuple(whole.metrics))  # noqa: E731
+    return [Unit(only([]), unit.items, part="code"),
+            *(Unit(only([m]), unit.items, part=f"metric:{m}") for m in whole.metrics)]
 
 
 def _assemble(part: Unit, got: dict[str, list[UnitResult] | Failed]) -> list[UnitResult]:
     """One item's rows from its parts: kbps and the record from the round trip, each metric's row
     from its own part, or a failed row naming the metric whose worker crashed."""
-    whole = replace(part.spec, metrics=list(part.spec.metrics_all), metrics_all=())
+    whole = replace(part.work, metrics=list(part.work.metrics_all), metrics_all=())
     item, first = part.items[0], got[""]
     code = got["code"]
     if isinstance(code, Failed):  # the crash is in reading or coding the item: nothing to save
@@ -513,7 +518,6 @@ def _identity(manifest: dict[str, Any]) -> dict[str, Any]:
     env = manifest.get("environment") or {}
     return {"git sha": (manifest.get("git") or {}).get("sha"), "source": manifest.get("source_sha256"),
             "python": env.get("python"), "packages": env.get("packages"),
-            "suite": {k: (manifest.get("suite") or {}).get(k) for k in ("name", "hash")},
             "codecs": {k: {"card": {c: v for c, v in (d.get("card") or {}).items() if c != "source"},
                            "spec": d.get("spec")} for k, d in (manifest.get("codecs") or {}).items()},
             "metrics": manifest.get("metrics") or {}, "options": manifest.get("options")}
@@ -523,7 +527,9 @@ def resume_changes(previous: dict[str, Any], manifest: dict[str, Any]) -> list[s
     """How the code, packages or options of this run differ from those that wrote the directory
     (only what both manifests record: a setting or metric added to a run is not a change). With
     both source digests recorded, a new commit whose measuring code is unchanged (docs, reports,
-    the gate) is no change; the sessions list still records both shas."""
+    the gate) is no change; the sessions list still records both shas. The suite is not among
+    them: :func:`_check_same_suite` has refused another suite, or changed items, before this runs
+    (even with --force)."""
     if not previous:
         return []
     # through JSON, as the previous one was (tuples become lists)
@@ -538,9 +544,6 @@ def resume_changes(previous: dict[str, Any], manifest: dict[str, Any]) -> list[s
                       if before["packages"].get(k) != (now["packages"] or {}).get(k))
         out.append("packages " + ", ".join(f"{k} {before['packages'].get(k)} -> {(now['packages'] or {}).get(k)}"
                                            for k in diff))
-    if before["suite"]["name"] is not None and before["suite"] != now["suite"]:
-        out.append(f"suite {before['suite']['name']} ({str(before['suite']['hash'])[:12]}) -> "
-                   f"{now['suite']['name']} ({str(now['suite']['hash'])[:12]})")
     for part in ("codecs", "metrics"):
         for name in sorted(set(before[part]) & set(now[part])):
             if before[part][name] != now[part][name]:
@@ -554,7 +557,7 @@ def _sessions(previous: dict[str, Any], manifest: dict[str, Any], cut: dict[str,
               changes: list[str]) -> list[dict[str, Any]]:
     """Every invocation that wrote into the directory, in order; a unit's record names its session."""
     sessions = list(previous.get("sessions") or [])
-    if previous and not sessions:  # a directory written before sessions were recorded
+    if previous and not sessions:  # a manifest without sessions: its own start is the first one
         sessions.append({"started": previous.get("started"), "git": previous.get("git"),
                          "source_sha256": previous.get("source_sha256")})
     sessions.append({"started": manifest["started"], "git": manifest["git"],
@@ -579,8 +582,9 @@ def _check_same_weights(previous: dict[str, Any], manifest: dict[str, Any], path
 def _check_same_execution(previous: dict[str, Any], manifest: dict[str, Any], path: Path) -> None:
     """Nor rows made on another device, with another batch size (their last bits differ) or
     another alignment mode (other values)."""
-    before = {"device": "cpu", "batch": 1, **(previous.get("execution") or {})}  # runs from before --batch
-    before.setdefault("align", "item")  # runs from before --align aligned each item by its own lag
+    # a manifest without device or batch: cpu, one item at a time
+    before = {"device": "cpu", "batch": 1, **(previous.get("execution") or {})}
+    before.setdefault("align", "item")  # a manifest without align: each item was aligned by its own lag
     now = manifest["execution"]
     keys = ("device", "batch", "align")
     if previous.get("codecs") and any(before.get(k) != now[k] for k in keys):
@@ -612,14 +616,10 @@ def _check_same_config(previous: dict[str, Any], config: RunConfig, path: Path) 
         raise BenchError(f"{path}: this run directory holds results made with {said}; pass a new --out directory")
 
 
-def _write_outputs(rundir: RunDir, rows: pd.DataFrame, summary: pd.DataFrame, manifest: dict[str, Any],
-                   report: Callable[[pd.DataFrame, dict[str, Any]], str] | None = None) -> None:
-    """rows.csv, items.csv, summary.csv and, with a ``report`` renderer, summary.md (the table a
-    person reads, rendered by reporting, which the pipeline does not import)."""
+def _write_outputs(rundir: RunDir, rows: pd.DataFrame, summary: pd.DataFrame) -> None:
+    """rows.csv, items.csv and summary.csv (the tables a program reads)."""
     rows.to_csv(rundir.path / "rows.csv", index=False)
     items = rundir.items()
     if not items.empty:
         items.to_csv(rundir.path / "items.csv", index=False)
     summary.to_csv(rundir.path / "summary.csv", index=False)
-    if report is not None:
-        (rundir.path / "summary.md").write_text(report(summary, manifest) + "\n")

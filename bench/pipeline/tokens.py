@@ -22,13 +22,14 @@ import numpy as np
 import pandas as pd
 
 from bench.errors import BenchError
-from bench.pipeline.rundir import safe_name
+from bench.filenames import safe_name
 
 TOKENS_DIR = "tokens"
 
 
-def save_tokens(run_dir: Path | None, label: str, item_id: str, payload) -> Path | None:
-    """Write the payload's token array when it is one (neural codecs); classical payloads are skipped."""
+def save_tokens(run_dir: Path | None, label: str, item_id: str, payload, keep_existing: bool = False) -> Path | None:
+    """Write the payload's token array when it is one (neural codecs); classical payloads are skipped.
+    ``keep_existing``: leave a token file already there as it is (returns its path)."""
     data = payload.tokens if getattr(payload, "tokens", None) is not None else payload.data
     if run_dir is None or not isinstance(data, np.ndarray) or data.ndim != 2 or data.dtype.kind not in "iu":
         return None
@@ -38,6 +39,8 @@ def save_tokens(run_dir: Path | None, label: str, item_id: str, payload) -> Path
     folder = Path(run_dir) / TOKENS_DIR / safe_name(label)
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{safe_name(item_id)}.npz"
+    if keep_existing and path.exists():
+        return path
     np.savez_compressed(path, tokens=data, codebook_size=np.int64(size),
                         frame_rate=np.float64(payload.meta.get("frame_rate") or math.nan),
                         duration=np.float64(payload.duration))

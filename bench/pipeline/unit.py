@@ -7,8 +7,8 @@ N``) is coded in one call where the codec batches in runs (neural codecs on CUDA
 forward pass) and scored in one call where the metric batches (GE2E, Whisper); everything else
 runs item by item inside it.
 An item that fails fails alone, with its own reason: a batch call that raises is redone item by
-item. A batch of one is exactly the unbatched code, so ``--batch 1`` (the default) gives the
-rows it always gave.
+item. A batch of one runs exactly the item-by-item code, so ``--batch 1`` (the default) gives
+the item-by-item values.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from bench.config import RunConfig
 from bench.errors import BenchError
 from bench.metrics import MetricContext, metric_class
 from bench.metrics.base import Metric
-from bench.metrics.measure import Pair, measure, measure_batch, short_error
+from bench.metrics.measure import AlignedPair, measure, measure_batch, short_error
 from bench.pipeline import identity
 from bench.pipeline.align import align
 from bench.pipeline.delay import SettingDelay
@@ -34,13 +34,16 @@ from bench.suites.items import Item
 
 
 
-#: a unit's options are its run's config (every worker gets the whole record); the old name stays
+#: a unit's options are its run's config (every worker gets the whole record); tests and scripts
+#: import it under this name
 RunOptions = RunConfig
 
 
 @dataclass
-class UnitSpec:
-    """Everything a worker needs, picklable: no live models cross the process boundary."""
+class WorkUnit:
+    """What a worker needs to code and score items with one codec setting, all but the items
+    themselves (:class:`~bench.pipeline.executors.Unit` pairs it with them); picklable: no live
+    models cross the process boundary."""
 
     suite: str
     setting: CodecSetting  # parsed once by the runner: workers never re-read the cards
@@ -92,19 +95,19 @@ def _metric(name: str, ctx: MetricContext) -> Metric:
 _short_error = short_error
 
 
-def _base(spec: UnitSpec, item: Item) -> dict[str, Any]:
-    s = spec.setting
-    return {"suite": spec.suite, "item": item.id, "codec": s.card.name, "setting": s.setting, "label": s.label}
+def _base(work: WorkUnit, item: Item) -> dict[str, Any]:
+    s = work.setting
+    return {"suite": work.suite, "item": item.id, "codec": s.card.name, "setting": s.bitrate_text, "label": s.label}
 
 
-def failed_unit(spec: UnitSpec, item: Item, reason: str, base: dict[str, Any] | None = None) -> UnitResult:
+def failed_unit(work: WorkUnit, item: Item, reason: str, base: dict[str, Any] | None = None) -> UnitResult:
     """Rows for a unit that produced nothing: every metric (and kbps) NaN with the reason."""
     if base is None:
-        base = _base(spec, item)
+        base = _base(work, item)
     record = {**base, "error": reason}
-    metrics = spec.metrics if spec.extend else [KBPS, *spec.metrics]  # an extension's kbps row is on disk
+    metrics = work.metrics if work.extend else [KBPS, *work.metrics]  # an extension's kbps row is on disk
     rows = [{**base, "metric": m, "value": math.nan, "weight": 1.0, "error": reason} for m in metrics]
-    return rows, None if spec.extend else record
+    return rows, None if work.extend else record
 
 
 @dataclass
@@ -149,46 +152,45 @@ def _code(codec, audios: list[Audio]) -> list[_Coded | Exception]:
     return out
 
 
-def process_unit(spec: UnitSpec, items: Sequence[Item]) -> list[UnitResult]:
+def process_unit(work: WorkUnit, items: Sequence[Item]) -> list[UnitResult]:
     """Code the items with one codec and score each with every metric.
 
     Returns one (rows, record) per item, in the order given: rows are long-form metric values;
     record holds the item-level facts (alignment, lengths, timings, batch size, error) that
     explain them.
     """
-    setting = spec.setting
-    bases = [_base(spec, item) for item in items]
+    setting = work.setting
+    bases = [_base(work, item) for item in items]
     records: list[dict[str, Any]] = [{**base, "error": None} for base in bases]
     results: dict[int, UnitResult] = {}
 
     def fail(i: int, exc: BaseException) -> None:
         reason = _short_error(exc)
-        rows, _ = failed_unit(spec, items[i], reason, bases[i])
+        rows, _ = failed_unit(work, items[i], reason, bases[i])
         records[i]["error"] = reason
-        results[i] = (rows, None if spec.extend else records[i])
+        results[i] = (rows, None if work.extend else records[i])
 
     references: dict[int, Audio] = {}
     for i, item in enumerate(items):
         try:
-            references[i], facts = load_audio_facts(item.path, spec.policy)
+            references[i], facts = load_audio_facts(item.path, work.policy)
             records[i].update(facts.as_record())
         except Exception as exc:
             fail(i, exc)
-    pairs: dict[int, Pair] = {}
-    if spec.extend:  # new metrics for coded items: the kept reconstruction, where it is exact
+    pairs: dict[int, AlignedPair] = {}
+    if work.extend:  # new metrics for coded items: the kept reconstruction, where it is exact
         for i in list(references):
-            if spec.weights:
-                bases[i]["weights"] = spec.weights
+            if work.weights:
+                bases[i]["weights"] = work.weights
             try:
-                kept = saved_reconstruction(spec.context.run_dir, setting.label, items[i].id, references[i])
-            except Exception as exc:  # an unreadable kept file: code the item again instead
+                kept = saved_reconstruction(work.context.run_dir, setting.label, items[i].id, references[i])
+            except Exception:  # an unreadable kept file: code the item again instead
                 kept = None
-                records[i]["kept_audio_error"] = _short_error(exc)
             if kept is not None:
-                pairs[i] = Pair(references.pop(i), kept, items[i])
+                pairs[i] = AlignedPair(references.pop(i), kept, items[i])
     inputs: dict[int, Audio] = {}
     try:
-        codec = _codec(setting, spec.options.codec_options) if references else None
+        codec = _codec(setting, work.options.codec_options) if references else None
     except Exception as exc:
         for i in references:
             fail(i, exc)
@@ -208,29 +210,31 @@ def process_unit(spec: UnitSpec, items: Sequence[Item]) -> list[UnitResult]:
             fail(i, coded)
             continue
         try:
-            save_tokens(spec.context.run_dir, setting.label, item.id, coded.payload)
+            # an extension codes an item again only to score new metrics: the token file the run
+            # wrote with the item's kbps row stays the one token statistics read
+            save_tokens(work.context.run_dir, setting.label, item.id, coded.payload, keep_existing=work.extend)
             if len(coded.decoded) == 0:
                 raise BenchError(f"{item.path}: codec {setting.label} returned no samples")
             recon = resample(coded.decoded, reference.sample_rate)
-            delay = spec.delay.at(reference.sample_rate) if spec.delay is not None else None
-            estimate, alignment = align(reference, recon, delay=delay, per_item=spec.align == "item")
-            if spec.save_audio:
-                save_reconstruction(spec.context.run_dir, setting.label, item.id, estimate)
+            delay = work.delay.at(reference.sample_rate) if work.delay is not None else None
+            estimate, alignment = align(reference, recon, delay=delay, per_item=work.align == "item")
+            if work.save_audio:
+                save_reconstruction(work.context.run_dir, setting.label, item.id, estimate)
             records[i].update(alignment.as_dict(), setting_delay=delay, duration=reference.duration,
                               encode_s=coded.encode_s,
                               decode_s=coded.decode_s, kbps=coded.payload.kbps, batch=coded.batch)
         except Exception as exc:  # one item's failure must never abort the run
             fail(i, exc)
             continue
-        pairs[i] = Pair(reference, estimate, item)
+        pairs[i] = AlignedPair(reference, estimate, item)
 
-    rows = {i: [] if spec.extend else [{**bases[i], "metric": KBPS, "value": records[i]["kbps"],
+    rows = {i: [] if work.extend else [{**bases[i], "metric": KBPS, "value": records[i]["kbps"],
                                          "weight": pairs[i].reference.duration, "error": None}] for i in pairs}
     order = sorted(pairs)  # item order, whichever way each pair was made
-    for name in spec.metrics:
-        for i, fields in zip(order, _score(name, spec.context, [pairs[i] for i in order])):
+    for name in work.metrics:
+        for i, fields in zip(order, _score(name, work.context, [pairs[i] for i in order])):
             rows[i].append({**bases[i], "metric": name, **fields})
-    results.update({i: (rows[i], None if spec.extend else records[i]) for i in pairs})
+    results.update({i: (rows[i], None if work.extend else records[i]) for i in pairs})
     return [results[i] for i in range(len(items))]
 
 
@@ -249,8 +253,8 @@ def save_reconstruction(run_dir, label: str, item_id: str, audio: Audio) -> None
 
 def saved_reconstruction(run_dir, label: str, item_id: str, reference: Audio) -> Audio | None:
     """The reconstruction :func:`save_reconstruction` kept for this item, or None where there is
-    none that is exactly what was scored: absent, 16-bit (kept by older versions: rounded), or
-    not at the reference's rate and length."""
+    none that is exactly what was scored: absent, 16-bit (rounded, so not the float samples that
+    were scored), or not at the reference's rate and length."""
     import soundfile as sf
 
     from bench.pipeline.rundir import audio_path
@@ -266,7 +270,7 @@ def saved_reconstruction(run_dir, label: str, item_id: str, reference: Audio) ->
     return Audio(samples, rate, str(path))
 
 
-def reconstruct(codec_spec: str, item: Item, policy: AudioPolicy | None = None,
+def reconstruct(label: str, item: Item, policy: AudioPolicy | None = None,
                 options: CodecOptions | None = None, manifest: dict[str, Any] | None = None) -> tuple[Audio, Audio]:
     """(reference, aligned reconstruction) of one item, by the same steps as :func:`process_unit`;
     for re-decoding a few items to listen to (``bench report --listen``) without a new run.
@@ -278,9 +282,9 @@ def reconstruct(codec_spec: str, item: Item, policy: AudioPolicy | None = None,
     """
     from bench.adapters import parse_setting
 
-    mode, delay = run_alignment(manifest or {}, codec_spec)
+    mode, delay = run_alignment(manifest or {}, label)
     reference = load_audio(item.path, policy or AudioPolicy())
-    codec = _codec(parse_setting(codec_spec), options if options is not None else run_codec_options(manifest or {}))
+    codec = _codec(parse_setting(label), options if options is not None else run_codec_options(manifest or {}))
     decoded = codec.decode(codec.encode(resample(reference, codec.sample_rate)))
     at = delay.at(reference.sample_rate) if delay is not None else None
     estimate, _ = align(reference, resample(decoded, reference.sample_rate), delay=at, per_item=mode == "item")
@@ -288,21 +292,22 @@ def reconstruct(codec_spec: str, item: Item, policy: AudioPolicy | None = None,
 
 
 def run_codec_options(manifest: dict[str, Any]) -> CodecOptions:
-    """How a run built its codecs, from its manifest (``config``; older runs: ``execution``'s device)."""
+    """How a run built its codecs, from its manifest (``config``; a manifest without ``config``:
+    ``execution``'s device, every other option at its default)."""
     if manifest.get("config"):
         return RunConfig.from_dict(manifest["config"]).codec_options
     return CodecOptions(device=(manifest.get("execution") or {}).get("device", "cpu"))
 
 
 def run_alignment(manifest: dict[str, Any], label: str) -> tuple[str, SettingDelay | None]:
-    """(alignment mode, setting delay) a run manifest records for one codec setting; runs made
-    before either was recorded aligned each item by its own lag: ``("item", None)``."""
+    """(alignment mode, setting delay) a run manifest records for one codec setting; a manifest
+    that records neither is of a run that aligned each item by its own lag: ``("item", None)``."""
     mode = (manifest.get("execution") or {}).get("align", "item")
     recorded = ((manifest.get("codecs") or {}).get(label) or {}).get("delay")
     return mode, SettingDelay.from_dict(recorded) if recorded else None
 
 
-def _score(name: str, ctx: MetricContext, pairs: list[Pair]) -> list[dict[str, Any]]:
+def _score(name: str, ctx: MetricContext, pairs: list[AlignedPair]) -> list[dict[str, Any]]:
     """One metric's row fields for each pair: in one call where the metric batches, else one by one."""
     # ``seconds``: wall time of this metric on this item (resampling and first-call model loading
     # included), so benchmarks/pipeline_speed.py can say where a run's time goes; a batch's time is

@@ -21,7 +21,7 @@ from bench.suites.selection import Selection
 from bench.resources import data_root
 
 REPO_ROOT = data_root()  # where datasets.yaml and the demo data are (a checkout or the wheel's bench/_data)
-__all__ = ["Item", "Suite", "load_suite", "suite_specs", "datasets_file", "select_items", "Selection", "suite_root",
+__all__ = ["Item", "Suite", "load_suite", "suite_entries", "datasets_file", "select_items", "Selection", "suite_root",
            "datasets_files", "suite_overrides"]
 
 
@@ -53,8 +53,8 @@ def _read_datasets(path: Path) -> dict[str, dict[str, Any]]:
     suites = raw.get("suites") if isinstance(raw, dict) else None
     if not isinstance(suites, dict):
         raise ConfigError(f"{path}: expected a top-level 'suites:' mapping")
-    for name, spec in suites.items():
-        if not isinstance(spec, dict):
+    for name, entry in suites.items():
+        if not isinstance(entry, dict):
             raise ConfigError(f"{path}: suite {name!r} must be a mapping")
     return suites
 
@@ -84,7 +84,7 @@ class Suite:
     name: str
     items: list[Item]
     policy: AudioPolicy
-    spec: dict[str, Any] = field(default_factory=dict)
+    entry: dict[str, Any] = field(default_factory=dict)  # the suite's datasets.yaml entry (aliases followed)
     source: str = ""  # manifest or root the items came from
 
     @property
@@ -103,7 +103,7 @@ class Suite:
         return h.hexdigest()
 
 
-def suite_specs() -> dict[str, dict[str, Any]]:
+def suite_entries() -> dict[str, dict[str, Any]]:
     """Every suite by name, merged over :func:`datasets_files` (later files win)."""
     suites: dict[str, dict[str, Any]] = {}
     for f in datasets_files():
@@ -111,26 +111,26 @@ def suite_specs() -> dict[str, dict[str, Any]]:
     return suites  # aliases are followed by resolve_alias
 
 
-def resolve_alias(name: str, specs: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], list[str]]:
+def resolve_alias(name: str, entries: dict[str, dict[str, Any]]) -> tuple[dict[str, Any], list[str]]:
     """Follow ``alias:`` entries (``librispeech: {alias: librispeech-test-clean}``) to the suite
-    that has the data; returns its spec and the names passed through, in order, ending with the
-    suite that defines the spec (each may carry a ``BENCH_DATA_<SUITE>`` override; relative paths
+    that has the data; returns its entry and the names passed through, in order, ending with the
+    suite that defines the entry (each may carry a ``BENCH_DATA_<SUITE>`` override; relative paths
     resolve against the last one's datasets file). An alias to no suite, or a loop, is an error
     naming the file."""
-    spec, seen = dict(specs[name]), [name]
-    while "alias" in spec:
-        target = spec["alias"]
-        if target in seen or target not in specs:
+    entry, seen = dict(entries[name]), [name]
+    while "alias" in entry:
+        target = entry["alias"]
+        if target in seen or target not in entries:
             raise ConfigError(f"{datasets_file(name)}: suite {name!r} has a bad alias {target!r}"
                               + (" (a loop)" if target in seen else " (no such suite)"))
         seen.append(target)
-        spec = dict(specs[target])
-    return spec, seen
+        entry = dict(entries[target])
+    return entry, seen
 
 
-def _policy(spec: dict[str, Any]) -> AudioPolicy:
+def _policy(entry: dict[str, Any]) -> AudioPolicy:
     keys = set(AudioPolicy.__dataclass_fields__)
-    return AudioPolicy(**{k: spec[k] for k in keys if k in spec})
+    return AudioPolicy(**{k: entry[k] for k in keys if k in entry})
 
 
 def load_suite(name_or_path: str) -> Suite:
@@ -140,26 +140,26 @@ def load_suite(name_or_path: str) -> Suite:
         if not path.exists():
             raise ConfigError(f"{path}: manifest not found")
         return Suite(name=path.stem, items=read_manifest(path), policy=AudioPolicy(), source=str(path.resolve()))
-    specs = suite_specs()
-    if name_or_path not in specs:
-        raise UnknownNameError("suite", name_or_path, specs)
-    spec, seen = resolve_alias(name_or_path, specs)
-    fmt = spec.get("format", "csv")
-    src = suite_root(name_or_path, spec, seen)
-    if "root" in spec and not src.exists():
-        raise ConfigError(missing_corpus_message(name_or_path, spec, src))
-    items = loader(fmt)(src, spec)
-    return Suite(name=name_or_path, items=items, policy=_policy(spec), spec=spec, source=str(src))
+    entries = suite_entries()
+    if name_or_path not in entries:
+        raise UnknownNameError("suite", name_or_path, entries)
+    entry, seen = resolve_alias(name_or_path, entries)
+    fmt = entry.get("format", "csv")
+    src = suite_root(name_or_path, entry, seen)
+    if "root" in entry and not src.exists():
+        raise ConfigError(missing_corpus_message(name_or_path, entry, src))
+    items = loader(fmt)(src, entry)
+    return Suite(name=name_or_path, items=items, policy=_policy(entry), entry=entry, source=str(src))
 
 
-def suite_root(name: str, spec: dict[str, Any], names: list[str] | None = None) -> Path:
+def suite_root(name: str, entry: dict[str, Any], names: list[str] | None = None) -> Path:
     """Where a suite's manifest or corpus root is: ``BENCH_DATA_<SUITE>`` (for the suite or any
     alias it went through) overrides the datasets.yaml value, so one corpus can live elsewhere."""
     for candidate in [name, *sorted(set(names or ()) - {name})]:
         override = locations.current().get(corpus_root_env(candidate))
-        if override and "root" in spec:
+        if override and "root" in entry:
             return Path(override).expanduser()
-    source = spec.get("manifest") or spec.get("root")
+    source = entry.get("manifest") or entry.get("root")
     if not source:
         raise ConfigError(f"{datasets_file(name)}: suite {name!r} needs 'manifest' or 'root'")
     expanded = locations.current().expand(str(source))

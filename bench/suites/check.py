@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.errors import BenchError
-from bench.suites import load_suite, resolve_alias, suite_root, suite_specs
+from bench.suites import load_suite, resolve_alias, suite_root, suite_entries
 from bench.suites.corpora.common import corpus_root_env, how_to_get
 
 
@@ -34,21 +34,21 @@ class SuiteStatus:
 
 
 def check_suite(name: str, deep: bool = False) -> SuiteStatus:
-    specs = suite_specs()
+    entries = suite_entries()
     try:
-        spec, seen = resolve_alias(name, specs)
+        entry, seen = resolve_alias(name, entries)
     except BenchError as exc:
         return SuiteStatus(name, "missing", "(unresolved)", how="fix the alias in datasets.yaml", detail=str(exc))
-    how = how_to_get(name, spec) if "root" in spec else "embedded in the repository"
+    how = how_to_get(name, entry) if "root" in entry else "embedded in the repository"
     try:
-        root = suite_root(name, spec, seen)
+        root = suite_root(name, entry, seen)
     except BenchError as exc:
         return SuiteStatus(name, "missing", "(unresolved)", how=how, detail=str(exc))
-    where = f"{root}  (override: ${corpus_root_env(name)})" if "root" in spec else str(root)
+    where = f"{root}  (override: ${corpus_root_env(name)})" if "root" in entry else str(root)
     if not root.exists():
-        return SuiteStatus(name, "missing", where, expected_items=spec.get("items"), how=how)
+        return SuiteStatus(name, "missing", where, expected_items=entry.get("items"), how=how)
     if not deep:
-        return SuiteStatus(name, "present", where, expected_items=spec.get("items"), how=how,
+        return SuiteStatus(name, "present", where, expected_items=entry.get("items"), how=how,
                            detail=f"found; `bench data check {name}` verifies every file")
     try:
         suite = load_suite(name)
@@ -57,19 +57,19 @@ def check_suite(name: str, deep: bool = False) -> SuiteStatus:
     missing = [str(it.path) for it in suite.items if not Path(it.path).exists() or os.path.getsize(it.path) == 0]
     status = "incomplete" if missing else "present"
     detail = f"{len(missing)} audio file(s) missing or empty, e.g. {missing[0]}" if missing else ""
-    expected = spec.get("items")
+    expected = entry.get("items")
     if not missing and expected and len(suite.items) != expected:
         detail = (f"usable, but {len(suite.items)} items where the full release has {expected} "
                   "(partial copy or another release: numbers will not compare with published ones)")
-    return SuiteStatus(name, status, where, items=len(suite.items), expected_items=spec.get("items"),
+    return SuiteStatus(name, status, where, items=len(suite.items), expected_items=entry.get("items"),
                        missing_files=missing, how=how, detail=detail)
 
 
 def check(name: str | None = None) -> list[SuiteStatus]:
     if name:
-        if name not in suite_specs():
+        if name not in suite_entries():
             from bench.errors import UnknownNameError
 
-            raise UnknownNameError("suite", name, suite_specs())
+            raise UnknownNameError("suite", name, suite_entries())
         return [check_suite(name, deep=True)]
-    return [check_suite(n) for n in suite_specs()]
+    return [check_suite(n) for n in suite_entries()]

@@ -33,8 +33,8 @@ class UnsafeArchiveError(BenchError):
     """An archive member would land outside the target folder."""
 
 
-def _digests(spec: dict[str, Any]) -> dict[str, str]:
-    return {k: str(spec[k]).lower() for k in ("sha256", "md5") if spec.get(k)}
+def _digests(archive: dict[str, Any]) -> dict[str, str]:
+    return {k: str(archive[k]).lower() for k in ("sha256", "md5") if archive.get(k)}
 
 
 def verify(path: Path, expected: dict[str, str]) -> None:
@@ -188,10 +188,11 @@ def safe_extract(archive: Path, target: Path) -> list[str]:
     return [m.name for m in members]
 
 
-def fetch_suite(suite: str, spec: dict[str, Any], dest: Path, progress: Progress | None = None,
+def fetch_suite(suite: str, entry: dict[str, Any], dest: Path, progress: Progress | None = None,
                 keep_archives: bool = True) -> list[Path]:
-    """Download and extract every archive of a public suite into ``dest``; refuse licensed ones."""
-    source = spec.get("source") or {}
+    """Download and extract every archive of a public suite (``entry``: its datasets.yaml entry)
+    into ``dest``; refuse licensed ones."""
+    source = entry.get("source") or {}
     if not source.get("fetch"):
         reason = source.get("reason") or "no public download is configured"
         how = source.get("how")
@@ -204,10 +205,10 @@ def fetch_suite(suite: str, spec: dict[str, Any], dest: Path, progress: Progress
         raise ConfigError(f"suite {suite!r}: source.fetch is true but no archives are listed")
     downloads = dest / ".downloads"
     done = []
-    for entry in archives:
-        url = entry["url"]
+    for archive in archives:
+        url = archive["url"]
         name = PurePosixPath(urllib.parse.urlparse(url).path).name or "archive"
-        path = download(url, downloads / name, _digests(entry), progress)
+        path = download(url, downloads / name, _digests(archive), progress)
         safe_extract(path, dest)
         done.append(path)
         if not keep_archives:

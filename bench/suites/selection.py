@@ -9,10 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
-
-import soundfile as sf
 
 from bench.errors import AudioError, ConfigError
 from bench.suites.items import Item
@@ -20,7 +17,7 @@ from bench.suites.items import Item
 
 @dataclass(frozen=True)
 class Selection:
-    limit: int | None = None  # N items in sha1(id) order (the historical --limit)
+    limit: int | None = None  # N items in sha1(id) order (what --limit picks)
     subset: int | None = None  # N items in sha1(seed:id) order
     seed: int = 0
     min_duration: float | None = None  # seconds
@@ -57,7 +54,7 @@ class Selection:
         """Filter by duration, rank by hash, cap per speaker, take N; keep the suite's order."""
         pool = list(items)
         if self.min_duration is not None or self.max_duration is not None:
-            pool = [it for it in pool if self._in_bounds(item_duration(it))]
+            pool = [it for it in pool if self._in_bounds(_duration(it))]
         ranked = sorted(pool, key=self._key)
         if self.max_per_speaker:
             per: dict[str | None, int] = {}
@@ -80,14 +77,13 @@ class Selection:
         return not (self.max_duration is not None and duration > self.max_duration)
 
 
-def item_duration(item: Item) -> float:
-    """The manifest's duration, else the file header's (cheap: no decoding for wav/flac)."""
-    if item.duration is not None:
-        return item.duration
+def _duration(item: Item) -> float:
+    """An item's duration for --min/--max-duration: an item whose length is unknown cannot be
+    judged, so the selection stops with the file named (not tolerated, unlike batch grouping)."""
     try:
-        return float(sf.info(str(Path(item.path))).duration)
-    except Exception as exc:  # soundfile raises several types
-        raise AudioError(f"{item.path}: cannot read duration for --min/--max-duration ({exc})") from exc
+        return item.seconds()
+    except AudioError as exc:
+        raise AudioError(f"{exc}; --min/--max-duration needs every item's duration") from exc
 
 
 def ids_digest(items: list[Item]) -> str:

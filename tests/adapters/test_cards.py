@@ -38,10 +38,10 @@ def test_unsupported_bitrate_lists_supported_and_how_to_add_a_card():
 
 
 def test_any_supported_bitrate_is_accepted_sweep_points_unchanged():
-    for spec, kbps in (("opus@7", 7.0), ("opus@10", 10.0), ("opus@64", 64.0), ("mp3@40", 40.0),
+    for label, kbps in (("opus@7", 7.0), ("opus@10", 10.0), ("opus@64", 64.0), ("mp3@40", 40.0),
                        ("codec2@1.4", 1.4), ("codec2@1.2", 1.2), ("aac@48", 48.0)):
-        s = parse_setting(spec)
-        assert s.bitrate == kbps and s.label == spec
+        s = parse_setting(label)
+        assert s.bitrate == kbps and s.label == label
     cards = load_cards()  # the sweep points (and defaults) the committed baseline was made with
     assert cards["opus"].bitrates == (6, 8, 12, 16, 24) and cards["opus"].default_bitrate == 6
     assert cards["mp3"].bitrates == (8, 16, 24, 32) and cards["codec2"].bitrates == (3.2, 2.4, 1.6, 1.3, 0.7)
@@ -108,13 +108,13 @@ def test_same_name_card_is_reported_as_an_override(tmp_path, monkeypatch):
 
 
 def test_bench_datasets_adds_suites_like_bench_codecs(tmp_path, monkeypatch, demo_clip):
-    from bench.suites import load_suite, suite_overrides, suite_specs
+    from bench.suites import load_suite, suite_overrides, suite_entries
 
     (tmp_path / "m.csv").write_text(f"id,path\na,{demo_clip}\n")
     (tmp_path / "mine.yaml").write_text("suites:\n  mine: {manifest: m.csv, format: csv}\n"
                                         "  demo: {manifest: m.csv, format: csv}\n")
     use_env(monkeypatch, BENCH_DATASETS=str(tmp_path / "mine.yaml"))
-    specs = suite_specs()
-    assert "librispeech-test-clean" in specs and "mine" in specs  # added, stock suites kept
+    entries = suite_entries()
+    assert "librispeech-test-clean" in entries and "mine" in entries  # added, stock suites kept
     assert [i.id for i in load_suite("mine").items] == ["a"]  # relative to its own file
     assert [o["name"] for o in suite_overrides()] == ["demo"] and len(load_suite("demo").items) == 1

@@ -31,6 +31,6 @@ def shell_options(base: CodecOptions | None = None, **changes: object) -> CodecO
     return dataclasses.replace(base or CodecOptions(), checkpoints=env_checkpoints(), **changes)
 
 
-def create_codec(spec, options: CodecOptions | None = None):
+def create_codec(setting, options: CodecOptions | None = None):
     """:func:`bench.adapters.create_codec` with the environment's checkpoint overrides (the CLI's view)."""
-    return _create_codec(spec, shell_options(options))
+    return _create_codec(setting, shell_options(options))

@@ -54,10 +54,10 @@ def ratings_frame(rows) -> pd.DataFrame:
 def _screening_panel(test: ListeningTest) -> pd.DataFrame:
     """40 trials; rater NAME has the reference below 90 in R trials and the low anchor above 80 in A.
     Boundary scores (reference exactly 90, anchor exactly 80) never count."""
-    spec = {"ok": (0, 0), "ref6": (6, 0), "ref7": (7, 0), "ref8": (8, 0), "anc7": (0, 7), "anc8": (0, 8),
+    expected = {"ok": (0, 0), "ref6": (6, 0), "ref7": (7, 0), "ref8": (8, 0), "anc7": (0, 7), "anc8": (0, 8),
             "edge": (0, 0)}
     rows = []
-    for name, (r_low, a_high) in spec.items():
+    for name, (r_low, a_high) in expected.items():
         for k, t in enumerate(test.trials):
             ref = 89 if k < r_low else (90 if name == "edge" else 100)
             anc = 81 if k < a_high else (80 if name == "edge" else 15)

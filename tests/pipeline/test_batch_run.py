@@ -21,6 +21,7 @@ from bench.errors import BenchError
 from bench.pipeline import runner
 from bench.pipeline.executors import Failed, InlineExecutor, register_executor
 from bench.pipeline.runner import batches, run
+from bench.suites.items import Item
 
 pytestmark = [pytest.mark.models]
 
@@ -109,6 +110,16 @@ def test_batches_are_deterministic_and_sorted_by_duration():
     assert sorted(flat, key=lambda it: it.id) == sorted(items, key=lambda it: it.id)
     assert [it.seconds() for it in flat] == sorted(it.seconds() for it in items)
     assert batches(items, 1) == [[it] for it in items]  # --batch 1: the run's order, one by one
+
+
+def test_an_unreadable_file_sorts_first_in_batches(tmp_path):
+    """Grouping tolerates a file whose length cannot be read (its unit fails it with the reason)."""
+    from bench.suites import load_suite
+
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"not audio")
+    items = [*load_suite("demo").items[:3], Item("bad", bad)]
+    assert [it.id for it in batches(items, 2)[0]][0] == "bad"
 
 
 @register_executor("test-loses-batches")

@@ -122,12 +122,12 @@ def test_hung_unit_times_out_and_the_run_goes_on(tmp_path, clean, monkeypatch):
 def test_default_timeout_scales_with_duration():
     from bench.adapters import parse_setting
     from bench.pipeline.executors import Unit
-    from bench.pipeline.unit import RunOptions, UnitSpec
+    from bench.pipeline.unit import RunOptions, WorkUnit
     from bench.suites.items import Item
 
     def unit(timeout, *durations):
-        spec = UnitSpec("s", parse_setting("opus@6"), [], None, options=RunOptions(timeout=timeout))
-        return Unit(spec, tuple(Item(f"x{i}", CLIPS[0], duration=d) for i, d in enumerate(durations)))
+        work = WorkUnit("s", parse_setting("opus@6"), [], None, options=RunOptions(timeout=timeout))
+        return Unit(work, tuple(Item(f"x{i}", CLIPS[0], duration=d) for i, d in enumerate(durations)))
 
     assert unit(None, 10.0).deadline_s() == 20 * 10.0 + 300
     assert unit(None, None).deadline_s() > 300  # read from the file header

@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 
 from bench.audio import AudioPolicy
-from bench.pipeline.rundir import audio_path, safe_name
+from bench.filenames import safe_name
+from bench.pipeline.rundir import audio_path
 from bench.pipeline.runner import run_id
 from bench.pipeline.tokens import codebook_histograms, save_tokens
 from bench.suites import Suite
@@ -28,6 +29,13 @@ def test_safe_name_is_one_plain_path_component(name):
 def test_distinct_names_never_share_a_file():
     assert len({safe_name(n) for n in HOSTILE}) == len(HOSTILE)
     assert safe_name("opus@6") == "opus@6" and safe_name("demo") == "demo"  # plain names stay readable
+
+
+def test_saved_audio_keeps_its_path():
+    """Saved reconstructions are looked up by these paths in existing run directories: the rule
+    must not drift (values from the run-directory rule every saved run used)."""
+    assert safe_name("a b") == "a_b-c8687a08" and safe_name("spk/utt 1") == "spk_utt_1-56a69ba7"
+    assert audio_path("RUN", "opus@6", "1089-134686-0000").as_posix() == "RUN/audio/opus@6/1089-134686-0000.wav"
 
 
 def test_a_hostile_suite_name_stays_inside_the_runs_folder(tmp_path):

@@ -130,10 +130,10 @@ def test_rows_identical_to_local_while_a_crash_a_hang_and_an_unreadable_item_fai
     assert failed["test-fault"] == 3 and (failed.drop("test-fault") == 2).all()
 
     assert not ray.is_initialized()  # it shut down what it started
-    executor = json.loads((tmp_path / "ray" / "manifest.json").read_text())["executor"]
-    assert executor["name"] == "ray" and executor["ray"] == ray.__version__
-    assert executor["address"] == "local instance" and executor["nodes"] == 1
-    assert executor["resources"]["CPU"] == 2 and executor["in_flight"] == 4
+    recorded = json.loads((tmp_path / "ray" / "manifest.json").read_text())["executor"]
+    assert recorded["name"] == "ray" and recorded["ray"] == ray.__version__
+    assert recorded["address"] == "local instance" and recorded["nodes"] == 1
+    assert recorded["resources"]["CPU"] == 2 and recorded["in_flight"] == 4
 
 
 @needs_ray

@@ -41,6 +41,17 @@ def test_classical_payloads_are_not_token_files(tmp_path):
         token_stats(tmp_path)
 
 
+def test_an_extension_keeps_the_token_file_the_run_wrote(tmp_path):
+    first = save_tokens(tmp_path, "toy", "a", _payload(np.array([[1, 2, 3, 4]])))
+    again = save_tokens(tmp_path, "toy", "a", _payload(np.array([[0, 0, 0, 0]])), keep_existing=True)
+    assert again == first
+    with np.load(first) as z:
+        assert z["tokens"].tolist() == [[1, 2, 3, 4]]
+    fresh = save_tokens(tmp_path, "toy", "b", _payload(np.array([[5, 6]])), keep_existing=True)
+    with np.load(fresh) as z:  # no file yet: written
+        assert z["tokens"].tolist() == [[5, 6]]
+
+
 def test_out_of_range_tokens_name_the_file(tmp_path):
     save_tokens(tmp_path, "toy", "bad", _payload(np.array([[3, 99]])))
     with pytest.raises(BenchError, match=r"bad\.npz: token indices outside"):

@@ -29,8 +29,8 @@ ENV = "CODECBENCH_FAULTS"
 
 
 def faults() -> dict[str, str]:
-    spec = os.environ.get(ENV, "")
-    return {item: kind for kind, _, item in (p.partition("=") for p in spec.split(",") if p)}
+    listing = os.environ.get(ENV, "")
+    return {item: kind for kind, _, item in (p.partition("=") for p in listing.split(",") if p)}
 
 
 @register_metric

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from bench.errors import BenchError
-from bench.suites import suite_specs
+from bench.suites import suite_entries
 from bench.suites.fetch import ChecksumError, UnsafeArchiveError, download, fetch_suite, safe_extract
 
 
@@ -111,23 +111,23 @@ def test_checksum_mismatch_is_refused_and_set_aside(tmp_path):
 
 def test_fetch_suite_extracts_corpus_layout(tmp_path):
     archive = _corpus_tar(tmp_path)
-    spec = {"source": {"fetch": True, "archives": [{"url": archive.as_uri(), "sha256": _sha(archive)}]}}
-    fetch_suite("librispeech-test-clean", spec, tmp_path / "data")
+    entry = {"source": {"fetch": True, "archives": [{"url": archive.as_uri(), "sha256": _sha(archive)}]}}
+    fetch_suite("librispeech-test-clean", entry, tmp_path / "data")
     assert (tmp_path / "data" / "LibriSpeech" / "test-clean" / "1" / "2" / "1-2.trans.txt").read_text() == "1-2-0000 HELLO\n"
 
 
 @pytest.mark.parametrize("suite", ["fisher", "spgispeech", "voxceleb1-o", "mcv11-en"])
 def test_licensed_or_gated_corpora_are_refused_with_reason(tmp_path, suite):
-    spec = suite_specs()[suite]
+    entry = suite_entries()[suite]
     with pytest.raises(BenchError, match="cannot be fetched automatically") as exc:
-        fetch_suite(suite, spec, tmp_path)
-    assert spec["source"]["reason"] in str(exc.value)
+        fetch_suite(suite, entry, tmp_path)
+    assert entry["source"]["reason"] in str(exc.value)
     assert not any(tmp_path.iterdir())
 
 
 def test_public_librispeech_entries_carry_checksums():
     for name in ("librispeech-test-clean", "librispeech-test-other", "librispeech-dev-clean", "librispeech-dev-other"):
-        (archive,) = suite_specs()[name]["source"]["archives"]
+        (archive,) = suite_entries()[name]["source"]["archives"]
         assert len(archive["sha256"]) == 64 and archive["url"].startswith("https://www.openslr.org/resources/12/")
 
 

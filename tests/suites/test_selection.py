@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from bench.errors import ConfigError
+from bench.errors import AudioError, ConfigError
 from bench.suites import select_items
 from bench.suites.items import Item
 from bench.suites.selection import Selection
@@ -48,6 +48,16 @@ def test_duration_read_from_file_when_manifest_has_none(tmp_path):
     sf.write(long_, np.zeros(32000, dtype=np.float32), 16000)
     items = [Item("s", short), Item("l", long_)]
     assert [i.id for i in Selection(min_duration=1.0).apply(items)] == ["l"]
+
+
+def test_unreadable_file_stops_a_duration_selection_with_its_name(tmp_path):
+    bad = tmp_path / "bad.wav"
+    bad.write_bytes(b"not audio")
+    with pytest.raises(AudioError, match=r"bad\.wav: cannot read its duration.*--min/--max-duration"):
+        Selection(min_duration=1.0).apply([Item("b", bad)])
+    with pytest.raises(AudioError, match=r"bad\.wav"):
+        Item("b", bad).seconds()
+    assert Item("b", bad, duration=2.5).seconds() == 2.5  # the suite's duration: the file is not read
 
 
 def test_selection_is_recorded_compactly():

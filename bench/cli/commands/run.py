@@ -39,9 +39,9 @@ def add(app: typer.Typer) -> None:
                                              "recorded in the run manifest"),
         batch: int = typer.Option(1, "--batch", min=1, help="items of one codec setting scored together (GE2E, "
                                   "Whisper) and, on CUDA, coded together (neural codecs: one padded forward "
-                                  "pass); 1: one at a time, values as always; N>1 changes some last bits, see "
+                                  "pass); 1: one at a time (the item-by-item values); N>1 changes some last bits, see "
                                   "docs/performance.md"),
-        executor: str = typer.Option("local", "--executor", help="where units run: local (worker processes that "
+        executor_name: str = typer.Option("local", "--executor", help="where units run: local (worker processes that "
                                      "survive crashes and hangs), ray (Ray tasks: a local instance, or a cluster "
                                      "with --address; needs the optional 'ray' extra) or inline (this process, for "
                                      "debugging)"),
@@ -76,7 +76,7 @@ def add(app: typer.Typer) -> None:
                               max_duration=max_duration, max_per_speaker=max_per_speaker)
         given = {"out": out, "limit": limit, "jobs": jobs, "progress": progress, "timeout": timeout,
                  "selection": None if selection.is_all else selection, "plugins": tuple(plugin or ()),
-                 "executor": executor, "address": address, "save_audio": save_audio, "batch": batch,
+                 "executor": executor_name, "address": address, "save_audio": save_audio, "batch": batch,
                  "align": align, "force": force}
         if cache is not None:
             given["cache_dir"] = cache

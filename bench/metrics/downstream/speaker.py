@@ -23,6 +23,7 @@ import numpy as np
 from bench.audio import Audio
 from bench.config import ModelOptions
 from bench.errors import BenchError, MetricInputError
+from bench.filenames import safe_name
 from bench.metrics import register_metric
 from bench.metrics.base import DerivedMetric, ItemScore, Margin, Metric, Score
 from bench.metrics.downstream import cache
@@ -36,7 +37,7 @@ _EMBEDDINGS: dict[tuple[str, str], np.ndarray] = {}
 def speaker_model(options: ModelOptions | None = None) -> speaker_models.SpeakerBackend:
     """The speaker model ``options`` name (the run's config), loaded once per process."""
     o = options or ModelOptions()
-    key = (speaker_models.model_spec(o.speaker_model), o.device)
+    key = (speaker_models.model_ref(o.speaker_model), o.device)
     if key not in _MODEL:
         _MODEL[key] = speaker_models.load_speaker(*key)
     return _MODEL[key]
@@ -70,7 +71,7 @@ class _SpeakerMetric(Metric):
 
     @classmethod
     def availability_for(cls, models: ModelOptions) -> str | None:
-        if speaker_models.model_spec(models.speaker_model) == speaker_models.DEFAULT:
+        if speaker_models.model_ref(models.speaker_model) == speaker_models.DEFAULT:
             if importlib.util.find_spec("resemblyzer") is None:
                 return "missing Python package 'resemblyzer' (install the `downstream` extra)"
             if importlib.util.find_spec("pkg_resources") is None:
@@ -98,7 +99,7 @@ class _SpeakerMetric(Metric):
             raise BenchError(f"{self.name} needs a run context (cache and run directories)")
         model = speaker_model(self.context.model_options)
         folder = self.context.cache_dir / "speaker" / model.key
-        orig_paths = [folder / f"{cache.safe_name(item.id)}.npy" for item in items]
+        orig_paths = [folder / f"{safe_name(item.id)}.npy" for item in items]
         originals = []
         for path, reference in zip(orig_paths, references):
             original = cache.read_npy(path)
@@ -179,17 +180,17 @@ class EER(_SpeakerMetric):
         return src if src.is_dir() else src.parent
 
     def _trial_source(self) -> str:
-        spec = (self.context.suite_spec or {}).get("trials") if self.context else None
-        return str(self._source_dir() / spec) if spec else "built: all same-speaker pairs + equal seeded sample of different-speaker pairs"
+        trials = (self.context.suite_entry or {}).get("trials") if self.context else None
+        return str(self._source_dir() / trials) if trials else "built: all same-speaker pairs + equal seeded sample of different-speaker pairs"
 
     def trials(self) -> tuple[list[ver.Trial], str]:
         """The suite's trial list (VoxCeleb1-O format) if it names one, else a built balanced list
         saved to RUN/trials.txt. Names in a given list match item ids, an item's ``trial_path``
         (the voxceleb loader's) or audio paths relative to the list's folder."""
         ctx = self.context
-        spec = (ctx.suite_spec or {}).get("trials")
-        if spec:
-            path = self._source_dir() / spec
+        listed = (ctx.suite_entry or {}).get("trials")
+        if listed:
+            path = self._source_dir() / listed
             names: dict[str, str] = {}
             for it in ctx.items:
                 names[it.id] = it.id

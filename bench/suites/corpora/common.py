@@ -14,9 +14,9 @@ def corpus_root_env(suite: str) -> str:
     return "BENCH_DATA_" + re.sub(r"[^A-Za-z0-9]+", "_", suite).upper().strip("_")
 
 
-def how_to_get(suite: str, spec: dict[str, Any]) -> str:
+def how_to_get(suite: str, entry: dict[str, Any]) -> str:
     """One sentence telling a user how to obtain the corpus (download command or licence holder)."""
-    source = spec.get("source") or {}
+    source = entry.get("source") or {}
     if source.get("fetch"):
         return f"download it with `bench data fetch {suite}` ({', '.join(a['url'] for a in source.get('archives', []))})"
     how = source.get("how") or "see datasets.yaml"
@@ -24,10 +24,10 @@ def how_to_get(suite: str, spec: dict[str, Any]) -> str:
     return f"{how}" + (f" (licence holder: {holder})" if holder else "")
 
 
-def missing_corpus_message(suite: str, spec: dict[str, Any], root: Path) -> str:
+def missing_corpus_message(suite: str, entry: dict[str, Any], root: Path) -> str:
     return (
         f"suite {suite!r}: corpus not found at {root}. "
-        f"Get it: {how_to_get(suite, spec)}; then point $BENCH_DATA at the folder holding it "
+        f"Get it: {how_to_get(suite, entry)}; then point $BENCH_DATA at the folder holding it "
         f"or set ${corpus_root_env(suite)} to the corpus root itself. `bench data check {suite}` shows what is looked for."
     )
 

@@ -29,8 +29,8 @@ def _durations(root: Path) -> dict[str, float]:
 
 
 @register_loader("commonvoice")
-def load_commonvoice(root: Path, spec: dict[str, Any]) -> list[Item]:
-    split = spec.get("split", "test")
+def load_commonvoice(root: Path, entry: dict[str, Any]) -> list[Item]:
+    split = entry.get("split", "test")
     tsv = require(root / f"{split}.tsv", f"Common Voice split file {split}.tsv", root)
     clips = require(root / "clips", "clips/ folder", root)
     durations = _durations(root)

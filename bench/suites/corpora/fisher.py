@@ -30,9 +30,9 @@ _LINE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s+(\d+(?:\.\d+)?)\s+([AB]):\s*(.*)$")
 _SIDES = {"A": 0, "B": 1}
 
 
-def cache_root(spec: dict[str, Any]) -> Path:
+def cache_root(entry: dict[str, Any]) -> Path:
     where = locations.current()
-    return Path(where.expand(str(spec.get("cache", cache_dir() / "corpora" / "fisher")))).expanduser()
+    return Path(where.expand(str(entry.get("cache", cache_dir() / "corpora" / "fisher")))).expanduser()
 
 
 def read_transcript(path: Path) -> list[tuple[float, float, str, str]]:
@@ -51,8 +51,8 @@ def read_transcript(path: Path) -> list[tuple[float, float, str, str]]:
     return segments
 
 
-def _wanted(root: Path, spec: dict[str, Any]) -> set[str] | None:
-    conv = spec.get("conversations")
+def _wanted(root: Path, entry: dict[str, Any]) -> set[str] | None:
+    conv = entry.get("conversations")
     if conv is None:
         return None
     if isinstance(conv, str):
@@ -64,12 +64,12 @@ def _wanted(root: Path, spec: dict[str, Any]) -> set[str] | None:
 
 
 @register_loader("fisher")
-def load_fisher(root: Path, spec: dict[str, Any]) -> list[Item]:
-    wanted = _wanted(root, spec)
+def load_fisher(root: Path, entry: dict[str, Any]) -> list[Item]:
+    wanted = _wanted(root, entry)
     transcripts = {p.stem: p for p in root.rglob("fe_03_*.txt") if wanted is None or p.stem in wanted}
     nonempty(list(transcripts), root, "Fisher transcripts (trans/NNN/fe_03_NNNNN.txt)")
     audio = {p.stem: p for p in root.rglob("fe_03_*.sph") if p.stem in transcripts}
-    out_dir = cache_root(spec)
+    out_dir = cache_root(entry)
     items: list[Item] = []
     for conv, trans in sorted(transcripts.items()):
         if conv not in audio:

@@ -17,11 +17,11 @@ from bench.suites.manifests import _unique, register_loader
 
 
 @register_loader("librispeech")
-def load_librispeech(root: Path, spec: dict[str, Any]) -> list[Item]:
+def load_librispeech(root: Path, entry: dict[str, Any]) -> list[Item]:
     nonempty(list(root.rglob("*.trans.txt"))[:1], root, "LibriSpeech transcript files (SPK/CHAP/SPK-CHAP.trans.txt)")
     rec = recipes()
     with quiet():
-        manifests = rec.prepare_librispeech(root.parent, dataset_parts=[root.name], num_jobs=int(spec.get("num_jobs", 1)))
+        manifests = rec.prepare_librispeech(root.parent, dataset_parts=[root.name], num_jobs=int(entry.get("num_jobs", 1)))
     part = manifests[root.name]
     recordings = part["recordings"]
     items = []

@@ -19,8 +19,8 @@ from bench.suites.manifests import _unique, register_loader
 
 
 @register_loader("spgispeech")
-def load_spgispeech(root: Path, spec: dict[str, Any]) -> list[Item]:
-    split = spec.get("split", "val")
+def load_spgispeech(root: Path, entry: dict[str, Any]) -> list[Item]:
+    split = entry.get("split", "val")
     listing = require(root / f"{split}.csv", f"SPGISpeech listing {split}.csv", root)
     audio_dir = root / "spgispeech" / split if (root / "spgispeech" / split).is_dir() else root / split
     require(audio_dir, f"audio folder for {split}", root)

@@ -36,8 +36,8 @@ def trial_item_id(rel: str) -> str:
 
 
 @register_loader("voxceleb")
-def load_voxceleb(root: Path, spec: dict[str, Any]) -> list[Item]:
-    trials_name = spec.get("trials")
+def load_voxceleb(root: Path, entry: dict[str, Any]) -> list[Item]:
+    trials_name = entry.get("trials")
     if not trials_name:
         raise ConfigError(f"voxceleb suite at {root}: set 'trials:' (e.g. veri_test2.txt) in datasets.yaml")
     trials_path = require(root / trials_name, f"trial list {trials_name}", root)

@@ -19,10 +19,10 @@ from bench.suites.manifests import _unique, register_loader
 
 
 @register_loader("voxpopuli")
-def load_voxpopuli(root: Path, spec: dict[str, Any]) -> list[Item]:
-    split = spec.get("split", "test")
+def load_voxpopuli(root: Path, entry: dict[str, Any]) -> list[Item]:
+    split = entry.get("split", "test")
     tsv = require(root / f"asr_{split}.tsv", f"VoxPopuli split file asr_{split}.tsv", root)
-    text_column = spec.get("text_column", "normalized_text")
+    text_column = entry.get("text_column", "normalized_text")
     items = []
     with tsv.open(encoding="utf-8", newline="") as fh:
         reader = csv.DictReader(fh, delimiter="\t", quoting=csv.QUOTE_NONE)

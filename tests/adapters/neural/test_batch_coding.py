@@ -59,9 +59,9 @@ def _clips(rate: int):
     return [speech.with_samples(speech.samples[int(0.3 * k * rate):][: int(s * rate)]) for k, s in enumerate(SECONDS)]
 
 
-@pytest.mark.parametrize("spec, tail_frames, tail_s, tail_max", CASES)
-def test_batch_equals_one_by_one_up_to_the_measured_tail(spec, tail_frames, tail_s, tail_max, tiny_dac_card):
-    codec = create_codec(spec, CodecOptions(allow_untrained=True))
+@pytest.mark.parametrize("label, tail_frames, tail_s, tail_max", CASES)
+def test_batch_equals_one_by_one_up_to_the_measured_tail(label, tail_frames, tail_s, tail_max, tiny_dac_card):
+    codec = create_codec(label, CodecOptions(allow_untrained=True))
     assert codec.batch_coding
     clips = _clips(codec.sample_rate)
     alone = [codec.encode(c) for c in clips]
@@ -81,5 +81,5 @@ def test_batch_equals_one_by_one_up_to_the_measured_tail(spec, tail_frames, tail
         np.testing.assert_array_equal(b.data[:, : a.data.shape[1] - edge], a.data[:, : a.data.shape[1] - edge])
         diff = np.abs(db.samples - da.samples)
         body = len(diff) - (0 if i == longest else int(tail_s * codec.sample_rate))
-        assert diff[:body].max() <= ROUNDING, (spec, i, diff[:body].max())
-        assert diff.max() <= tail_max, (spec, i, diff.max())
+        assert diff[:body].max() <= ROUNDING, (label, i, diff[:body].max())
+        assert diff.max() <= tail_max, (label, i, diff.max())

@@ -51,7 +51,9 @@ def test_columns_values_and_direction(demo_run):
     # 1.3 kbps codec2 loses words and voice identity
     assert _value(s, "codec2@1.3", "wer")[0] > _value(s, "codec2@1.3", "wer-original")[0]
     assert _value(s, "codec2@1.3", "spk-sim")[0] < _value(s, "original", "spk-sim")[0] - 0.1
-    md = result.markdown
+    from bench.api import report, report_markdown
+
+    md = report_markdown(report([result.path]))  # the run's plain report (the summary layout)
     assert "WER original" in md and "EER original" in md
     assert md.index("WER (%)") < md.index("WER original")
 

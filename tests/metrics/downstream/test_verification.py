@@ -97,7 +97,7 @@ def test_suite_trial_list_matches_paths_relative_to_the_suite(tmp_path: Path):
     (tmp_path / "trials.txt").write_text(
         "1 wav/s1/a.wav wav/s1/b.wav\n0 wav/s1/a wav/s2/c.wav\n0 a missing\n0 s3/v/1.wav c\n")
     ctx = MetricContext(suite="t", suite_hash="h", cache_dir=tmp_path, run_dir=tmp_path, items=items,
-                        suite_spec={"trials": "trials.txt"}, suite_source=str(tmp_path / "manifest.csv"))
+                        suite_entry={"trials": "trials.txt"}, suite_source=str(tmp_path / "manifest.csv"))
     trials, source = EER(ctx).trials()
     assert source == str(tmp_path / "trials.txt")
     assert trials == [ver.Trial(True, "a", "b"), ver.Trial(False, "a", "c"), ver.Trial(False, "s3-v-1", "c")]

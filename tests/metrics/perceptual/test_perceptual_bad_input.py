@@ -90,10 +90,10 @@ def test_fixed_rate_metrics_reject_other_rates(name, clip):
 
 def test_runner_turns_the_error_into_a_failed_row(clip, tmp_path):
     from bench.metrics import MetricContext
-    from bench.metrics.measure import Pair
+    from bench.metrics.measure import AlignedPair
     from bench.pipeline.unit import _score
 
     ctx = MetricContext(suite="t", suite_hash="x", cache_dir=tmp_path)
     silent = clip.with_samples(np.zeros(len(clip)))
-    [row] = _score("pesq-wb", ctx, [Pair(clip, silent, None)])
+    [row] = _score("pesq-wb", ctx, [AlignedPair(clip, silent, None)])
     assert np.isnan(row["value"]) and "estimate is silent" in row["error"]

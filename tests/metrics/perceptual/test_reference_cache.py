@@ -29,8 +29,8 @@ def _pairs():
     out = []
     for path in CLIPS:
         ref = load_audio(path)
-        for spec in ("opus@6", "codec2@3.2"):
-            codec = create_codec(spec)
+        for label in ("opus@6", "codec2@3.2"):
+            codec = create_codec(label)
             est = resample(codec.decode(codec.encode(resample(ref, codec.sample_rate))), ref.sample_rate)
             out.append((Item(id=path.stem, path=path), ref, align(ref, est)[0]))
     return out

@@ -18,7 +18,7 @@ def test_librispeech_alias_reads_original_layout(tmp_path, monkeypatch):
     make_librispeech(tmp_path)
     use_env(monkeypatch, BENCH_DATA=str(tmp_path))
     suite = load_suite("librispeech")
-    assert suite.spec["format"] == "librispeech"
+    assert suite.entry["format"] == "librispeech"
     assert [it.id for it in suite.items] == ["1089-134686-0000", "1089-134686-0001", "1089-134686-0002",
                                              "121-127105-0000", "121-127105-0001"]
     first = suite.items[1]
@@ -61,7 +61,7 @@ def test_voxceleb_items_are_the_trial_files(tmp_path, monkeypatch):
                                              "id10271-1gtz-CUIygI-00001"]
     assert [it.speaker for it in suite.items] == ["id10270", "id10270", "id10271"]
     assert suite.items[1].extra["trial_path"] == "id10270/x6uYqmx31kE/00001.wav"
-    assert suite.spec["trials"] == "veri_test2.txt" and "eer" in suite.spec["tasks"]
+    assert suite.entry["trials"] == "veri_test2.txt" and "eer" in suite.entry["tasks"]
 
 
 def test_voxceleb_trial_naming_a_missing_file(tmp_path, monkeypatch):
